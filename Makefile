@@ -1,0 +1,76 @@
+# make synth: set up and synthesize the default app (no AWS credentials, no Docker).
+# make test:  set up and run every test and check (what CI runs).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CDK := npx --no-install cdk
+CDK_FLAGS := --no-notices --no-version-reporting -q
+
+# jsii prints an end-of-life banner on Node 20; the CLI must not phone home in a pipeline.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup setup-dev synth test lint typecheck cfn-lint pytest bench clean
+
+help:
+	@echo "make synth   set up, then synthesize the default app into cdk.out/"
+	@echo "make test    set up, then run pytest, cfn-lint, ruff and mypy --strict"
+	@echo "make bench   run the benchmarks and write benchmarks/RESULTS.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt "setuptools==80.9.0" "wheel==0.45.1"
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.runtime node_modules/.installed
+setup-dev: setup $(VENV)/.dev
+
+synth: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth $(CDK_FLAGS)
+	@echo "synthesized: $$(ls cdk.out/*.template.json)"
+
+pytest: setup-dev
+	$(BIN)/python -m pytest
+
+# Lints the default app and a fully configured variant, as CloudFormation would receive them.
+cfn-lint: setup-dev
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth $(CDK_FLAGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth $(CDK_FLAGS) -o cdk.out.configured \
+		-c sourceBucketName=my-trail-archive -c sourcePrefix=AWSLogs/111122223333/CloudTrail/ \
+		-c eventDataStoreArn=arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-1234 \
+		-c startEventTime=2024-01-01T00:00:00Z -c endEventTime=2025-01-01T00:00:00Z \
+		-c waitForCompletion=true -c completionTimeoutMinutes=45 -c retryToken=1
+	$(BIN)/cfn-lint cdk.out/*.template.json cdk.out.configured/*.template.json
+
+lint: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup-dev
+	$(BIN)/mypy
+
+test: pytest cfn-lint lint typecheck
+	@echo "make test: all checks passed"
+
+bench: setup-dev
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf cdk.out cdk.out.configured .mypy_cache .ruff_cache .pytest_cache build dist

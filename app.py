@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""The default app: one environment-agnostic stack importing a trail archive into CloudTrail Lake.
+
+Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all optional:
+
+- ``sourceBucketName``: an existing bucket to import from; default: a new bucket.
+- ``sourceBucketRegion``: that bucket's region; default: the stack's region.
+- ``sourcePrefix``: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``.
+- ``eventDataStoreArn``: an existing event data store; default: a new import-only store.
+- ``retentionDays``: retention of the new store (7 to 3653).
+- ``startEventTime``, ``endEventTime``: ISO-8601 with a timezone, e.g. ``2024-01-01T00:00:00Z``.
+- ``waitForCompletion``: ``true`` to make the deployment wait for the import.
+- ``completionTimeoutMinutes``: how long to wait (1 to 60).
+- ``stopOnDelete``: ``false`` to let an import run on when the stack is deleted.
+- ``retryToken``: change it to retry a failed or stopped import.
+- ``stackName``: default ``CloudTrailLakeImport``.
+
+It needs no credentials and makes no lookups, so it synthesizes and deploys in a pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+
+from cloudtrail_lake_import import CloudTrailLakeImport
+
+
+class ContextError(ValueError):
+    """A context value of the default app cannot be used."""
+
+
+def _text(app: cdk.App, key: str) -> str | None:
+    value = app.node.try_get_context(key)
+    return None if value is None or value == "" else str(value)
+
+
+def _flag(app: cdk.App, key: str, default: bool) -> bool:
+    value = app.node.try_get_context(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if str(value).lower() in ("true", "false"):
+        return str(value).lower() == "true"
+    raise ContextError(f"context {key} must be true or false; got {value!r}")
+
+
+def _number(app: cdk.App, key: str) -> int | None:
+    value = _text(app, key)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ContextError(f"context {key} must be a whole number; got {value!r}") from None
+
+
+def _time(app: cdk.App, key: str) -> datetime | None:
+    value = _text(app, key)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ContextError(
+            f"context {key} must be an ISO-8601 time such as 2024-01-01T00:00:00Z; got {value!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        raise ContextError(f"context {key} must name its timezone (e.g. end with Z); got {value!r}")
+    return parsed
+
+
+def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
+    """The default app; ``context`` adds to (and overrides) cdk.json and ``-c`` values."""
+    app = cdk.App(context=dict(context) if context else None)
+    stack = cdk.Stack(
+        app,
+        _text(app, "stackName") or "CloudTrailLakeImport",
+        description="Imports archived CloudTrail trail logs into CloudTrail Lake",
+    )
+    bucket_name = _text(app, "sourceBucketName")
+    source_bucket = (
+        s3.Bucket.from_bucket_attributes(
+            stack,
+            "ExistingSourceBucket",
+            bucket_name=bucket_name,
+            region=_text(app, "sourceBucketRegion"),
+        )
+        if bucket_name
+        else None
+    )
+    retention_days = _number(app, "retentionDays")
+    timeout_minutes = _number(app, "completionTimeoutMinutes")
+    CloudTrailLakeImport(
+        stack,
+        "TrailArchiveImport",
+        source_bucket=source_bucket,
+        source_prefix=_text(app, "sourcePrefix") or "",
+        event_data_store=_text(app, "eventDataStoreArn"),
+        event_data_store_retention=cdk.Duration.days(retention_days) if retention_days else None,
+        start_event_time=_time(app, "startEventTime"),
+        end_event_time=_time(app, "endEventTime"),
+        wait_for_completion=_flag(app, "waitForCompletion", False),
+        completion_timeout=(
+            cdk.Duration.minutes(timeout_minutes) if timeout_minutes else cdk.Duration.minutes(50)
+        ),
+        stop_on_delete=_flag(app, "stopOnDelete", True),
+        retry_token=_text(app, "retryToken"),
+    )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

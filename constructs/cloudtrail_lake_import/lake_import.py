@@ -1,0 +1,455 @@
+"""The CloudTrailLakeImport construct: trail archives in S3 → a CloudTrail Lake event data store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aws_cdk import (
+    Acknowledgment,
+    Annotations,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+
+from cloudtrail_lake_import import validation
+from cloudtrail_lake_import.handler_asset import handler_code
+from constructs import Construct
+
+RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
+CLOUDTRAIL_PRINCIPAL = "cloudtrail.amazonaws.com"
+# StartImport, GetImport, ListImports, StopImport and ListImportFailures have no resource type
+# in the Service Authorization Reference: IAM only accepts them on "*".
+IMPORT_ACTIONS = [
+    "cloudtrail:StartImport",
+    "cloudtrail:GetImport",
+    "cloudtrail:ListImports",
+    "cloudtrail:StopImport",
+    "cloudtrail:ListImportFailures",
+]
+DEFAULT_RETENTION = Duration.days(2557)
+DEFAULT_COMPLETION_TIMEOUT = Duration.minutes(50)
+# A handler that waits polls inside one invocation for up to 15 minutes, then continues itself.
+WAITING_HANDLER_TIMEOUT = Duration.minutes(15)
+QUICK_HANDLER_TIMEOUT = Duration.minutes(3)
+QUICK_SERVICE_TIMEOUT = Duration.minutes(5)
+# CloudFormation's upper bound for a custom resource's ServiceTimeout.
+MAX_SERVICE_TIMEOUT = Duration.minutes(60)
+SERVICE_TIMEOUT_MARGIN = Duration.minutes(5)
+
+
+class CloudTrailLakeImport(Construct):
+    """Copies CloudTrail trail log files from S3 into a CloudTrail Lake event data store.
+
+    Declares (or takes) the source bucket and the event data store, the role CloudTrail assumes
+    to read the bucket, and a custom resource that calls ``StartImport`` on create, retries the
+    import by id on update and stops a running import on delete. Nothing here deletes data: the
+    bucket and the event data store this construct creates are retained when the stack is deleted.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        source_bucket: s3.IBucket | None = None,
+        source_prefix: str = "",
+        source_encryption_key: kms.IKey | None = None,
+        event_data_store: cloudtrail.CfnEventDataStore | str | None = None,
+        event_data_store_retention: Duration | None = None,
+        event_data_store_termination_protection: bool | None = None,
+        event_data_store_encryption_key: kms.IKey | None = None,
+        start_event_time: datetime | None = None,
+        end_event_time: datetime | None = None,
+        wait_for_completion: bool = False,
+        completion_timeout: Duration = DEFAULT_COMPLETION_TIMEOUT,
+        stop_on_delete: bool = True,
+        retry_token: str | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """Create the import.
+
+        :param source_bucket: bucket holding the trail archive; default: a new bucket with ACLs
+            disabled, public access blocked, SSL enforced, encryption, versioning, retained.
+        :param source_prefix: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``;
+            default: the whole bucket (CloudTrail then copies the ``CloudTrail`` prefixes).
+        :param source_encryption_key: the KMS key of an SSE-KMS source bucket.
+        :param event_data_store: an existing store (construct or ARN); default: a new
+            import-only store (ingestion off, termination protection on, retained).
+        :param event_data_store_retention: retention of the new store, 7 to 3653 days; default
+            2557 days. Events older than this are not copied.
+        :param event_data_store_termination_protection: for the new store; default true.
+        :param event_data_store_encryption_key: KMS key of the new store.
+        :param start_event_time: timezone-aware start of the window (matched against the dates
+            in prefix and file names); default: no lower bound.
+        :param end_event_time: timezone-aware end of the window; default: no upper bound.
+        :param wait_for_completion: the deployment waits until the import has completed and
+            fails if it fails; default false (the deployment succeeds once the import started).
+        :param completion_timeout: how long to wait, 1 to 60 minutes; default 50 minutes.
+        :param stop_on_delete: stop a running import when the resource is deleted or replaced;
+            default true. Imported events are never deleted.
+        :param retry_token: change it on a deploy to retry a FAILED or STOPPED import.
+        :param log_retention: retention of the handler's log group; default one year.
+        """
+        super().__init__(scope, id)
+        self._check_props(
+            event_data_store=event_data_store,
+            event_data_store_retention=event_data_store_retention,
+            event_data_store_termination_protection=event_data_store_termination_protection,
+            event_data_store_encryption_key=event_data_store_encryption_key,
+            start_event_time=start_event_time,
+            end_event_time=end_event_time,
+            completion_timeout=completion_timeout,
+        )
+        prefix = validation.check_source_prefix(source_prefix)
+
+        self.source_bucket: s3.IBucket = source_bucket or self._new_source_bucket(
+            source_encryption_key
+        )
+        self.source_encryption_key = source_encryption_key
+        self.event_data_store: cloudtrail.CfnEventDataStore | None
+        self.event_data_store_arn: str
+        if event_data_store is None:
+            self.event_data_store = self._new_event_data_store(
+                retention=event_data_store_retention or DEFAULT_RETENTION,
+                termination_protection=event_data_store_termination_protection,
+                encryption_key=event_data_store_encryption_key,
+            )
+            self.event_data_store_arn = self.event_data_store.attr_event_data_store_arn
+            self._warn_if_window_outside_retention(
+                start_event_time, event_data_store_retention or DEFAULT_RETENTION
+            )
+        elif isinstance(event_data_store, str):
+            self.event_data_store = None
+            self.event_data_store_arn = event_data_store
+        else:
+            self.event_data_store = event_data_store
+            self.event_data_store_arn = event_data_store.attr_event_data_store_arn
+
+        self.access_role = self._new_access_role(prefix)
+        self.handler, self._self_invoke_policy = self._new_handler(
+            wait_for_completion, log_retention
+        )
+        self.custom_resource = self._new_custom_resource(
+            prefix=prefix,
+            start_event_time=start_event_time,
+            end_event_time=end_event_time,
+            wait_for_completion=wait_for_completion,
+            completion_timeout=completion_timeout,
+            stop_on_delete=stop_on_delete,
+            retry_token=retry_token,
+        )
+        self.import_id: str = self.custom_resource.get_att_string("ImportId")
+        self.import_status: str = self.custom_resource.get_att_string("ImportStatus")
+        self._acknowledge_justified_findings(prefix, created_bucket=source_bucket is None)
+
+    @staticmethod
+    def _check_props(
+        *,
+        event_data_store: cloudtrail.CfnEventDataStore | str | None,
+        event_data_store_retention: Duration | None,
+        event_data_store_termination_protection: bool | None,
+        event_data_store_encryption_key: kms.IKey | None,
+        start_event_time: datetime | None,
+        end_event_time: datetime | None,
+        completion_timeout: Duration,
+    ) -> None:
+        validation.check_new_store_only(
+            event_data_store is not None,
+            event_data_store_retention=event_data_store_retention,
+            event_data_store_termination_protection=event_data_store_termination_protection,
+            event_data_store_encryption_key=event_data_store_encryption_key,
+        )
+        if isinstance(event_data_store, str):
+            validation.check_event_data_store_arn(event_data_store)
+        if event_data_store_retention is not None:
+            validation.check_retention(event_data_store_retention)
+        validation.format_event_time("start_event_time", start_event_time)
+        validation.format_event_time("end_event_time", end_event_time)
+        validation.check_event_window(start_event_time, end_event_time)
+        validation.check_completion_timeout(completion_timeout)
+
+    def _new_source_bucket(self, encryption_key: kms.IKey | None) -> s3.Bucket:
+        # StartImport refuses buckets with ACLs enabled: BucketOwnerEnforced disables them.
+        return s3.Bucket(
+            self,
+            "SourceBucket",
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            encryption=s3.BucketEncryption.KMS
+            if encryption_key
+            else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=encryption_key,
+            bucket_key_enabled=encryption_key is not None or None,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _new_event_data_store(
+        self,
+        *,
+        retention: Duration,
+        termination_protection: bool | None,
+        encryption_key: kms.IKey | None,
+    ) -> cloudtrail.CfnEventDataStore:
+        if encryption_key is not None:
+            # CloudTrail encrypts the store's events with this key; the key policy must say so.
+            # CloudTrail does not support aws:SourceArn/aws:SourceAccount conditions here.
+            added = encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudTrailLakeEventDataStore",
+                    principals=[iam.ServicePrincipal(CLOUDTRAIL_PRINCIPAL)],
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=["*"],
+                )
+            )
+            if not added.statement_added:
+                Annotations.of(self).add_warning_v2(
+                    "cloudtrail-lake-import:keyPolicy",
+                    "event_data_store_encryption_key is an imported key: add a key policy "
+                    "statement allowing cloudtrail.amazonaws.com kms:GenerateDataKey and "
+                    "kms:Decrypt, or CloudTrail refuses the store",
+                )
+        store = cloudtrail.CfnEventDataStore(
+            self,
+            "EventDataStore",
+            ingestion_enabled=False,
+            retention_period=retention.to_days(),
+            termination_protection_enabled=(
+                True if termination_protection is None else termination_protection
+            ),
+            kms_key_id=encryption_key.key_arn if encryption_key else None,
+            multi_region_enabled=True,
+        )
+        store.apply_removal_policy(RemovalPolicy.RETAIN)
+        return store
+
+    def _warn_if_window_outside_retention(
+        self, start: datetime | None, retention: Duration
+    ) -> None:
+        oldest = validation.oldest_retained_event(retention)
+        if start is not None and oldest is not None and start < oldest:
+            Annotations.of(self).add_warning_v2(
+                "cloudtrail-lake-import:retention",
+                f"start_event_time {start.isoformat()} is older than the event data store's "
+                f"retention ({retention.to_days()} days): events before {oldest:%Y-%m-%d} are "
+                "not copied. Raise event_data_store_retention to keep them",
+            )
+
+    def _new_access_role(self, prefix: str) -> iam.Role:
+        # The confused-deputy conditions tie the role to this account and this one store.
+        account = Stack.of(self).account
+        source_conditions = {
+            "StringEquals": {
+                "aws:SourceAccount": account,
+                "aws:SourceArn": self.event_data_store_arn,
+            }
+        }
+        role = iam.Role(
+            self,
+            "AccessRole",
+            assumed_by=iam.ServicePrincipal(CLOUDTRAIL_PRINCIPAL, conditions=source_conditions),
+            description="Lets CloudTrail Lake read the trail archive it imports",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket", "s3:GetBucketAcl"],
+                resources=[self.source_bucket.bucket_arn],
+                conditions=source_conditions,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[self.source_bucket.arn_for_objects(f"{prefix}*")],
+                conditions=source_conditions,
+            )
+        )
+        if self.source_encryption_key is not None:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[self.source_encryption_key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"
+                        }
+                    },
+                )
+            )
+        return role
+
+    def _new_handler(
+        self, wait_for_completion: bool, log_retention: logs.RetentionDays
+    ) -> tuple[lambda_.Function, iam.Policy]:
+        log_group = logs.LogGroup(self, "HandlerLogs", retention=log_retention)
+        role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs the CloudTrail Lake import custom resource",
+        )
+        log_group.grant_write(role)
+        role.add_to_policy(iam.PolicyStatement(actions=IMPORT_ACTIONS, resources=["*"]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudtrail:GetEventDataStore"], resources=[self.event_data_store_arn]
+            )
+        )
+        # CloudTrail, and only CloudTrail, may be handed the access role.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.access_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": CLOUDTRAIL_PRINCIPAL}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetBucketOwnershipControls"],
+                resources=[self.source_bucket.bucket_arn],
+            )
+        )
+        function = lambda_.Function(
+            self,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=handler_code(),
+            role=role,
+            log_group=log_group,
+            memory_size=256,
+            timeout=WAITING_HANDLER_TIMEOUT if wait_for_completion else QUICK_HANDLER_TIMEOUT,
+            description="CloudTrail Lake import custom resource (cdk-cloudtrail-lake-import)",
+        )
+        # Waiting continues in a fresh invocation of the same function. A separate policy keeps
+        # the function from depending on a policy that names the function (a cycle).
+        self_invoke = iam.Policy(
+            self,
+            "HandlerSelfInvokePolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+                )
+            ],
+        )
+        return function, self_invoke
+
+    def _new_custom_resource(
+        self,
+        *,
+        prefix: str,
+        start_event_time: datetime | None,
+        end_event_time: datetime | None,
+        wait_for_completion: bool,
+        completion_timeout: Duration,
+        stop_on_delete: bool,
+        retry_token: str | None,
+    ) -> CustomResource:
+        properties: dict[str, object] = {
+            "Destinations": [self.event_data_store_arn],
+            "ImportSource": {
+                "S3": {
+                    "S3LocationUri": f"s3://{self.source_bucket.bucket_name}/{prefix}",
+                    "S3BucketRegion": self.source_bucket.env.region,
+                    "S3BucketAccessRoleArn": self.access_role.role_arn,
+                }
+            },
+            "WaitForCompletion": _flag(wait_for_completion),
+            "CompletionTimeoutSeconds": str(int(completion_timeout.to_seconds())),
+            "StopOnDelete": _flag(stop_on_delete),
+        }
+        start = validation.format_event_time("start_event_time", start_event_time)
+        end = validation.format_event_time("end_event_time", end_event_time)
+        if start is not None:
+            properties["StartEventTime"] = start
+        if end is not None:
+            properties["EndEventTime"] = end
+        if retry_token is not None:
+            properties["RetryToken"] = retry_token
+        resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.handler.function_arn,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            service_timeout=_service_timeout(wait_for_completion, completion_timeout),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        resource.node.add_dependency(self._self_invoke_policy)
+        # The access role's policy must exist before CloudTrail tries to use it.
+        resource.node.add_dependency(self.access_role)
+        return resource
+
+    def _acknowledge_justified_findings(self, prefix: str, *, created_bucket: bool) -> None:
+        """Acknowledge the cdk-nag findings whose wildcard an AWS API forces, each with why."""
+        stack = Stack.of(self)
+        handler_policy = self.handler.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
+        Validations.of(handler_policy).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="cloudtrail:StartImport, GetImport, ListImports, StopImport and "
+                "ListImportFailures have no resource type in the Service Authorization "
+                "Reference; IAM accepts them only on '*'. Every other statement is scoped.",
+            )
+        )
+        objects_arn = _nag_resource_id(
+            stack.resolve(self.source_bucket.arn_for_objects(f"{prefix}*"))
+        )
+        Validations.of(self.access_role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{objects_arn}]",
+                reason="CloudTrail reads every log file under the imported prefix; "
+                "s3:GetObject is scoped to that prefix of this one bucket, as the "
+                "CloudTrail Lake import documentation prescribes.",
+            )
+        )
+        if created_bucket:
+            Validations.of(self.source_bucket).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-S1",
+                    reason="The bucket holds an archive that CloudTrail reads once per import; "
+                    "reads by the import role are recorded by CloudTrail. Pass your own bucket "
+                    "as source_bucket to have server access logs.",
+                )
+            )
+
+
+def _nag_resource_id(resolved: object) -> str:
+    """Render a resolved ARN the way cdk-nag names it in a finding id (``<Logical.Arn>``)."""
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and len(resolved) == 1:
+        ((function, args),) = resolved.items()
+        if function == "Ref":
+            return f"<{args}>"
+        if function == "Fn::GetAtt":
+            return f"<{args[0]}.{args[1]}>"
+        if function == "Fn::Join":
+            separator, parts = args
+            return str(separator).join(_nag_resource_id(part) for part in parts)
+    raise ValueError(f"cannot name {resolved!r} as cdk-nag does")
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _service_timeout(wait_for_completion: bool, completion_timeout: Duration) -> Duration:
+    if not wait_for_completion:
+        return QUICK_SERVICE_TIMEOUT
+    if completion_timeout.is_unresolved():
+        return MAX_SERVICE_TIMEOUT
+    seconds = completion_timeout.to_seconds() + SERVICE_TIMEOUT_MARGIN.to_seconds()
+    return Duration.seconds(min(seconds, MAX_SERVICE_TIMEOUT.to_seconds()))
