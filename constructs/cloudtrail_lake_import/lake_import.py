@@ -388,8 +388,9 @@ class CloudTrailLakeImport(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         resource.node.add_dependency(self._self_invoke_policy)
-        # The access role's policy must exist before CloudTrail tries to use it.
-        resource.node.add_dependency(self.access_role)
+        # The access role's policy must exist before CloudTrail uses the role (the role itself
+        # is already a dependency through its ARN).
+        resource.node.add_dependency(self.access_role.node.find_child("DefaultPolicy"))
         return resource
 
     def _acknowledge_justified_findings(self, prefix: str, *, created_bucket: bool) -> None:
