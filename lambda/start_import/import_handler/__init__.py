@@ -1,0 +1,1 @@
+"""CloudTrail Lake import custom resource: parse properties → decide → act → report."""

@@ -1,0 +1,175 @@
+"""The thin, typed CloudTrail layer: each function is one API call (or one small listing)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from import_handler import aws
+from import_handler.decisions import RUNNING, ImportRecord
+from import_handler.properties import ImportIdentity
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+
+STATISTICS = (
+    "PrefixesFound",
+    "PrefixesCompleted",
+    "FilesCompleted",
+    "EventsCompleted",
+    "FailedEntries",
+)
+FAILURES_TO_REPORT = 5
+
+
+@dataclass(frozen=True)
+class ImportFailure:
+    location: str
+    status: str
+    error_type: str
+    error_message: str
+
+
+@dataclass(frozen=True)
+class EventDataStore:
+    arn: str
+    status: str
+    selectors: Sequence[Mapping[str, Any]]
+
+
+def get_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
+    """The import, or None when CloudTrail does not know it (ImportNotFoundException)."""
+    try:
+        response = aws.call("GetImport", lambda: client.get_import(ImportId=import_id))
+    except ClientError as error:
+        if aws.error_code(error) == "ImportNotFoundException":
+            return None
+        raise
+    return record_from(response, import_id)
+
+
+def start_import(client: CloudTrailClient, identity: ImportIdentity) -> ImportRecord:
+    kwargs: dict[str, Any] = {
+        "Destinations": [identity.destination],
+        "ImportSource": {
+            "S3": {
+                "S3LocationUri": identity.s3_location_uri,
+                "S3BucketRegion": identity.s3_bucket_region,
+                "S3BucketAccessRoleArn": identity.s3_bucket_access_role_arn,
+            }
+        },
+    }
+    if identity.start_event_time is not None:
+        kwargs["StartEventTime"] = identity.start_event_time
+    if identity.end_event_time is not None:
+        kwargs["EndEventTime"] = identity.end_event_time
+    response = aws.call("StartImport", lambda: client.start_import(**kwargs))
+    return record_from(response, "")
+
+
+def retry_import(client: CloudTrailClient, import_id: str) -> ImportRecord:
+    """CloudTrail resumes a FAILED or STOPPED import where it left off."""
+    response = aws.call("StartImport", lambda: client.start_import(ImportId=import_id))
+    return record_from(response, import_id)
+
+
+def stop_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
+    try:
+        response = aws.call("StopImport", lambda: client.stop_import(ImportId=import_id))
+    except ClientError as error:
+        if aws.error_code(error) == "ImportNotFoundException":
+            return None
+        raise
+    return record_from(response, import_id)
+
+
+def ongoing_imports(client: CloudTrailClient, destination: str) -> list[ImportRecord]:
+    """The running imports of the account (at most one, CloudTrail allows no more).
+
+    ListImports does not return the source or the window, so those on our destination are
+    read with GetImport to compare them with ours.
+    """
+    found: list[ImportRecord] = []
+    for status in ("INITIALIZING", "IN_PROGRESS"):
+        response = aws.call(
+            "ListImports",
+            lambda status=status: client.list_imports(ImportStatus=status, MaxResults=10),  # type: ignore[misc]
+        )
+        for item in response.get("Imports", []):
+            import_id = item.get("ImportId", "")
+            if not import_id or item.get("ImportStatus") not in RUNNING:
+                continue
+            if destination in item.get("Destinations", []):
+                full = get_import(client, import_id)
+                if full is not None:
+                    found.append(full)
+                    continue
+            found.append(ImportRecord(import_id, str(item.get("ImportStatus"))))
+    return found
+
+
+def import_failures(client: CloudTrailClient, import_id: str) -> list[ImportFailure]:
+    """The first failures, FAILED ones before those CloudTrail is still retrying."""
+    response = aws.call(
+        "ListImportFailures",
+        lambda: client.list_import_failures(ImportId=import_id, MaxResults=50),
+    )
+    failures = [
+        ImportFailure(
+            location=str(item.get("Location", "")),
+            status=str(item.get("Status", "")),
+            error_type=str(item.get("ErrorType", "")),
+            error_message=str(item.get("ErrorMessage", "")),
+        )
+        for item in response.get("Failures", [])
+        if item.get("Status") != "SUCCEEDED"
+    ]
+    failures.sort(key=lambda f: f.status != "FAILED")
+    return failures[:FAILURES_TO_REPORT]
+
+
+def get_event_data_store(client: CloudTrailClient, arn: str) -> EventDataStore:
+    response = aws.call(
+        "GetEventDataStore", lambda: client.get_event_data_store(EventDataStore=arn)
+    )
+    return EventDataStore(
+        arn=str(response.get("EventDataStoreArn", arn)),
+        status=str(response.get("Status", "")),
+        selectors=[dict(s) for s in response.get("AdvancedEventSelectors", [])],
+    )
+
+
+def record_from(response: Mapping[str, Any], import_id: str) -> ImportRecord:
+    source = response.get("ImportSource", {}).get("S3")
+    destinations = response.get("Destinations", [])
+    identity = None
+    if source and len(destinations) == 1:
+        identity = ImportIdentity(
+            destination=destinations[0],
+            s3_location_uri=source.get("S3LocationUri", ""),
+            s3_bucket_region=source.get("S3BucketRegion", ""),
+            s3_bucket_access_role_arn=source.get("S3BucketAccessRoleArn", ""),
+            start_event_time=_utc(response.get("StartEventTime")),
+            end_event_time=_utc(response.get("EndEventTime")),
+        )
+    raw_stats = response.get("ImportStatistics", {})
+    statistics = {key: int(raw_stats[key]) for key in STATISTICS if key in raw_stats}
+    return ImportRecord(
+        import_id=str(response.get("ImportId") or import_id),
+        status=str(response.get("ImportStatus", "")),
+        identity=identity,
+        statistics=statistics,
+    )
+
+
+def _utc(value: object) -> datetime | None:
+    """Second precision in UTC, as the properties carry it."""
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).replace(microsecond=0)

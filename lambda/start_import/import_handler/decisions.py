@@ -1,0 +1,213 @@
+"""The handler's decisions, as pure functions of what it knows; no AWS call happens here.
+
+The imperative shell (``lifecycle.py``) observes (GetImport, StartImport's outcome, the clock),
+asks one of these functions what to do, and does it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from import_handler.properties import ImportIdentity, ImportProperties
+
+RUNNING = frozenset({"INITIALIZING", "IN_PROGRESS"})
+RETRYABLE = frozenset({"FAILED", "STOPPED"})
+# Check GetImport this often while waiting (CloudTrail's quota for these APIs is about 1 TPS).
+POLL_INTERVAL_SECONDS = 10.0
+# Hand over to a fresh invocation while this much of the current one is left.
+HANDOVER_MARGIN_SECONDS = 60.0
+# Answer at the latest 58 minutes after the request: CloudFormation gives up after 60.
+MAX_WAIT_SECONDS = 3480
+# A safety net against a chain of continuations that makes no progress (each polls once at least).
+MAX_CONTINUATIONS = 200
+_IMPORT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_import_id(value: object) -> bool:
+    """CloudTrail ImportIds are 36-character UUIDs; a failed Create answers with something else."""
+    return isinstance(value, str) and bool(_IMPORT_ID.match(value))
+
+
+def deadline_for(first_invocation_epoch: float, completion_timeout_seconds: int) -> float:
+    return first_invocation_epoch + min(completion_timeout_seconds, MAX_WAIT_SECONDS)
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """What CloudTrail says about one import (GetImport / StartImport / StopImport)."""
+
+    import_id: str
+    status: str
+    identity: ImportIdentity | None = None
+    statistics: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.status in RUNNING
+
+
+# --- Actions for a request -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """Start a new import; when ``stop_first`` is set, stop that running import first."""
+
+    stop_first: str | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """``StartImport(ImportId=...)``: CloudTrail resumes a FAILED or STOPPED import."""
+
+    import_id: str
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Keep this import as it is (waiting for it if asked)."""
+
+    record: ImportRecord
+
+
+@dataclass(frozen=True)
+class Adopt:
+    """An import for the same destination, source and window is already running: use it."""
+
+    record: ImportRecord
+
+
+@dataclass(frozen=True)
+class Stop:
+    import_id: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """Answer SUCCESS without any further call."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    reason: str
+
+
+@dataclass(frozen=True)
+class KeepTrying:
+    """The account is busy with another import: try StartImport again at the next poll."""
+
+    blocker_id: str | None
+
+
+Action = Start | Retry | Keep | Adopt | Stop | Done | Fail | KeepTrying
+
+
+def decide_create() -> Action:
+    return Start()
+
+
+def decide_update(
+    props: ImportProperties, old_stop_on_delete: bool, record: ImportRecord | None
+) -> Action:
+    """Compare the new properties with the import the PhysicalResourceId points at.
+
+    Comparing with the import itself, not with OldResourceProperties, makes a rollback Update
+    (old and new properties swapped) keep or retry the import it already points at.
+    """
+    if record is None:
+        return Start()
+    if record.identity != props.identity:
+        if not record.running:
+            return Start()
+        # The old import holds the account (one import at a time). CloudFormation would stop it
+        # at clean-up when StopOnDelete is true, so stopping it now changes nothing but the order.
+        if old_stop_on_delete:
+            return Start(stop_first=record.import_id)
+        if props.wait_for_completion:
+            return Start()
+        return Fail(
+            f"AccountHasOngoingImportException: the import being replaced ({record.import_id}) "
+            "is still running and StopOnDelete is false, so it is not stopped; CloudTrail runs "
+            "one import per account. Wait for it to finish, or set WaitForCompletion (or "
+            "StopOnDelete) to true, then deploy again"
+        )
+    if record.status in RETRYABLE:
+        return Retry(record.import_id)
+    return Keep(record)
+
+
+def decide_delete(physical_id: str, record: ImportRecord | None, stop_on_delete: bool) -> Action:
+    if not is_import_id(physical_id):
+        return Done("not an import id (the Create failed): nothing to clean up")
+    if record is None:
+        return Done("the import no longer exists")
+    if record.running and stop_on_delete:
+        return Stop(record.import_id)
+    if record.running:
+        return Done("StopOnDelete is false: the import keeps running")
+    return Done(f"the import is {record.status}: nothing to stop; imported events are kept")
+
+
+def decide_busy(identity: ImportIdentity, ongoing: Sequence[ImportRecord], waiting: bool) -> Action:
+    """StartImport said another import holds the account: adopt ours, wait, or fail."""
+    for record in ongoing:
+        if record.running and record.identity == identity:
+            return Adopt(record)
+    blocker = next((r.import_id for r in ongoing if r.running), None)
+    if waiting:
+        return KeepTrying(blocker)
+    return Fail(busy_reason(blocker))
+
+
+def busy_reason(blocker: str | None) -> str:
+    name = f"import {blocker}" if blocker else "another import"
+    stop = f"aws cloudtrail stop-import --import-id {blocker}" if blocker else "StopImport"
+    return (
+        f"AccountHasOngoingImportException: {name} is running in this account and CloudTrail "
+        f"runs one import at a time. Wait for it to finish or stop it ({stop}), or set "
+        "WaitForCompletion to true, then deploy again"
+    )
+
+
+# --- Waiting ---------------------------------------------------------------------------------
+
+
+class Next(StrEnum):
+    SUCCEED = "succeed"
+    IMPORT_FAILED = "import-failed"
+    IMPORT_STOPPED = "import-stopped"
+    TIMED_OUT = "timed-out"
+    SLEEP = "sleep"
+    HAND_OVER = "hand-over"
+    GIVE_UP = "give-up"
+
+
+@dataclass(frozen=True)
+class PollDecision:
+    next: Next
+    sleep_seconds: float = 0.0
+
+
+def decide_poll(
+    status: str | None, *, now: float, deadline: float, remaining_seconds: float, attempt: int
+) -> PollDecision:
+    """After one check: ``status`` is the import's status, None while the account is busy."""
+    if status == "COMPLETED":
+        return PollDecision(Next.SUCCEED)
+    if status == "FAILED":
+        return PollDecision(Next.IMPORT_FAILED)
+    if status == "STOPPED":
+        return PollDecision(Next.IMPORT_STOPPED)
+    if now >= deadline:
+        return PollDecision(Next.TIMED_OUT)
+    wait = min(POLL_INTERVAL_SECONDS, deadline - now)
+    if remaining_seconds - wait > HANDOVER_MARGIN_SECONDS:
+        return PollDecision(Next.SLEEP, wait)
+    if attempt >= MAX_CONTINUATIONS:
+        return PollDecision(Next.GIVE_UP)
+    return PollDecision(Next.HAND_OVER)

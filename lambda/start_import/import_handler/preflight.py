@@ -1,0 +1,120 @@
+"""Checks before StartImport that turn CloudTrail's terse refusals into precise advice."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from import_handler import aws, clock, cloudtrail, explain
+from import_handler.properties import ImportIdentity
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+
+logger = logging.getLogger(__name__)
+
+IMPORTABLE = frozenset({"ENABLED", "STOPPED_INGESTION"})
+# States a store passes through on its own (a store created in the same deployment may still be
+# in one): wait a little for it to settle before failing.
+SETTLING = frozenset({"CREATED", "STARTING_INGESTION", "STOPPING_INGESTION"})
+SETTLE_SECONDS = 60.0
+SETTLE_POLL_SECONDS = 10.0
+CLOUDTRAIL_CATEGORIES = frozenset({"Management", "Data", "NetworkActivity"})
+
+
+def store_problem(identity: ImportIdentity, store: cloudtrail.EventDataStore) -> str | None:
+    if store.status == "PENDING_DELETION":
+        return (
+            f"EventDataStorePendingDeletion: {identity.destination} is pending deletion; restore "
+            "it (aws cloudtrail restore-event-data-store) or import into another store"
+        )
+    if store.status not in IMPORTABLE:
+        return (
+            f"EventDataStoreNotReady: {identity.destination} is "
+            f"{store.status or 'in an unknown state'}; an import needs ENABLED or "
+            "STOPPED_INGESTION. Wait for it to settle or re-enable it "
+            "(aws cloudtrail start-event-data-store-ingestion), then deploy again"
+        )
+    if holds_cloudtrail_events(store.selectors) is False:
+        return (
+            f"InvalidEventDataStoreCategory: {identity.destination} does not hold CloudTrail "
+            "events; import into a store whose advanced event selectors select eventCategory "
+            "Management, Data or NetworkActivity"
+        )
+    return None
+
+
+def holds_cloudtrail_events(selectors: Sequence[Mapping[str, Any]]) -> bool | None:
+    """True/False when the selectors say so with ``eventCategory Equals``; None when unclear."""
+    categories: set[str] = set()
+    for selector in selectors:
+        for field in selector.get("FieldSelectors", []):
+            if field.get("Field") == "eventCategory" and field.get("Equals"):
+                categories.update(field["Equals"])
+            elif field.get("Field") == "eventCategory":
+                return None  # NotEquals/StartsWith...: leave the judgement to StartImport
+    if not categories:
+        return None
+    return bool(categories & CLOUDTRAIL_CATEGORIES)
+
+
+def ownership_problem(bucket: str, ownership: str | None) -> str | None:
+    if ownership == "BucketOwnerEnforced":
+        return None
+    current = ownership or "not set, so ACLs are enabled"
+    return (
+        f"BucketAclsEnabled: bucket {bucket} has ACLs enabled (Object Ownership: {current}); "
+        "CloudTrail imports only from buckets with ACLs disabled. Set Object Ownership to "
+        f"BucketOwnerEnforced (aws s3api put-bucket-ownership-controls --bucket {bucket} "
+        "--ownership-controls Rules=[{ObjectOwnership=BucketOwnerEnforced}])"
+    )
+
+
+def check(client: CloudTrailClient, identity: ImportIdentity, budget_seconds: float) -> str | None:
+    """The reason not to call StartImport, or None. ``budget_seconds`` bounds the settling wait."""
+    give_up_at = clock.now() + max(0.0, min(SETTLE_SECONDS, budget_seconds))
+    while True:
+        try:
+            store = cloudtrail.get_event_data_store(client, identity.destination)
+        except (ClientError, BotoCoreError) as error:
+            return explain.for_error(error, operation="GetEventDataStore", identity=identity)
+        if store.status not in SETTLING or clock.now() + SETTLE_POLL_SECONDS > give_up_at:
+            break
+        logger.info("event data store is %s; checking again shortly", store.status)
+        clock.sleep(SETTLE_POLL_SECONDS)
+    problem = store_problem(identity, store)
+    if problem:
+        return problem
+    return _bucket_problem(identity)
+
+
+def _bucket_problem(identity: ImportIdentity) -> str | None:
+    bucket = identity.bucket
+    client = aws.s3(identity.s3_bucket_region)
+    try:
+        response = aws.call(
+            "GetBucketOwnershipControls",
+            lambda: client.get_bucket_ownership_controls(Bucket=bucket),
+        )
+    except (ClientError, BotoCoreError) as error:
+        code = aws.error_code(error)
+        if code == "OwnershipControlsNotFoundError":
+            return ownership_problem(bucket, None)
+        if code in ("NoSuchBucket", "404"):
+            return (
+                f"NoSuchBucket: the bucket {bucket} of ImportSource.S3.S3LocationUri does not "
+                f"exist in {identity.s3_bucket_region}; fix S3LocationUri or S3BucketRegion"
+            )
+        # A bucket in another account may not let us read its settings: StartImport will judge.
+        logger.warning(
+            "cannot read the ownership controls of bucket %s (%s); StartImport will judge",
+            bucket,
+            code or type(error).__name__,
+        )
+        return None
+    rules = response.get("OwnershipControls", {}).get("Rules", [])
+    ownership = rules[0].get("ObjectOwnership") if rules else None
+    return ownership_problem(bucket, ownership)

@@ -1,0 +1,221 @@
+"""Strict parsing of the custom resource properties (CloudFormation sends every value as a string).
+
+Every error names the property and says what is expected, so the FAILED reason is actionable.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_COMPLETION_TIMEOUT_SECONDS = 3000
+MAX_COMPLETION_TIMEOUT_SECONDS = 3600
+
+_STORE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/[A-Za-z0-9._-]{3,128}$"
+)
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(?P<prefix>.*)$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|\+00:00)$")
+_KNOWN = frozenset(
+    {
+        # Added by CloudFormation itself.
+        "ServiceToken",
+        "ServiceTimeout",
+        "Destinations",
+        "ImportSource",
+        "StartEventTime",
+        "EndEventTime",
+        "WaitForCompletion",
+        "CompletionTimeoutSeconds",
+        "StopOnDelete",
+        "RetryToken",
+    }
+)
+_S3_KEYS = ("S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn")
+
+
+class PropertyError(ValueError):
+    """A property has a value the handler cannot use; the message starts with its name."""
+
+    def __init__(self, prop: str, message: str) -> None:
+        super().__init__(f"{prop} {message}")
+        self.prop = prop
+
+
+@dataclass(frozen=True)
+class ImportIdentity:
+    """What makes an import *this* import: changing any of it means a new import."""
+
+    destination: str
+    s3_location_uri: str
+    s3_bucket_region: str
+    s3_bucket_access_role_arn: str
+    start_event_time: datetime | None
+    end_event_time: datetime | None
+
+    @property
+    def bucket(self) -> str:
+        match = _S3_URI.match(self.s3_location_uri)
+        return match.group("bucket") if match else ""
+
+
+@dataclass(frozen=True)
+class ImportProperties:
+    identity: ImportIdentity
+    wait_for_completion: bool = False
+    completion_timeout_seconds: int = DEFAULT_COMPLETION_TIMEOUT_SECONDS
+    stop_on_delete: bool = True
+    retry_token: str | None = None
+
+
+def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
+    if not isinstance(raw, Mapping):
+        raise PropertyError("ResourceProperties", "must be an object")
+    unknown = sorted(set(raw) - _KNOWN)
+    if unknown:
+        # Not an error: CloudFormation may add keys of its own (as it did with ServiceTimeout).
+        logger.warning("ignoring unknown properties: %s", ", ".join(unknown))
+    start = _time(raw, "StartEventTime")
+    end = _time(raw, "EndEventTime")
+    if start is not None and end is not None and not start < end:
+        raise PropertyError("StartEventTime", "must be before EndEventTime")
+    s3 = _import_source(raw.get("ImportSource"))
+    identity = ImportIdentity(
+        destination=_destination(raw.get("Destinations")),
+        s3_location_uri=s3["S3LocationUri"],
+        s3_bucket_region=s3["S3BucketRegion"],
+        s3_bucket_access_role_arn=s3["S3BucketAccessRoleArn"],
+        start_event_time=start,
+        end_event_time=end,
+    )
+    retry_token = raw.get("RetryToken")
+    if retry_token is not None and not isinstance(retry_token, str):
+        raise PropertyError("RetryToken", "must be a string")
+    return ImportProperties(
+        identity=identity,
+        wait_for_completion=parse_bool(raw, "WaitForCompletion", default=False),
+        completion_timeout_seconds=_timeout(raw.get("CompletionTimeoutSeconds")),
+        stop_on_delete=parse_bool(raw, "StopOnDelete", default=True),
+        retry_token=retry_token,
+    )
+
+
+def stop_on_delete_leniently(raw: Mapping[str, Any] | None) -> bool:
+    """StopOnDelete for Delete and replacement: a bad value must not block a stack deletion."""
+    if not isinstance(raw, Mapping):
+        return True
+    try:
+        return parse_bool(raw, "StopOnDelete", default=True)
+    except PropertyError:
+        return True
+
+
+def parse_bool(raw: Mapping[str, Any], prop: str, *, default: bool) -> bool:
+    value = raw.get(prop)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise PropertyError(prop, f'must be "true" or "false", got {_show(value)}')
+
+
+def _destination(value: Any) -> str:
+    if not isinstance(value, list) or len(value) != 1:
+        count = len(value) if isinstance(value, list) else "not a list"
+        raise PropertyError(
+            "Destinations", f"must be a list of exactly one event data store ARN (got {count})"
+        )
+    arn = value[0]
+    if not isinstance(arn, str) or not _STORE_ARN.match(arn):
+        raise PropertyError(
+            "Destinations",
+            "must hold an event data store ARN like "
+            f"arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>, got {_show(arn)}",
+        )
+    return arn
+
+
+def _import_source(value: Any) -> dict[str, str]:
+    if (
+        not isinstance(value, Mapping)
+        or set(value) != {"S3"}
+        or not isinstance(value["S3"], Mapping)
+    ):
+        raise PropertyError(
+            "ImportSource",
+            'must be {"S3": {"S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn"}}',
+        )
+    s3 = value["S3"]
+    extra = sorted(set(s3) - set(_S3_KEYS))
+    if extra:
+        raise PropertyError(f"ImportSource.S3.{extra[0]}", "is not a known property")
+    out: dict[str, str] = {}
+    for key in _S3_KEYS:
+        item = s3.get(key)
+        if not isinstance(item, str) or not item:
+            raise PropertyError(f"ImportSource.S3.{key}", "is required and must be a string")
+        out[key] = item
+    if not _S3_URI.match(out["S3LocationUri"]):
+        raise PropertyError(
+            "ImportSource.S3.S3LocationUri",
+            f"must look like s3://<bucket>/<prefix>, got {_show(out['S3LocationUri'])}",
+        )
+    if not _REGION.match(out["S3BucketRegion"]):
+        raise PropertyError(
+            "ImportSource.S3.S3BucketRegion",
+            f"must be a region name like us-east-1, got {_show(out['S3BucketRegion'])}",
+        )
+    if not _ROLE_ARN.match(out["S3BucketAccessRoleArn"]):
+        raise PropertyError(
+            "ImportSource.S3.S3BucketAccessRoleArn",
+            "must be an IAM role ARN like arn:aws:iam::<account>:role/<name>, got "
+            f"{_show(out['S3BucketAccessRoleArn'])}",
+        )
+    return out
+
+
+def _time(raw: Mapping[str, Any], prop: str) -> datetime | None:
+    value = raw.get(prop)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _TIME.match(value):
+        raise PropertyError(
+            prop, f"must be a UTC time like 2024-01-31T00:00:00Z, got {_show(value)}"
+        )
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise PropertyError(prop, f"is not a valid date and time, got {_show(value)}") from None
+
+
+def _timeout(value: Any) -> int:
+    if value is None:
+        return DEFAULT_COMPLETION_TIMEOUT_SECONDS
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PropertyError("CompletionTimeoutSeconds", f"must be an integer, got {_show(value)}")
+    text = str(value)
+    if not re.fullmatch(r"\d{1,9}", text):
+        raise PropertyError("CompletionTimeoutSeconds", f"must be an integer, got {_show(value)}")
+    seconds = int(text)
+    if not 1 <= seconds <= MAX_COMPLETION_TIMEOUT_SECONDS:
+        raise PropertyError(
+            "CompletionTimeoutSeconds",
+            f"must be between 1 and {MAX_COMPLETION_TIMEOUT_SECONDS} "
+            f"(CloudFormation waits at most one hour), got {seconds}",
+        )
+    return seconds
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,204 @@
+"""Fixtures for the handler tests: region env, a fake clock and Lambda context, stubbed clients
+validated against the botocore model, and a response-capturing sender."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+import import_handler.aws
+import import_handler.clock
+import import_handler.sender
+import index
+
+from .helpers import BUCKET, FUNCTION_ARN, IMPORT_ID, REGION, STORE_ARN, import_response
+
+START_EPOCH = 1_717_200_000.0
+
+
+class FakeClock:
+    """Time that only moves when the handler sleeps (or a test advances it)."""
+
+    def __init__(self, start: float = START_EPOCH) -> None:
+        self.time = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        return self.time
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.time += max(0.0, seconds)
+
+
+@dataclass
+class FakeContext:
+    """A Lambda context whose remaining time follows the fake clock."""
+
+    clock: FakeClock
+    timeout_seconds: float = 900.0
+    invoked_function_arn: str = FUNCTION_ARN
+    function_name: str = "ImportHandler"
+    aws_request_id: str = "00000000-aaaa-4bbb-8ccc-dddddddddddd"
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.clock.now()
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(max(0.0, self.started + self.timeout_seconds - self.clock.now()) * 1000)
+
+
+@dataclass
+class Stubs:
+    cloudtrail: Stubber
+    s3: Stubber
+    lambda_: Stubber
+    clients: dict[str, Any]
+
+    def all(self) -> list[Stubber]:
+        return [self.cloudtrail, self.s3, self.lambda_]
+
+    # Shorthands for the common calls -------------------------------------------------------
+    def preflight(self, status: str = "ENABLED", ownership: str = "BucketOwnerEnforced") -> None:
+        self.cloudtrail.add_response(
+            "get_event_data_store",
+            {
+                "EventDataStoreArn": STORE_ARN,
+                "Name": "trail-archive-store",
+                "Status": status,
+                "AdvancedEventSelectors": [
+                    {
+                        "Name": "Management events",
+                        "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+                    }
+                ],
+            },
+            {"EventDataStore": STORE_ARN},
+        )
+        self.s3.add_response(
+            "get_bucket_ownership_controls",
+            {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}},
+            {"Bucket": BUCKET},
+        )
+
+    def get_import(
+        self, import_id: str = IMPORT_ID, status: str = "IN_PROGRESS", **kw: Any
+    ) -> None:
+        self.cloudtrail.add_response(
+            "get_import", import_response(import_id, status, **kw), {"ImportId": import_id}
+        )
+
+    def error(
+        self,
+        stubber: Stubber,
+        method: str,
+        code: str,
+        params: Any,
+        status: int = 400,
+        message: str = "",
+    ) -> None:
+        stubber.add_client_error(
+            method,
+            service_error_code=code,
+            service_message=message or f"{code} message from AWS",
+            http_status_code=status,
+            expected_params=params,
+        )
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "AWS_CA_BUNDLE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_CLOUDTRAIL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_LAMBDA",
+        "AWS_PROFILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(import_handler.clock, "CLOCK", fake)
+    return fake
+
+
+@pytest.fixture
+def context(clock: FakeClock) -> FakeContext:
+    return FakeContext(clock)
+
+
+@pytest.fixture
+def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every response body the handler sends to CloudFormation."""
+    sent: list[dict[str, Any]] = []
+
+    def capture(url: str, body: dict[str, Any], ca_bundle: str | None) -> bool:
+        sent.append({"url": url, "ca_bundle": ca_bundle, **body})
+        return True
+
+    monkeypatch.setattr(import_handler.sender, "send", capture)
+    return sent
+
+
+@pytest.fixture(scope="session")
+def real_clients() -> dict[str, Any]:
+    """Built once (building clients is slow); each test gets fresh Stubbers on them."""
+    session = boto3.session.Session(
+        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    config = import_handler.aws.CLIENT_CONFIG
+    return {
+        service: session.client(service, config=config)
+        for service in ("cloudtrail", "s3", "lambda")
+    }
+
+
+@pytest.fixture
+def stubs(monkeypatch: pytest.MonkeyPatch, real_clients: dict[str, Any]) -> Iterator[Stubs]:
+    clients = real_clients
+    stubbers = Stubs(
+        Stubber(clients["cloudtrail"]), Stubber(clients["s3"]), Stubber(clients["lambda"]), clients
+    )
+    regions: list[tuple[str, str | None]] = []
+
+    def new_client(service: str, region: str | None = None) -> Any:
+        regions.append((service, region))
+        return clients[service]
+
+    monkeypatch.setattr(import_handler.aws, "new_client", new_client)
+    for stubber in stubbers.all():
+        stubber.activate()
+    yield stubbers
+    for stubber in stubbers.all():
+        stubber.assert_no_pending_responses()
+        stubber.deactivate()
+
+
+@pytest.fixture
+def run(responses: list[dict[str, Any]], context: FakeContext) -> Any:
+    """Invoke the Lambda entry point and return the one response it sent (or None)."""
+
+    def invoke(event: dict[str, Any], ctx: FakeContext | None = None) -> dict[str, Any] | None:
+        before = len(responses)
+        index.handler(event, ctx or context)
+        sent = responses[before:]
+        assert len(sent) <= 1, f"answered CloudFormation {len(sent)} times"
+        return sent[0] if sent else None
+
+    return invoke

@@ -1,0 +1,270 @@
+"""The pure decisions, every branch, without any AWS stub."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from import_handler import properties
+from import_handler.decisions import (
+    HANDOVER_MARGIN_SECONDS,
+    MAX_CONTINUATIONS,
+    MAX_WAIT_SECONDS,
+    POLL_INTERVAL_SECONDS,
+    Adopt,
+    Done,
+    Fail,
+    ImportRecord,
+    Keep,
+    KeepTrying,
+    Next,
+    Retry,
+    Start,
+    Stop,
+    busy_reason,
+    deadline_for,
+    decide_busy,
+    decide_create,
+    decide_delete,
+    decide_poll,
+    decide_update,
+    is_import_id,
+)
+
+from .helpers import IMPORT_ID, OTHER_IMPORT_ID, OTHER_URI
+from .helpers import properties as raw_properties
+
+PROPS = properties.parse(raw_properties())
+WAITING = properties.parse(raw_properties(WaitForCompletion="true"))
+SAME = PROPS.identity
+OTHER = dataclasses.replace(SAME, s3_location_uri=OTHER_URI)
+STATUSES = ["INITIALIZING", "IN_PROGRESS", "COMPLETED", "FAILED", "STOPPED"]
+
+
+def record(
+    status: str, identity: properties.ImportIdentity | None = SAME, import_id: str = IMPORT_ID
+) -> ImportRecord:
+    return ImportRecord(import_id, status, identity)
+
+
+def test_create_always_starts_a_new_import() -> None:
+    assert decide_create() == Start()
+
+
+# --- Update ----------------------------------------------------------------------------------
+
+
+def test_update_starts_a_new_import_when_the_physical_id_points_at_no_import() -> None:
+    assert decide_update(PROPS, True, None) == Start()
+
+
+@pytest.mark.parametrize("status", ["FAILED", "STOPPED"])
+def test_update_retries_a_failed_or_stopped_import(status: str) -> None:
+    assert decide_update(PROPS, True, record(status)) == Retry(IMPORT_ID)
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS", "INITIALIZING"])
+def test_update_keeps_a_completed_or_running_import(status: str) -> None:
+    assert decide_update(PROPS, True, record(status)) == Keep(record(status))
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "STOPPED"])
+def test_update_with_a_new_source_or_window_starts_a_new_import(status: str) -> None:
+    changed = dataclasses.replace(PROPS, identity=OTHER)
+    assert decide_update(changed, True, record(status)) == Start()
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "destination",
+        "s3_location_uri",
+        "s3_bucket_region",
+        "s3_bucket_access_role_arn",
+        "start_event_time",
+        "end_event_time",
+    ],
+)
+def test_update_compares_every_identity_field_with_the_import(field: str) -> None:
+    value: Any = None if field.endswith("_time") else "changed"
+    changed = dataclasses.replace(PROPS, identity=dataclasses.replace(SAME, **{field: value}))
+    assert decide_update(changed, True, record("COMPLETED")) == Start()
+
+
+@pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
+def test_replacing_a_running_import_stops_it_first_when_stop_on_delete_allows(status: str) -> None:
+    changed = dataclasses.replace(PROPS, identity=OTHER)
+    assert decide_update(changed, True, record(status)) == Start(stop_first=IMPORT_ID)
+
+
+def test_replacing_a_running_import_without_stop_on_delete_waits_for_it_when_waiting() -> None:
+    changed = dataclasses.replace(WAITING, identity=OTHER)
+    assert decide_update(changed, False, record("IN_PROGRESS")) == Start()
+
+
+def test_replacing_a_running_import_without_stop_on_delete_or_waiting_fails_saying_why() -> None:
+    changed = dataclasses.replace(PROPS, identity=OTHER)
+    action = decide_update(changed, False, record("IN_PROGRESS"))
+    assert isinstance(action, Fail)
+    assert action.reason.startswith("AccountHasOngoingImportException")
+    assert IMPORT_ID in action.reason
+    assert "StopOnDelete" in action.reason
+
+
+def test_rollback_update_back_to_the_import_the_id_points_at_keeps_it() -> None:
+    # Forward update failed, so the physical id still points at the original import; the
+    # rollback delivers the original properties as the new ones.
+    assert decide_update(PROPS, True, record("COMPLETED")) == Keep(record("COMPLETED"))
+
+
+def test_rollback_update_back_to_a_stopped_original_import_retries_it() -> None:
+    assert decide_update(PROPS, True, record("STOPPED")) == Retry(IMPORT_ID)
+
+
+def test_update_with_an_import_record_missing_its_source_starts_a_new_import() -> None:
+    assert decide_update(PROPS, True, record("COMPLETED", identity=None)) == Start()
+
+
+# --- Delete ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "physical_id",
+    ["", "failed-create-6b3c2f1e", "demo_Import_ABCDEFGH", IMPORT_ID.upper(), IMPORT_ID + "x"],
+)
+def test_delete_of_something_that_is_not_an_import_id_does_nothing(physical_id: str) -> None:
+    assert isinstance(decide_delete(physical_id, None, True), Done)
+
+
+def test_delete_of_an_import_that_no_longer_exists_does_nothing() -> None:
+    assert isinstance(decide_delete(IMPORT_ID, None, True), Done)
+
+
+@pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
+def test_delete_stops_a_running_import(status: str) -> None:
+    assert decide_delete(IMPORT_ID, record(status), True) == Stop(IMPORT_ID)
+
+
+@pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
+def test_delete_leaves_a_running_import_when_stop_on_delete_is_false(status: str) -> None:
+    assert isinstance(decide_delete(IMPORT_ID, record(status), False), Done)
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "STOPPED"])
+@pytest.mark.parametrize("stop", [True, False])
+def test_delete_of_a_finished_import_does_nothing(status: str, stop: bool) -> None:
+    assert isinstance(decide_delete(IMPORT_ID, record(status), stop), Done)
+
+
+# --- Busy account ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
+@pytest.mark.parametrize("waiting", [True, False])
+def test_busy_account_adopts_the_running_import_for_the_same_source_and_window(
+    status: str, waiting: bool
+) -> None:
+    ours = record(status, import_id=OTHER_IMPORT_ID)
+    assert decide_busy(SAME, [ours], waiting) == Adopt(ours)
+
+
+def test_busy_account_keeps_trying_when_waiting() -> None:
+    theirs = record("IN_PROGRESS", identity=OTHER, import_id=OTHER_IMPORT_ID)
+    assert decide_busy(SAME, [theirs], True) == KeepTrying(OTHER_IMPORT_ID)
+
+
+def test_busy_account_fails_naming_the_ongoing_import_when_not_waiting() -> None:
+    theirs = record("IN_PROGRESS", identity=None, import_id=OTHER_IMPORT_ID)
+    action = decide_busy(SAME, [theirs], False)
+    assert action == Fail(busy_reason(OTHER_IMPORT_ID))
+    assert isinstance(action, Fail)
+    assert OTHER_IMPORT_ID in action.reason
+    assert action.reason.startswith("AccountHasOngoingImportException")
+
+
+def test_busy_account_with_an_unknown_blocker_still_says_what_to_do() -> None:
+    action = decide_busy(SAME, [], False)
+    assert isinstance(action, Fail)
+    assert "another import" in action.reason
+    assert decide_busy(SAME, [], True) == KeepTrying(None)
+
+
+def test_busy_account_does_not_adopt_a_finished_import() -> None:
+    assert decide_busy(SAME, [record("COMPLETED")], True) == KeepTrying(None)
+
+
+# --- Waiting ---------------------------------------------------------------------------------
+
+NOW = 1_000_000.0
+
+
+def poll(
+    status: str | None, *, deadline: float = NOW + 3000, remaining: float = 900, attempt: int = 0
+) -> tuple[Next, float]:
+    d = decide_poll(
+        status, now=NOW, deadline=deadline, remaining_seconds=remaining, attempt=attempt
+    )
+    return d.next, d.sleep_seconds
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [("COMPLETED", Next.SUCCEED), ("FAILED", Next.IMPORT_FAILED), ("STOPPED", Next.IMPORT_STOPPED)],
+)
+def test_a_finished_import_ends_the_wait_even_after_the_deadline(
+    status: str, expected: Next
+) -> None:
+    assert poll(status)[0] is expected
+    assert poll(status, deadline=NOW - 1)[0] is expected
+
+
+@pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS", None])
+def test_a_running_import_is_checked_again_within_ten_seconds(status: str | None) -> None:
+    assert poll(status) == (Next.SLEEP, POLL_INTERVAL_SECONDS)
+    assert POLL_INTERVAL_SECONDS <= 10
+
+
+def test_the_last_sleep_ends_at_the_deadline() -> None:
+    assert poll("IN_PROGRESS", deadline=NOW + 3) == (Next.SLEEP, 3)
+
+
+@pytest.mark.parametrize("status", ["IN_PROGRESS", None])
+def test_waiting_times_out_at_the_deadline(status: str | None) -> None:
+    assert poll(status, deadline=NOW)[0] is Next.TIMED_OUT
+
+
+def test_waiting_hands_over_when_the_invocation_runs_short() -> None:
+    remaining = HANDOVER_MARGIN_SECONDS + POLL_INTERVAL_SECONDS
+    assert poll("IN_PROGRESS", remaining=remaining)[0] is Next.HAND_OVER
+    assert poll("IN_PROGRESS", remaining=remaining + 0.1)[0] is Next.SLEEP
+
+
+def test_a_chain_of_continuations_is_bounded() -> None:
+    assert poll("IN_PROGRESS", remaining=10, attempt=MAX_CONTINUATIONS)[0] is Next.GIVE_UP
+
+
+def test_the_deadline_never_passes_58_minutes() -> None:
+    assert deadline_for(NOW, 3600) == NOW + MAX_WAIT_SECONDS == NOW + 3480
+    assert deadline_for(NOW, 300) == NOW + 300
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (IMPORT_ID, True),
+        ("failed-create-6b3c2f1e-1111-4222-8333-944455556666", False),
+        ("", False),
+        (None, False),
+        ("6b3c2f1e11114222833394445555666600", False),
+    ],
+)
+def test_import_ids_are_recognised_by_their_shape(value: object, expected: bool) -> None:
+    assert is_import_id(value) is expected
+
+
+def test_every_status_has_a_decision() -> None:
+    for status in STATUSES:
+        assert decide_delete(IMPORT_ID, record(status), True) is not None
+        assert decide_update(PROPS, True, record(status)) is not None

@@ -1,0 +1,320 @@
+"""Update: keep, retry, replace (without deadlocking on one import per account), roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import Stubs
+from .helpers import (
+    IMPORT_ID,
+    NEW_IMPORT_ID,
+    OTHER_URI,
+    STATS,
+    STORE_ARN,
+    import_response,
+    import_source,
+    properties,
+    start_params,
+    update_event,
+)
+
+CHANGED = properties(ImportSource=import_source(OTHER_URI))
+ELSEWHERE = "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/elsewhere"
+
+
+def test_update_keeps_a_completed_import_when_nothing_identifying_changed(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.get_import(status="COMPLETED", statistics=STATS)
+
+    response = run(update_event(properties(RetryToken="2", CompletionTimeoutSeconds="600")))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Data"]["ImportStatus"] == "COMPLETED"
+    assert response["Data"]["EventsCompleted"] == "125000"
+
+
+def test_update_keeps_a_running_import_without_waiting(stubs: Stubs, run: Any) -> None:
+    stubs.get_import(status="IN_PROGRESS")
+
+    response = run(update_event())
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_update_waits_for_a_running_import_when_asked(stubs: Stubs, run: Any) -> None:
+    stubs.get_import(status="IN_PROGRESS")
+    stubs.get_import(status="COMPLETED", statistics=STATS)
+
+    response = run(update_event(properties(WaitForCompletion="true")))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["Data"]["ImportStatus"] == "COMPLETED"
+
+
+def test_update_retries_a_failed_import(stubs: Stubs, run: Any) -> None:
+    stubs.get_import(status="FAILED")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(status="INITIALIZING"), {"ImportId": IMPORT_ID}
+    )
+
+    response = run(update_event(properties(RetryToken="2")))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Data"]["ImportStatus"] == "INITIALIZING"
+
+
+def test_update_retries_a_stopped_import_and_waits_for_it(stubs: Stubs, run: Any) -> None:
+    stubs.get_import(status="STOPPED")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
+    )
+    stubs.get_import(status="COMPLETED", statistics=STATS)
+
+    response = run(update_event(properties(WaitForCompletion="true", RetryToken="2")))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["Data"]["ImportStatus"] == "COMPLETED"
+
+
+def test_update_with_a_new_source_starts_a_new_import(stubs: Stubs, run: Any) -> None:
+    stubs.get_import(status="COMPLETED")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+
+    response = run(update_event(CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+def test_update_replacing_a_running_import_stops_it_first(
+    stubs: Stubs, run: Any, clock: Any
+) -> None:
+    stubs.get_import(status="IN_PROGRESS")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "stop_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
+    )
+    stubs.get_import(status="STOPPED")
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+
+    response = run(update_event(CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+    assert clock.sleeps == [5]
+
+
+def test_update_replacing_a_running_import_without_stop_on_delete_fails_saying_why(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.get_import(status="IN_PROGRESS")
+
+    response = run(update_event(CHANGED, old=properties(StopOnDelete="false")))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("AccountHasOngoingImportException")
+    assert "StopOnDelete is false" in response["Reason"]
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_rollback_update_keeps_the_import_the_id_points_at(stubs: Stubs, run: Any) -> None:
+    # The forward update (to CHANGED) failed; the rollback swaps old and new properties.
+    stubs.get_import(status="COMPLETED")
+
+    response = run(update_event(properties(), old=CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_rollback_update_retries_the_original_import_a_replacement_stopped(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.get_import(status="STOPPED")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(status="INITIALIZING"), {"ImportId": IMPORT_ID}
+    )
+
+    response = run(update_event(properties(), old=CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_update_of_a_resource_without_an_import_starts_one(stubs: Stubs, run: Any) -> None:
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(NEW_IMPORT_ID, "INITIALIZING"), start_params()
+    )
+
+    response = run(update_event(physical_id="failed-create-6b3c2f1e-1111-4222-8333-944455556666"))
+
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+def test_update_starts_a_new_import_when_cloudtrail_forgot_the_old_one(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.error(stubs.cloudtrail, "get_import", "ImportNotFoundException", {"ImportId": IMPORT_ID})
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(NEW_IMPORT_ID, "INITIALIZING"), start_params()
+    )
+
+    response = run(update_event())
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+def test_a_failed_update_stops_the_new_import_it_cannot_report(stubs: Stubs, run: Any) -> None:
+    stubs.get_import(status="COMPLETED")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+    stubs.get_import(NEW_IMPORT_ID, "IN_PROGRESS", uri=OTHER_URI)
+    stubs.cloudtrail.add_response(
+        "stop_import",
+        import_response(NEW_IMPORT_ID, "STOPPED", uri=OTHER_URI),
+        {"ImportId": NEW_IMPORT_ID},
+    )
+    changed = {**CHANGED, "WaitForCompletion": "true", "CompletionTimeoutSeconds": "10"}
+
+    response = run(update_event(changed))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(f"Timeout: import {NEW_IMPORT_ID} is still running")
+    # The update failed: CloudFormation keeps the old id and rolls back to it.
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_update_with_malformed_properties_fails_without_calls_and_keeps_the_id(
+    stubs: Stubs, run: Any
+) -> None:
+    response = run(update_event(properties(WaitForCompletion="maybe")))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("InvalidProperty: WaitForCompletion")
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def no_imports(stubs: Stubs, running: str | None = None, destination: str = ELSEWHERE) -> None:
+    """ListImports for both running statuses; ``running`` is IN_PROGRESS on ``destination``."""
+    for status in ("INITIALIZING", "IN_PROGRESS"):
+        imports = []
+        if running and status == "IN_PROGRESS":
+            imports = [{"ImportId": running, "ImportStatus": status, "Destinations": [destination]}]
+        stubs.cloudtrail.add_response(
+            "list_imports", {"Imports": imports}, {"ImportStatus": status, "MaxResults": 10}
+        )
+        if running and status == "IN_PROGRESS" and destination == STORE_ARN:
+            stubs.get_import(running, "IN_PROGRESS")
+
+
+def test_a_retry_waits_for_a_busy_account_when_waiting(stubs: Stubs, run: Any, clock: Any) -> None:
+    stubs.get_import(status="FAILED")
+    stubs.preflight()
+    stubs.error(
+        stubs.cloudtrail,
+        "start_import",
+        "AccountHasOngoingImportException",
+        {"ImportId": IMPORT_ID},
+    )
+    no_imports(stubs, running=NEW_IMPORT_ID)
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
+    )
+    stubs.get_import(status="COMPLETED", statistics=STATS)
+
+    response = run(update_event(properties(WaitForCompletion="true", RetryToken="3")))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert clock.sleeps == [10.0, 10.0]
+
+
+def test_a_busy_retry_is_carried_into_the_continuation(stubs: Stubs, run: Any, clock: Any) -> None:
+    from import_handler import continuation
+
+    from .conftest import START_EPOCH, FakeContext
+
+    event = update_event(properties(WaitForCompletion="true", RetryToken="3"))
+    stubs.get_import(status="FAILED")
+    stubs.preflight()
+    stubs.error(
+        stubs.cloudtrail,
+        "start_import",
+        "AccountHasOngoingImportException",
+        {"ImportId": IMPORT_ID},
+    )
+    no_imports(stubs, running=NEW_IMPORT_ID)
+    state = continuation.State(None, START_EPOCH + 3000, 1, retry_import_id=IMPORT_ID)
+    stubs.lambda_.add_response(
+        "invoke",
+        {"StatusCode": 202},
+        {
+            "FunctionName": FakeContext.invoked_function_arn,
+            "InvocationType": "Event",
+            "Payload": continuation.payload(event, state),
+        },
+    )
+
+    assert run(event, FakeContext(clock, timeout_seconds=65)) is None
+
+    # The continuation retries the same import, not a new one.
+    event[continuation.KEY] = state.to_json()
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
+    )
+    stubs.get_import(status="COMPLETED")
+
+    response = run(event)
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_a_replacement_without_stop_on_delete_waits_for_the_old_import_when_waiting(
+    stubs: Stubs, run: Any, clock: Any
+) -> None:
+    stubs.get_import(status="IN_PROGRESS")
+    stubs.preflight()
+    stubs.error(
+        stubs.cloudtrail,
+        "start_import",
+        "AccountHasOngoingImportException",
+        start_params(uri=OTHER_URI),
+    )
+    no_imports(stubs, running=IMPORT_ID, destination=STORE_ARN)
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+    stubs.get_import(NEW_IMPORT_ID, "COMPLETED", uri=OTHER_URI)
+
+    response = run(
+        update_event({**CHANGED, "WaitForCompletion": "true"}, old=properties(StopOnDelete="false"))
+    )
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
