@@ -55,7 +55,7 @@ def test_create_without_a_window_sends_no_event_times(stubs: Stubs, run: Any) ->
     assert response["Status"] == "SUCCESS"
 
 
-def test_create_builds_the_s3_client_in_the_bucket_region(
+def test_create_builds_clients_in_the_bucket_and_store_regions(
     stubs: Stubs, run: Any, monkeypatch: Any
 ) -> None:
     import import_handler.aws
@@ -76,6 +76,7 @@ def test_create_builds_the_s3_client_in_the_bucket_region(
     run(create_event())
 
     assert ("s3", "us-east-1") in asked
+    assert ("cloudtrail", STORE_ARN.split(":")[3]) in asked
 
 
 def test_a_repeated_create_adopts_the_import_it_already_started(stubs: Stubs, run: Any) -> None:
@@ -173,3 +174,12 @@ def test_create_gives_up_waiting_for_a_busy_account_at_the_deadline(stubs: Stubs
     assert response["Reason"].startswith("Timeout")
     assert OTHER_IMPORT_ID in response["Reason"]
     assert response["PhysicalResourceId"].startswith("failed-create-")
+
+
+def test_cloudtrail_is_called_in_the_store_region_not_the_function_region() -> None:
+    from import_handler.lifecycle import _store_region
+
+    in_london = STORE_ARN.replace(":us-east-1:", ":eu-west-2:")
+    assert _store_region({"ResourceProperties": {"Destinations": [in_london]}}) == "eu-west-2"
+    assert _store_region({"ResourceProperties": {"Destinations": ["not-an-arn"]}}) is None
+    assert _store_region({"RequestType": "Delete"}) is None

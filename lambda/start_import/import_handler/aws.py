@@ -60,8 +60,9 @@ def new_client(service: str, region: str | None = None) -> Any:
     )
 
 
-def cloudtrail() -> CloudTrailClient:
-    client: CloudTrailClient = new_client("cloudtrail")
+def cloudtrail(region: str | None = None) -> CloudTrailClient:
+    """CloudTrail in ``region`` (the event data store's); default: the function's region."""
+    client: CloudTrailClient = new_client("cloudtrail", region)
     return client
 
 

@@ -77,7 +77,7 @@ class Invocation:
 
     def ct(self) -> CloudTrailClient:
         if self.cloudtrail is None:
-            self.cloudtrail = aws.cloudtrail()
+            self.cloudtrail = aws.cloudtrail(_store_region(self.event))
         return self.cloudtrail
 
     def log(self, action: str, **fields: Any) -> None:
@@ -97,6 +97,18 @@ class Invocation:
             pid = self.physical_id or failed_create_id(self.event)
         self.log("respond-failed", import_id=record.import_id if record else None, reason=reason)
         return Outcome(False, pid, reason, data_for(record))
+
+
+def _store_region(event: Mapping[str, Any]) -> str | None:
+    """The region in the destination store's ARN: imports live in the store's region, which may
+    differ from the function's. Read leniently (Delete does not validate properties)."""
+    properties = event.get("ResourceProperties")
+    destinations = properties.get("Destinations") if isinstance(properties, Mapping) else None
+    if isinstance(destinations, list) and len(destinations) == 1:
+        parts = str(destinations[0]).split(":")
+        if len(parts) >= 6 and parts[0] == "arn" and parts[2] == "cloudtrail" and parts[3]:
+            return parts[3]
+    return None
 
 
 def handle(event: Mapping[str, Any], context: LambdaContext) -> Outcome | None:
