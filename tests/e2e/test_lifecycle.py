@@ -1,0 +1,387 @@
+"""The custom resource through its whole life, over real HTTP: each request ends with one answer.
+
+Every scenario runs ``index.handler`` as Lambda would, follows its asynchronous continuations
+and reads CloudFormation's answer back from the TLS S3 server (``World.cfn.complete`` checks
+that exactly one answer was accepted and that it echoes StackId, RequestId and
+LogicalResourceId).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import World
+from tests.e2e.harness import ACCOUNT, REGION, CfnResponse, Run
+from tests.e2e.trail_archive import ExpectedStatistics, TrailArchive, log_file_key
+
+IMPORT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+CONTINUATION = "CtLakeImportContinuation"
+
+
+def statistics(expected: ExpectedStatistics) -> dict[str, str]:
+    return {
+        "PrefixesFound": str(expected.prefixes),
+        "PrefixesCompleted": str(expected.prefixes),
+        "FilesCompleted": str(expected.files),
+        "EventsCompleted": str(expected.events),
+        "FailedEntries": "0",
+    }
+
+
+def create(world: World, props: dict[str, Any], **kwargs: Any) -> tuple[CfnResponse, Run]:
+    return world.cfn.complete(world.cfn.event("Create", props), **kwargs)
+
+
+def started_imports(world: World) -> list[dict[str, Any]]:
+    return [
+        c.params
+        for c in world.lake.calls
+        if c.operation == "StartImport" and c.outcome in ("ok", "reset_after")
+    ]
+
+
+def corrupt_key(day: int = 11) -> str:
+    when = datetime(2025, 1, day, 8, 5, tzinfo=UTC)
+    return log_file_key(ACCOUNT, REGION, when, "CORRUPTED0000000")
+
+
+# ----------------------------------------------------------------------------- Create
+
+
+def test_create_without_waiting_answers_with_the_import_id(world: World) -> None:
+    response, run = create(world, world.properties())
+    assert response.status == "SUCCESS", response.reason
+    assert IMPORT_ID.match(response.physical_id)
+    assert list(world.lake.imports) == [response.physical_id]
+    assert response.data["ImportId"] == response.physical_id
+    assert response.data["ImportStatus"] in ("INITIALIZING", "IN_PROGRESS")
+    assert len(run.invocations) == 1
+    assert not world.lambda_endpoint.history
+    assert len(started_imports(world)) == 1
+    world.clock.advance(3600)
+    imported = world.lake.get(response.physical_id)
+    assert imported.status == "COMPLETED"
+    assert imported.statistics() == {
+        k: int(v) for k, v in statistics(world.archive.expected()).items()
+    }
+
+
+def test_create_with_waiting_reports_what_the_archive_holds(world: World) -> None:
+    response, run = create(world, world.properties(wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert response.data == {
+        "ImportId": response.physical_id,
+        "ImportStatus": "COMPLETED",
+        **statistics(world.archive.expected()),
+    }
+    assert run.timeouts == 0
+
+
+def test_waiting_hands_over_to_continuations_with_the_same_event(world: World) -> None:
+    world.cfn.function_timeout = 100.0  # each invocation can poll only a few times
+    world.lake.files_per_second = 0.1  # ~250 s of import
+    event = world.cfn.event("Create", world.properties(wait=True))
+    response, run = world.cfn.complete(event)
+    assert response.status == "SUCCESS", response.reason
+    assert response.data["FilesCompleted"] == str(world.archive.expected().files)
+    continuations = [i for i in run.invocations if i.continuation]
+    assert len(continuations) >= 3
+    assert run.timeouts == 0
+    deadlines = set()
+    for number, inv in enumerate(continuations, start=1):
+        payload = dict(inv.event)
+        state = payload.pop(CONTINUATION)
+        assert payload == event  # the original event travels unchanged
+        assert state["ImportId"] == response.physical_id
+        assert state["Attempt"] == number
+        deadlines.add(state["DeadlineEpoch"])
+    assert len(deadlines) == 1
+    assert deadlines.pop() == pytest.approx(run.invocations[0].started + 3000)
+    assert world.lambda_endpoint.refused == []
+
+
+def test_window_and_prefix_filter_by_name(world: World) -> None:
+    prefix = "AWSLogs/444455556666/CloudTrail/"
+    start = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+    end = datetime(2025, 1, 12, 6, 0, tzinfo=UTC)
+    expected = world.archive.expected(prefix, start, end)
+    assert 0 < expected.files < world.archive.expected(prefix).files
+    response, _ = create(world, world.properties(prefix=prefix, start=start, end=end, wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert {k: response.data[k] for k in statistics(expected)} == statistics(expected)
+    [params] = started_imports(world)
+    assert params["StartEventTime"] == start.timestamp()
+    assert params["EndEventTime"] == end.timestamp()
+
+
+def test_digest_files_are_not_counted(world: World) -> None:
+    prefix = "AWSLogs/111122223333/"  # holds CloudTrail/ and CloudTrail-Digest/
+    assert any(k.startswith(prefix) for k, _ in world.archive.digest_files)
+    response, _ = create(world, world.properties(prefix=prefix, wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert response.data["FilesCompleted"] == str(world.archive.expected(prefix).files)
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+def test_corrupt_file_fails_then_an_update_with_retry_token_retries_it(
+    world: World, small_archive: TrailArchive
+) -> None:
+    bucket = world.use_own_bucket(small_archive)
+    bad = corrupt_key()
+    world.s3.put_object(Bucket=bucket, Key=bad, Body=b'{"Records": []}')  # not gzip
+    props = world.properties(wait=True, RetryToken="1")
+    failed, _ = create(world, props)
+    assert failed.status == "FAILED"
+    # the reason names the file (its time stamp and unique suffix) and what is wrong with it
+    assert "20250111T0805Z_CORRUPTED0000000.json.gz" in failed.reason, failed.reason
+    assert "InvalidFileFormat" in failed.reason, failed.reason
+    assert failed.physical_id == failed.data["ImportId"]
+    assert failed.data["ImportStatus"] == "FAILED"
+    assert failed.data["FailedEntries"] == "1"
+
+    fixed = b'{"Records": [{"eventTime": "2025-01-11T08:04:00Z", "eventName": "ListBuckets"}]}'
+    world.s3.put_object(Bucket=bucket, Key=bad, Body=gzip.compress(fixed))
+    retry_props = world.properties(wait=True, RetryToken="2")
+    update = world.cfn.event(
+        "Update", retry_props, physical_id=failed.physical_id, old_properties=props
+    )
+    response, _ = world.cfn.complete(update)
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id == failed.physical_id  # same import, retried
+    assert started_imports(world)[-1] == {"ImportId": failed.physical_id}
+    assert len(world.lake.imports) == 1
+    whole = small_archive.expected()
+    assert response.data["FilesCompleted"] == str(whole.files + 1)
+    assert response.data["EventsCompleted"] == str(whole.events + 1)
+    assert response.data["FailedEntries"] == "0"
+
+
+def test_bucket_with_acls_enabled_fails_before_any_start_import(
+    world: World, small_archive: TrailArchive
+) -> None:
+    bucket = world.use_own_bucket(small_archive, acls_enabled=True)
+    response, _ = create(world, world.properties(wait=True))
+    assert response.status == "FAILED"
+    assert "ACL" in response.reason, response.reason
+    assert bucket in response.reason, response.reason
+    assert "StartImport" not in world.lake.operations()
+    assert not IMPORT_ID.match(response.physical_id)
+
+
+@pytest.mark.parametrize(
+    ("status", "category", "words"),
+    [
+        ("PENDING_DELETION", "Management", "pending deletion"),
+        ("STOPPING_INGESTION", "Management", "STOPPING_INGESTION"),
+        ("ENABLED", "ConfigurationItem", "CloudTrail events"),
+    ],
+)
+def test_store_in_wrong_state_or_category_fails(
+    world: World, status: str, category: str, words: str
+) -> None:
+    world.store = world.lake.add_event_data_store("other", status=status, category=category)
+    response, _ = create(world, world.properties(wait=True))
+    assert response.status == "FAILED"
+    assert words in response.reason, response.reason
+    assert not world.lake.imports
+
+
+def test_another_import_holding_the_account_fails_naming_it_when_not_waiting(
+    world: World,
+) -> None:
+    other = world.cloudtrail().start_import(
+        Destinations=[world.store.arn],
+        ImportSource={
+            "S3": {
+                "S3LocationUri": f"s3://{world.bucket}/AWSLogs/111122223333/",
+                "S3BucketRegion": REGION,
+                "S3BucketAccessRoleArn": world.role_arn,
+            }
+        },
+    )["ImportId"]
+    response, _ = create(world, world.properties())
+    assert response.status == "FAILED"
+    assert other in response.reason, response.reason
+    assert list(world.lake.imports) == [other]
+
+
+def test_another_import_holding_the_account_is_waited_for(world: World) -> None:
+    other = world.cloudtrail().start_import(
+        Destinations=[world.store.arn],
+        ImportSource={
+            "S3": {
+                "S3LocationUri": f"s3://{world.bucket}/AWSLogs/111122223333/",
+                "S3BucketRegion": REGION,
+                "S3BucketAccessRoleArn": world.role_arn,
+            }
+        },
+    )["ImportId"]
+    response, _ = create(world, world.properties(wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id != other
+    assert world.lake.get(other).status == "COMPLETED"
+    assert response.data["FilesCompleted"] == str(world.archive.expected().files)
+    outcomes = [c.outcome for c in world.lake.calls if c.operation == "StartImport"]
+    assert outcomes[0] == "ok"  # the other import
+    assert outcomes[1] == "AccountHasOngoingImportException"
+    assert outcomes[-1] == "ok"
+
+
+# ----------------------------------------------------------------------------- redelivery, delete
+
+
+def test_duplicate_create_delivery_makes_one_import(world: World) -> None:
+    event = world.cfn.event("Create", world.properties())
+    world.cfn.run(event)
+    world.clock.advance(2)  # the import is still running when the duplicate arrives
+    world.cfn.run(event)
+    answers = world.cfn.answers(event)
+    assert len(answers) == 2  # one per delivery, both alike
+    assert {a["Status"] for a in answers} == {"SUCCESS"}
+    assert len({a["PhysicalResourceId"] for a in answers}) == 1
+    assert list(world.lake.imports) == [answers[0]["PhysicalResourceId"]]
+
+
+def test_delete_during_an_import_stops_it(world: World) -> None:
+    props = world.properties()
+    created, _ = create(world, props)
+    world.clock.advance(10)
+    delete = world.cfn.event("Delete", props, physical_id=created.physical_id)
+    response, _ = world.cfn.complete(delete)
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id == created.physical_id
+    assert world.lake.get(created.physical_id).status == "STOPPED"
+    assert "StopImport" in world.lake.operations("ok")
+
+
+def test_delete_with_stop_on_delete_false_lets_the_import_run(world: World) -> None:
+    props = world.properties(StopOnDelete="false")
+    created, _ = create(world, props)
+    delete = world.cfn.event("Delete", props, physical_id=created.physical_id)
+    response, _ = world.cfn.complete(delete)
+    assert response.status == "SUCCESS", response.reason
+    assert "StopImport" not in world.lake.operations()
+    world.clock.advance(3600)
+    assert world.lake.get(created.physical_id).status == "COMPLETED"
+
+
+def test_delete_after_a_failed_create_succeeds_without_calls(world: World) -> None:
+    world.store = world.lake.add_event_data_store("gone", status="PENDING_DELETION")
+    props = world.properties()
+    failed, _ = create(world, props)
+    assert failed.status == "FAILED"
+    calls_before = len(world.lake.calls)
+    delete = world.cfn.event("Delete", props, physical_id=failed.physical_id)
+    response, _ = world.cfn.complete(delete)
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id == failed.physical_id
+    assert len(world.lake.calls) == calls_before
+    assert not world.lambda_endpoint.history
+
+
+def test_rollback_update_keeps_the_completed_import(
+    world: World, small_archive: TrailArchive
+) -> None:
+    bucket = world.use_own_bucket(small_archive)
+    first = world.properties(wait=True, end=datetime(2025, 1, 10, 23, 59, tzinfo=UTC))
+    created, _ = create(world, first)
+    assert created.status == "SUCCESS", created.reason
+    world.s3.put_object(Bucket=bucket, Key=corrupt_key(11), Body=b"not gzip")
+    second = world.properties(wait=True, start=datetime(2025, 1, 11, tzinfo=UTC))
+    update = world.cfn.event(
+        "Update", second, physical_id=created.physical_id, old_properties=first
+    )
+    failed, _ = world.cfn.complete(update)
+    assert failed.status == "FAILED"
+    assert failed.physical_id == created.physical_id  # a failed update keeps the old id
+    starts = len(started_imports(world))
+    assert starts == 2
+    rollback = world.cfn.event(
+        "Update", first, physical_id=created.physical_id, old_properties=second
+    )
+    response, _ = world.cfn.complete(rollback)
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id == created.physical_id
+    assert response.data["ImportStatus"] == "COMPLETED"
+    assert len(started_imports(world)) == starts  # nothing imported twice
+
+
+def test_a_255_character_logical_id(world: World) -> None:
+    logical_id = "Import" + "X" * 249
+    assert len(logical_id) == 255
+    world.cfn.function_timeout = 100.0  # make it hand over a few times
+    world.lake.files_per_second = 0.2
+    event = world.cfn.event("Create", world.properties(wait=True), logical_id=logical_id)
+    response, run = world.cfn.complete(event)
+    assert response.status == "SUCCESS", response.reason
+    assert response.logical_id == logical_id
+    assert sum(i.continuation for i in run.invocations) >= 1
+
+
+# ----------------------------------------------------------------------------- faults
+
+
+def test_throttling_bursts_are_ridden_out(world: World) -> None:
+    world.lake.faults.add("throttle", 3, "GetEventDataStore")
+    world.lake.faults.add("throttle", 3, "StartImport")
+    world.lake.faults.add("throttle", 12, "GetImport")
+    response, run = create(world, world.properties(wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert len(world.lake.imports) == 1
+    assert world.lake.faults.pending() == 0
+    assert run.timeouts == 0
+
+
+def test_server_errors_are_retried(world: World) -> None:
+    world.lake.faults.add("server_error", 2, "StartImport")
+    world.lake.faults.add("server_error", 3, "GetImport")
+    response, _ = create(world, world.properties(wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert len(world.lake.imports) == 1
+    assert world.lake.operations("500") == ["StartImport"] * 2 + ["GetImport"] * 3
+
+
+def test_connection_resets_do_not_duplicate_the_import(world: World) -> None:
+    world.lake.faults.add("reset", 1, "StartImport")
+    world.lake.faults.add("reset_after", 1, "StartImport")  # started, but the answer is lost
+    world.lake.faults.add("reset", 2, "GetImport")
+    response, _ = create(world, world.properties(wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert list(world.lake.imports) == [response.physical_id]
+    assert response.data["FilesCompleted"] == str(world.archive.expected().files)
+    assert world.lake.faults.pending() == 0
+    assert world.lake.operations("reset_after") == ["StartImport"]
+
+
+@pytest.mark.parametrize("kind", ["503", "reset"])
+def test_response_url_failing_its_first_puts(world: World, kind: str) -> None:
+    event = world.cfn.event("Create", world.properties())
+    world.cfn.s3.recorder.fail_puts(world.cfn.response_key(event), 2, kind)  # type: ignore[arg-type]
+    response, _ = world.cfn.complete(event)
+    assert response.status == "SUCCESS", response.reason
+    assert world.cfn.put_attempts(event) == 3
+
+
+def test_lambda_invoke_throttled_during_hand_over(world: World) -> None:
+    world.cfn.function_timeout = 100.0
+    world.lake.files_per_second = 0.2
+    world.lambda_endpoint.fail_next("throttle", 2)
+    response, run = create(world, world.properties(wait=True))
+    assert response.status == "SUCCESS", response.reason
+    assert run.timeouts == 0
+
+
+def test_an_invocation_near_its_timeout_hands_over_in_time(world: World) -> None:
+    world.lake.faults.add("throttle", 3, "GetImport")
+    response, run = create(world, world.properties(wait=True), first_timeout=75.0)
+    assert response.status == "SUCCESS", response.reason
+    assert run.timeouts == 0
+    assert run.invocations[0].ended <= run.invocations[0].started + 75.0
+    assert any(i.continuation for i in run.invocations)
