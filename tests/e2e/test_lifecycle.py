@@ -139,8 +139,8 @@ def test_corrupt_file_fails_then_an_update_with_retry_token_retries_it(
     props = world.properties(wait=True, RetryToken="1")
     failed, _ = create(world, props)
     assert failed.status == "FAILED"
-    # the reason names the file (its time stamp and unique suffix) and what is wrong with it
-    assert "20250111T0805Z_CORRUPTED0000000.json.gz" in failed.reason, failed.reason
+    # the reason names the whole key (account, region, date, file) and what is wrong with it
+    assert bad in failed.reason, failed.reason
     assert "InvalidFileFormat" in failed.reason, failed.reason
     assert failed.physical_id == failed.data["ImportId"]
     assert failed.data["ImportStatus"] == "FAILED"

@@ -84,9 +84,9 @@ def test_waiting_reports_a_failed_import_with_its_first_failures(stubs: Stubs, r
 
     assert response["Status"] == "FAILED"
     reason = response["Reason"]
-    assert reason.startswith(f"ImportFailed: import {IMPORT_ID} has 2 failed entries")
-    assert "InvalidFileFormat AWSLogs/x/a.json" in reason
-    assert "AccessDenied AWSLogs/x/b.json.gz" in reason
+    assert reason.startswith("ImportFailed: 2 failed entries; fix them")
+    assert "InvalidFileFormat at AWSLogs/x/a.json" in reason
+    assert "AccessDenied at AWSLogs/x/b.json.gz" in reason
     assert "ok.json.gz" not in reason
     # The Delete that follows a failed Create finds the import by its id.
     assert response["PhysicalResourceId"] == IMPORT_ID

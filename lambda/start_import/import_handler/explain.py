@@ -122,18 +122,28 @@ def _access_denied(code: str, operation: str, message: str, role: str) -> str:
 def import_failed(
     import_id: str, statistics: Mapping[str, int], failures: Sequence[ImportFailure]
 ) -> str:
-    """Error type and location of the first failures; the reason has room for about two."""
+    """Error type and whole key of the first failures, most important first.
+
+    The reason is cut at 256 characters, so the import id (already the PhysicalResourceId and
+    ``Data.ImportId``) and the bucket (in the properties) are left out to make room for the
+    first failing key, whole: account, region, date folder and file name.
+    """
     count = statistics.get("FailedEntries")
-    entries = f"{count} failed entries" if count is not None else "failed entries"
-    head = f"ImportFailed: import {import_id} has {entries}"
+    if count is None:
+        entries = "failed entries"
+    else:
+        entries = f"{count} failed {'entry' if count == 1 else 'entries'}"
     if not failures:
-        return f"{head}; see aws cloudtrail list-import-failures --import-id {import_id}"
+        return (
+            f"ImportFailed: {entries}; see aws cloudtrail list-import-failures --import-id "
+            f"{import_id}, fix them, then change RetryToken to retry"
+        )
     listed = "; ".join(
-        f"{f.error_type or f.status} {_short(f.location)}"
+        f"{f.error_type or f.status} at {_key(f.location)}"
         + (f" ({f.error_message[:60]})" if f.error_message and len(failures) == 1 else "")
         for f in failures
     )
-    return f"{head}; fix them and change RetryToken to retry. First: {listed}"
+    return f"ImportFailed: {entries}; fix them, then change RetryToken to retry. First: {listed}"
 
 
 def import_stopped(import_id: str) -> str:
@@ -156,8 +166,8 @@ def timed_out(import_id: str | None, blocker: str | None, seconds: float) -> str
     )
 
 
-def _short(location: str, limit: int = 64) -> str:
-    """The key without ``s3://bucket/``, cut at the front: the file name is the informative part."""
+def _key(location: str) -> str:
+    """The object key of an ``s3://bucket/key`` location (the bucket is in the properties)."""
     if location.startswith("s3://"):
-        location = location[5:].partition("/")[2] or location
-    return location if len(location) <= limit else "..." + location[-(limit - 3) :]
+        return location[5:].partition("/")[2] or location
+    return location
