@@ -313,6 +313,47 @@ def test_rollback_update_keeps_the_completed_import(
     assert len(started_imports(world)) == starts  # nothing imported twice
 
 
+@pytest.mark.parametrize("wait_for_a", [True, False], ids=["a-completed", "a-stopped"])
+def test_rollback_after_a_successful_replacement_goes_back_to_the_original_import(
+    world: World, wait_for_a: bool
+) -> None:
+    """A → B succeeds, another resource fails, CloudFormation rolls back (id B, A's properties),
+    then deletes B: the answer is A again, and A's window is never imported a second time."""
+    day = datetime(2025, 1, 10, tzinfo=UTC)
+    first = world.properties(start=day, end=day.replace(hour=23, minute=59), wait=wait_for_a)
+    second = world.properties(start=day.replace(day=11), end=day.replace(day=11, hour=23))
+    created, _ = create(world, first)
+    assert created.status == "SUCCESS", created.reason
+    a = created.physical_id
+    # The replacement: A is COMPLETED when the Create waited, else still running and stopped.
+    update = world.cfn.event("Update", second, physical_id=a, old_properties=first)
+    replaced, _ = world.cfn.complete(update)
+    assert replaced.status == "SUCCESS", replaced.reason
+    b = replaced.physical_id
+    assert b != a
+    assert world.lake.get(a).status == ("COMPLETED" if wait_for_a else "STOPPED")
+
+    rollback = world.cfn.event("Update", first, physical_id=b, old_properties=second)
+    response, _ = world.cfn.complete(rollback)
+    cleanup = world.cfn.event("Delete", second, physical_id=b)
+    deleted, _ = world.cfn.complete(cleanup)
+
+    assert response.status == "SUCCESS", response.reason
+    assert response.physical_id == a
+    assert deleted.status == "SUCCESS", deleted.reason
+    assert world.lake.get(b).status == "STOPPED"
+    starts = started_imports(world)
+    assert [p for p in starts if "ImportId" not in p] == starts[:2]  # A and B, nothing more
+    assert starts[2:] == ([] if wait_for_a else [{"ImportId": a}])
+    assert set(world.lake.imports) == {a, b}
+    world.clock.advance(3600)
+    assert world.lake.get(a).status == "COMPLETED"
+    assert (
+        world.lake.get(a).statistics()["FilesCompleted"]
+        == world.archive.expected("", day, day.replace(hour=23, minute=59)).files
+    )
+
+
 def test_a_255_character_logical_id(world: World) -> None:
     logical_id = "Import" + "X" * 249
     assert len(logical_id) == 255

@@ -16,9 +16,20 @@ import import_handler.clock
 import import_handler.sender
 import index
 
-from .helpers import BUCKET, FUNCTION_ARN, IMPORT_ID, REGION, STORE_ARN, import_response
+from .helpers import (
+    BUCKET,
+    FUNCTION_ARN,
+    IMPORT_ID,
+    REGION,
+    STORE_ARN,
+    import_response,
+    listed_import,
+)
 
 START_EPOCH = 1_717_200_000.0
+# Stubber's own errors are BotoCoreErrors: a best-effort call (which logs and goes on) must not
+# hide an unexpected or mismatched request, so the stubs fixture fails a test that logged one.
+STUB_ERRORS = ("StubResponseError", "StubAssertionError", "UnStubbedResponseError")
 
 
 class FakeClock:
@@ -93,6 +104,18 @@ class Stubs:
         self.cloudtrail.add_response(
             "get_import", import_response(import_id, status, **kw), {"ImportId": import_id}
         )
+
+    def store_imports(self, *listed: dict[str, Any]) -> None:
+        """ListImports of the destination store, as the search for an earlier import asks it."""
+        self.cloudtrail.add_response(
+            "list_imports",
+            {"Imports": list(listed)},
+            {"Destination": STORE_ARN, "MaxResults": 50},
+        )
+
+    def no_earlier_import(self, current: str = IMPORT_ID) -> None:
+        """The store lists only the import being replaced: nothing to go back to."""
+        self.store_imports(listed_import(current))
 
     def error(
         self,
@@ -170,7 +193,11 @@ def real_clients() -> dict[str, Any]:
 
 
 @pytest.fixture
-def stubs(monkeypatch: pytest.MonkeyPatch, real_clients: dict[str, Any]) -> Iterator[Stubs]:
+def stubs(
+    monkeypatch: pytest.MonkeyPatch,
+    real_clients: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> Iterator[Stubs]:
     clients = real_clients
     stubbers = Stubs(
         Stubber(clients["cloudtrail"]), Stubber(clients["s3"]), Stubber(clients["lambda"]), clients
@@ -186,8 +213,15 @@ def stubs(monkeypatch: pytest.MonkeyPatch, real_clients: dict[str, Any]) -> Iter
         stubber.activate()
     yield stubbers
     for stubber in stubbers.all():
-        stubber.assert_no_pending_responses()
         stubber.deactivate()
+    hidden = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if any(name in r.getMessage() for name in STUB_ERRORS)
+    ]
+    assert not hidden, f"a stub error was logged and swallowed: {hidden}"
+    for stubber in stubbers.all():
+        stubber.assert_no_pending_responses()
 
 
 @pytest.fixture

@@ -130,6 +130,20 @@ def import_response(
     return copy.deepcopy(body)
 
 
+def listed_import(
+    import_id: str = IMPORT_ID, status: str = "IN_PROGRESS", *, day: int = 1
+) -> dict[str, Any]:
+    """One item of a ListImports answer (no source, no window), created on June ``day``."""
+    created = datetime(2024, 6, day, tzinfo=UTC)
+    return {
+        "ImportId": import_id,
+        "ImportStatus": status,
+        "Destinations": [STORE_ARN],
+        "CreatedTimestamp": created,
+        "UpdatedTimestamp": created,
+    }
+
+
 def start_params(*, uri: str = URI, role: str = ROLE_ARN) -> dict[str, Any]:
     return {
         "Destinations": [STORE_ARN],

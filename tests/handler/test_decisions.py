@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from import_handler.decisions import (
     Start,
     Stop,
     busy_reason,
+    choose_earlier,
     deadline_for,
     decide_busy,
     decide_create,
@@ -31,9 +33,10 @@ from import_handler.decisions import (
     decide_poll,
     decide_update,
     is_import_id,
+    is_replacement,
 )
 
-from .helpers import IMPORT_ID, OTHER_IMPORT_ID, OTHER_URI
+from .helpers import IMPORT_ID, NEW_IMPORT_ID, OTHER_IMPORT_ID, OTHER_URI
 from .helpers import properties as raw_properties
 
 PROPS = properties.parse(raw_properties())
@@ -125,6 +128,130 @@ def test_rollback_update_back_to_a_stopped_original_import_retries_it() -> None:
 
 def test_update_with_an_import_record_missing_its_source_starts_a_new_import() -> None:
     assert decide_update(PROPS, True, record("COMPLETED", identity=None)) == Start()
+
+
+# --- Update that replaces the import: going back to an earlier one ---------------------------
+# The current import (NEW_IMPORT_ID) has another identity than the new properties; ``earlier``
+# (IMPORT_ID) is an earlier import on the same store whose identity equals them.
+
+RUNNING_STATUSES = ["INITIALIZING", "IN_PROGRESS"]
+FINISHED_STATUSES = ["COMPLETED", "FAILED", "STOPPED"]
+
+
+def current(status: str) -> ImportRecord:
+    return record(status, identity=OTHER, import_id=NEW_IMPORT_ID)
+
+
+def earlier(status: str) -> ImportRecord:
+    return record(status, import_id=IMPORT_ID)
+
+
+def test_only_an_import_with_another_identity_is_a_replacement() -> None:
+    assert is_replacement(PROPS, current("COMPLETED"))
+    assert is_replacement(PROPS, record("COMPLETED", identity=None))
+    assert not is_replacement(PROPS, record("COMPLETED"))
+    assert not is_replacement(PROPS, None)
+
+
+@pytest.mark.parametrize("status", RUNNING_STATUSES)
+@pytest.mark.parametrize("current_status", FINISHED_STATUSES)
+def test_a_replacement_adopts_a_running_earlier_import(status: str, current_status: str) -> None:
+    action = decide_update(PROPS, True, current(current_status), earlier(status))
+    assert action == Adopt(earlier(status))
+
+
+@pytest.mark.parametrize("current_status", STATUSES)
+@pytest.mark.parametrize("old_stop", [True, False])
+def test_a_replacement_keeps_a_completed_earlier_import_whatever_the_current_one_does(
+    current_status: str, old_stop: bool
+) -> None:
+    # Even a running current import without StopOnDelete does not matter: nothing starts.
+    action = decide_update(PROPS, old_stop, current(current_status), earlier("COMPLETED"))
+    assert action == Keep(earlier("COMPLETED"))
+
+
+@pytest.mark.parametrize("status", ["FAILED", "STOPPED"])
+@pytest.mark.parametrize("current_status", FINISHED_STATUSES)
+def test_a_replacement_retries_a_failed_or_stopped_earlier_import(
+    status: str, current_status: str
+) -> None:
+    action = decide_update(PROPS, True, current(current_status), earlier(status))
+    assert action == Retry(IMPORT_ID)
+
+
+@pytest.mark.parametrize("current_status", RUNNING_STATUSES)
+def test_retrying_an_earlier_import_stops_the_running_current_one_first_when_allowed(
+    current_status: str,
+) -> None:
+    action = decide_update(PROPS, True, current(current_status), earlier("STOPPED"))
+    assert action == Retry(IMPORT_ID, stop_first=NEW_IMPORT_ID)
+
+
+def test_retrying_an_earlier_import_waits_for_the_current_one_without_stop_on_delete() -> None:
+    action = decide_update(WAITING, False, current("IN_PROGRESS"), earlier("STOPPED"))
+    assert action == Retry(IMPORT_ID)
+
+
+def test_retrying_an_earlier_import_fails_saying_why_without_stop_on_delete_or_waiting() -> None:
+    action = decide_update(PROPS, False, current("IN_PROGRESS"), earlier("STOPPED"))
+    assert isinstance(action, Fail)
+    assert action.reason.startswith("AccountHasOngoingImportException")
+    assert NEW_IMPORT_ID in action.reason
+
+
+def test_an_earlier_import_with_another_identity_is_ignored() -> None:
+    other = record("COMPLETED", identity=OTHER, import_id=OTHER_IMPORT_ID)
+    changed = dataclasses.replace(PROPS, identity=OTHER)
+    assert decide_update(changed, True, record("COMPLETED"), earlier("STOPPED")) == Start()
+    assert decide_update(PROPS, True, current("COMPLETED"), other) == Start()
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_an_earlier_import_does_not_matter_when_the_identity_is_unchanged(status: str) -> None:
+    same = record(status, import_id=NEW_IMPORT_ID)
+    assert decide_update(PROPS, True, same, earlier("COMPLETED")) == decide_update(
+        PROPS, True, same
+    )
+
+
+def test_no_earlier_import_means_a_replacement_as_before() -> None:
+    assert decide_update(PROPS, True, current("COMPLETED"), None) == Start()
+    assert decide_update(PROPS, True, current("IN_PROGRESS"), None) == Start(NEW_IMPORT_ID)
+
+
+def test_choosing_among_no_earlier_imports_finds_none() -> None:
+    assert choose_earlier([]) is None
+
+
+@pytest.mark.parametrize("decisive", ["INITIALIZING", "IN_PROGRESS", "COMPLETED"])
+def test_a_running_or_completed_earlier_import_wins_over_a_newer_retryable_one(
+    decisive: str,
+) -> None:
+    newer = record("STOPPED", import_id=NEW_IMPORT_ID)
+    older = record(decisive, import_id=OTHER_IMPORT_ID)
+    assert choose_earlier([newer, record("FAILED"), older]) == older
+
+
+def test_the_newest_retryable_earlier_import_is_chosen_when_none_completed() -> None:
+    newest = record("FAILED", import_id=NEW_IMPORT_ID)
+    assert choose_earlier([newest, record("STOPPED")]) == newest
+
+
+def test_an_earlier_import_in_an_unknown_status_is_not_chosen() -> None:
+    assert choose_earlier([record("SOMETHING_NEW")]) is None
+
+
+def test_choosing_reads_no_further_than_the_first_running_or_completed_import() -> None:
+    read: list[str] = []
+
+    def lazily() -> Iterator[ImportRecord]:
+        for item in (record("STOPPED"), record("COMPLETED", import_id=OTHER_IMPORT_ID)):
+            read.append(item.status)
+            yield item
+        raise AssertionError("read past the completed import")
+
+    assert choose_earlier(lazily()) == record("COMPLETED", import_id=OTHER_IMPORT_ID)
+    assert read == ["STOPPED", "COMPLETED"]
 
 
 # --- Delete ----------------------------------------------------------------------------------

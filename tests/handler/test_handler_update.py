@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from import_handler import aws
+
 from .conftest import Stubs
 from .helpers import (
     IMPORT_ID,
     NEW_IMPORT_ID,
+    OTHER_IMPORT_ID,
+    OTHER_ROLE_ARN,
     OTHER_URI,
     STATS,
     STORE_ARN,
     import_response,
     import_source,
+    listed_import,
     properties,
     start_params,
     update_event,
@@ -84,6 +91,7 @@ def test_update_retries_a_stopped_import_and_waits_for_it(stubs: Stubs, run: Any
 
 def test_update_with_a_new_source_starts_a_new_import(stubs: Stubs, run: Any) -> None:
     stubs.get_import(status="COMPLETED")
+    stubs.no_earlier_import()
     stubs.preflight()
     stubs.cloudtrail.add_response(
         "start_import",
@@ -101,6 +109,7 @@ def test_update_replacing_a_running_import_stops_it_first(
     stubs: Stubs, run: Any, clock: Any
 ) -> None:
     stubs.get_import(status="IN_PROGRESS")
+    stubs.no_earlier_import()
     stubs.preflight()
     stubs.cloudtrail.add_response(
         "stop_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
@@ -123,6 +132,7 @@ def test_update_replacing_a_running_import_without_stop_on_delete_fails_saying_w
     stubs: Stubs, run: Any
 ) -> None:
     stubs.get_import(status="IN_PROGRESS")
+    stubs.no_earlier_import()
 
     response = run(update_event(CHANGED, old=properties(StopOnDelete="false")))
 
@@ -185,6 +195,7 @@ def test_update_starts_a_new_import_when_cloudtrail_forgot_the_old_one(
 
 def test_a_failed_update_stops_the_new_import_it_cannot_report(stubs: Stubs, run: Any) -> None:
     stubs.get_import(status="COMPLETED")
+    stubs.no_earlier_import()
     stubs.preflight()
     stubs.cloudtrail.add_response(
         "start_import",
@@ -297,6 +308,7 @@ def test_a_replacement_without_stop_on_delete_waits_for_the_old_import_when_wait
     stubs: Stubs, run: Any, clock: Any
 ) -> None:
     stubs.get_import(status="IN_PROGRESS")
+    stubs.no_earlier_import()
     stubs.preflight()
     stubs.error(
         stubs.cloudtrail,
@@ -317,4 +329,166 @@ def test_a_replacement_without_stop_on_delete_waits_for_the_old_import_when_wait
     )
 
     assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+# --- Going back to an earlier import instead of starting a new one ---------------------------
+# The forward update replaced import A (IMPORT_ID, properties()) by B (NEW_IMPORT_ID, CHANGED)
+# and succeeded; another resource failed, so CloudFormation rolls back: an Update with id B,
+# B's properties as the old ones and A's as the new ones.
+
+
+def rollback_after_replacement() -> dict[str, Any]:
+    return update_event(properties(), old=CHANGED, physical_id=NEW_IMPORT_ID)
+
+
+def replacement_b_is_running(stubs: Stubs) -> None:
+    stubs.get_import(NEW_IMPORT_ID, "IN_PROGRESS", uri=OTHER_URI)
+
+
+def test_rollback_after_a_replacement_retries_the_stopped_original_and_answers_its_id(
+    stubs: Stubs, run: Any
+) -> None:
+    replacement_b_is_running(stubs)
+    stubs.store_imports(
+        listed_import(IMPORT_ID, "STOPPED", day=1), listed_import(NEW_IMPORT_ID, day=2)
+    )
+    stubs.get_import(IMPORT_ID, "STOPPED")
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "stop_import",
+        import_response(NEW_IMPORT_ID, "STOPPED", uri=OTHER_URI),
+        {"ImportId": NEW_IMPORT_ID},
+    )
+    stubs.cloudtrail.add_response(
+        "start_import", import_response(IMPORT_ID, "INITIALIZING"), {"ImportId": IMPORT_ID}
+    )
+
+    response = run(rollback_after_replacement())
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Data"]["ImportStatus"] == "INITIALIZING"
+
+
+def test_rollback_after_a_replacement_keeps_the_completed_original(stubs: Stubs, run: Any) -> None:
+    replacement_b_is_running(stubs)
+    stubs.store_imports(
+        listed_import(IMPORT_ID, "COMPLETED", day=1), listed_import(NEW_IMPORT_ID, day=2)
+    )
+    stubs.get_import(IMPORT_ID, "COMPLETED", statistics=STATS)
+
+    response = run(rollback_after_replacement())
+
+    # No StartImport, no StopImport: B is left to the clean-up Delete that follows.
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Data"]["ImportStatus"] == "COMPLETED"
+    assert response["Data"]["EventsCompleted"] == "125000"
+
+
+def test_a_completed_earlier_import_wins_over_a_newer_stopped_one_and_reading_stops_there(
+    stubs: Stubs, run: Any
+) -> None:
+    stopped_copy = "1a2b3c4d-0000-4000-8000-00000000000d"
+    replacement_b_is_running(stubs)
+    stubs.store_imports(
+        listed_import(OTHER_IMPORT_ID, "COMPLETED", day=1),  # older: never read
+        listed_import(IMPORT_ID, "COMPLETED", day=2),
+        listed_import(stopped_copy, "STOPPED", day=3),
+        listed_import(NEW_IMPORT_ID, day=4),
+    )
+    stubs.get_import(stopped_copy, "STOPPED")
+    stubs.get_import(IMPORT_ID, "COMPLETED")
+
+    response = run(rollback_after_replacement())
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_a_replacement_without_a_matching_earlier_import_starts_a_new_one_as_before(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.get_import(status="COMPLETED")
+    stubs.store_imports(
+        listed_import(OTHER_IMPORT_ID, "COMPLETED", day=1), listed_import(IMPORT_ID, day=2)
+    )
+    stubs.get_import(OTHER_IMPORT_ID, "COMPLETED", uri=OTHER_URI, role=OTHER_ROLE_ARN)
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+
+    response = run(update_event(CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+def test_only_the_ten_most_recent_earlier_imports_are_read(stubs: Stubs, run: Any) -> None:
+    others = [f"1a2b3c4d-0000-4000-8000-0000000001{n:02d}" for n in range(12)]
+    stubs.get_import(status="COMPLETED")
+    stubs.store_imports(
+        listed_import(IMPORT_ID, "COMPLETED", day=30),
+        *(listed_import(other, "COMPLETED", day=n + 1) for n, other in enumerate(others)),
+    )
+    for other in reversed(others[2:]):  # newest first; the two oldest are not read
+        stubs.get_import(other, "COMPLETED", start=None)
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+
+    response = run(update_event(CHANGED))
+
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+@pytest.mark.parametrize(
+    ("code", "attempts"),
+    [("AccessDeniedException", 1), ("ThrottlingException", aws.EXTRA_ATTEMPTS + 1)],
+)
+def test_a_failed_lookup_of_earlier_imports_falls_back_to_starting_a_new_import(
+    stubs: Stubs, run: Any, code: str, attempts: int
+) -> None:
+    stubs.get_import(status="COMPLETED")
+    for _ in range(attempts):
+        stubs.error(
+            stubs.cloudtrail, "list_imports", code, {"Destination": STORE_ARN, "MaxResults": 50}
+        )
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+
+    response = run(update_event(CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+
+
+def test_a_failed_get_import_of_a_candidate_falls_back_to_starting_a_new_import(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.get_import(status="COMPLETED")
+    stubs.store_imports(listed_import(OTHER_IMPORT_ID, "COMPLETED"), listed_import(IMPORT_ID))
+    stubs.error(
+        stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": OTHER_IMPORT_ID}
+    )
+    stubs.preflight()
+    stubs.cloudtrail.add_response(
+        "start_import",
+        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
+        start_params(uri=OTHER_URI),
+    )
+
+    response = run(update_event(CHANGED))
+
     assert response["PhysicalResourceId"] == NEW_IMPORT_ID

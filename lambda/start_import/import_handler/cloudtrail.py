@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,11 @@ STATISTICS = (
     "FailedEntries",
 )
 FAILURES_TO_REPORT = 5
+# Looking for an earlier import to go back to: one ListImports page, then GetImport for at most
+# this many of the most recent imports (CloudTrail's quota for these APIs is about 1 TPS).
+LIST_IMPORTS_PAGE = 50
+EARLIER_IMPORTS_TO_READ = 10
+_OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -110,6 +115,38 @@ def ongoing_imports(client: CloudTrailClient, destination: str) -> list[ImportRe
                     continue
             found.append(ImportRecord(import_id, str(item.get("ImportStatus"))))
     return found
+
+
+def earlier_imports(
+    client: CloudTrailClient, identity: ImportIdentity, exclude: str
+) -> Iterator[ImportRecord]:
+    """The imports into ``identity.destination`` with this source and window, newest first.
+
+    One ListImports page (it returns no source or window), then a GetImport per candidate, read
+    lazily: the consumer stops reading when it has what it needs. Only the
+    ``EARLIER_IMPORTS_TO_READ`` most recent imports other than ``exclude`` are considered.
+    """
+    for import_id in recent_import_ids(client, identity.destination, exclude):
+        record = get_import(client, import_id)
+        if record is not None and record.identity == identity:
+            yield record
+
+
+def recent_import_ids(client: CloudTrailClient, destination: str, exclude: str) -> list[str]:
+    """The most recent imports into ``destination`` (newest first), without ``exclude``."""
+    response = aws.call(
+        "ListImports",
+        lambda: client.list_imports(Destination=destination, MaxResults=LIST_IMPORTS_PAGE),
+    )
+    listed = [
+        item
+        for item in response.get("Imports", [])
+        if item.get("ImportId")
+        and item.get("ImportId") != exclude
+        and destination in item.get("Destinations", [destination])
+    ]
+    listed.sort(key=lambda item: _utc(item.get("CreatedTimestamp")) or _OLDEST, reverse=True)
+    return [str(item["ImportId"]) for item in listed[:EARLIER_IMPORTS_TO_READ]]
 
 
 def import_failures(client: CloudTrailClient, import_id: str) -> list[ImportFailure]:

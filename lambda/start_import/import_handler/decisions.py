@@ -7,7 +7,7 @@ asks one of these functions what to do, and does it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -61,9 +61,13 @@ class Start:
 
 @dataclass(frozen=True)
 class Retry:
-    """``StartImport(ImportId=...)``: CloudTrail resumes a FAILED or STOPPED import."""
+    """``StartImport(ImportId=...)``: CloudTrail resumes a FAILED or STOPPED import.
+
+    When ``stop_first`` is set, stop that running import first (as for ``Start``).
+    """
 
     import_id: str
+    stop_first: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,34 +115,95 @@ def decide_create() -> Action:
     return Start()
 
 
+def is_replacement(props: ImportProperties, current: ImportRecord | None) -> bool:
+    """The import the PhysicalResourceId points at is not the one the new properties describe.
+
+    Only then is an earlier import worth looking for (ListImports + GetImport, against a quota
+    of about 1 TPS): not on Create, not when the identity is unchanged.
+    """
+    return current is not None and current.identity != props.identity
+
+
+def choose_earlier(matches: Iterable[ImportRecord]) -> ImportRecord | None:
+    """Of the earlier imports whose identity equals the new properties (newest first), the one
+    to go back to: the first running or COMPLETED one, else the newest FAILED or STOPPED one.
+
+    A running or COMPLETED import already holds (or is bringing) the events, so it wins over a
+    newer retryable one, whose retry could copy them a second time. Consumption stops at the
+    first running or COMPLETED import, so a lazy ``matches`` reads no more than it must.
+    """
+    retryable: ImportRecord | None = None
+    for record in matches:
+        if record.running or record.status == "COMPLETED":
+            return record
+        if record.status in RETRYABLE and retryable is None:
+            retryable = record
+    return retryable
+
+
 def decide_update(
-    props: ImportProperties, old_stop_on_delete: bool, record: ImportRecord | None
+    props: ImportProperties,
+    old_stop_on_delete: bool,
+    record: ImportRecord | None,
+    earlier: ImportRecord | None = None,
 ) -> Action:
     """Compare the new properties with the import the PhysicalResourceId points at.
 
     Comparing with the import itself, not with OldResourceProperties, makes a rollback Update
     (old and new properties swapped) keep or retry the import it already points at.
+
+    ``earlier`` is, for a replacement (see ``is_replacement``), an earlier import on the same
+    store whose destination, source and window equal the new properties (see
+    ``choose_earlier``). The replacement goes back to it instead of starting a new import:
+    running → adopt it; COMPLETED → keep it; FAILED or STOPPED → retry it. Why: a rollback
+    after a successful replacement (id B, properties back to import A's) must return to A, not
+    start a third import that copies A's events into the store again; likewise a user who
+    reverts the properties to an import that already ran gets that import back, not a second
+    copy. With no such import, a replacement starts a new one as before.
     """
     if record is None:
         return Start()
     if record.identity != props.identity:
-        if not record.running:
-            return Start()
-        # The old import holds the account (one import at a time). CloudFormation would stop it
-        # at clean-up when StopOnDelete is true, so stopping it now changes nothing but the order.
-        if old_stop_on_delete:
-            return Start(stop_first=record.import_id)
-        if props.wait_for_completion:
-            return Start()
-        return Fail(
-            f"AccountHasOngoingImportException: the import being replaced ({record.import_id}) "
-            "is still running and StopOnDelete is false, so it is not stopped; CloudTrail runs "
-            "one import per account. Wait for it to finish, or set WaitForCompletion (or "
-            "StopOnDelete) to true, then deploy again"
-        )
+        if earlier is not None and earlier.identity == props.identity:
+            return _go_back_to(earlier, record, props, old_stop_on_delete)
+        return _replace(record, props, old_stop_on_delete, retry_id=None)
     if record.status in RETRYABLE:
         return Retry(record.import_id)
     return Keep(record)
+
+
+def _go_back_to(
+    earlier: ImportRecord, current: ImportRecord, props: ImportProperties, old_stop: bool
+) -> Action:
+    if earlier.running:
+        return Adopt(earlier)
+    if earlier.status in RETRYABLE:
+        return _replace(current, props, old_stop, retry_id=earlier.import_id)
+    return Keep(earlier)
+
+
+def _replace(
+    current: ImportRecord, props: ImportProperties, old_stop_on_delete: bool, retry_id: str | None
+) -> Action:
+    """Start a new import, or retry ``retry_id``, in place of ``current``."""
+
+    def start(stop_first: str | None = None) -> Start | Retry:
+        return Retry(retry_id, stop_first) if retry_id else Start(stop_first)
+
+    if not current.running:
+        return start()
+    # The old import holds the account (one import at a time). CloudFormation would stop it
+    # at clean-up when StopOnDelete is true, so stopping it now changes nothing but the order.
+    if old_stop_on_delete:
+        return start(stop_first=current.import_id)
+    if props.wait_for_completion:
+        return start()
+    return Fail(
+        f"AccountHasOngoingImportException: the import being replaced ({current.import_id}) "
+        "is still running and StopOnDelete is false, so it is not stopped; CloudTrail runs "
+        "one import per account. Wait for it to finish, or set WaitForCompletion (or "
+        "StopOnDelete) to true, then deploy again"
+    )
 
 
 def decide_delete(physical_id: str, record: ImportRecord | None, stop_on_delete: bool) -> Action:

@@ -29,6 +29,7 @@ from import_handler.decisions import (
     Retry,
     Start,
     Stop,
+    choose_earlier,
     deadline_for,
     decide_busy,
     decide_create,
@@ -36,6 +37,7 @@ from import_handler.decisions import (
     decide_poll,
     decide_update,
     is_import_id,
+    is_replacement,
 )
 from import_handler.outcome import Outcome, data_for
 from import_handler.properties import ImportProperties, PropertyError
@@ -144,8 +146,9 @@ def _handle(inv: Invocation) -> Outcome | None:
         if isinstance(looked_up, Outcome):
             return looked_up
         current = looked_up
+        earlier = _earlier_import(inv, props) if is_replacement(props, current) else None
         old_stop = props_mod.stop_on_delete_leniently(inv.event.get("OldResourceProperties"))
-        action = decide_update(props, old_stop, current)
+        action = decide_update(props, old_stop, current, earlier)
     else:
         return inv.fail(f"UnknownRequestType: {inv.request_type!r}")
     inv.log(
@@ -165,11 +168,32 @@ def _current_import(inv: Invocation, props: ImportProperties) -> ImportRecord | 
         return inv.fail(explain.for_error(error, operation="GetImport", identity=props.identity))
 
 
+def _earlier_import(inv: Invocation, props: ImportProperties) -> ImportRecord | None:
+    """An earlier import to go back to instead of starting a new one (see ``decide_update``).
+
+    Best effort: when the lookup fails, the update decides as if there were none.
+    """
+    matches = cloudtrail.earlier_imports(inv.ct(), props.identity, exclude=inv.physical_id)
+    try:
+        earlier = choose_earlier(matches)
+    except _AWS_ERRORS as error:
+        logger.warning(
+            "cannot look for an earlier import with these properties (%s); deciding without",
+            aws.error_code(error) or type(error).__name__,
+        )
+        return None
+    if earlier is not None:
+        inv.log("found-earlier-import", import_id=earlier.import_id, status=earlier.status)
+    return earlier
+
+
 def _act(
     inv: Invocation, props: ImportProperties, action: Action, deadline: float
 ) -> Outcome | None:
     if isinstance(action, Fail):
         return inv.fail(action.reason)
+    if isinstance(action, Adopt):
+        action = Keep(action.record)
     if isinstance(action, Keep):
         if props.wait_for_completion and action.record.status != "COMPLETED":
             return _wait(
@@ -182,7 +206,7 @@ def _act(
     problem = preflight.check(inv.ct(), props.identity, inv.remaining() - HANDOVER_MARGIN_SECONDS)
     if problem:
         return inv.fail(problem)
-    if isinstance(action, Start) and action.stop_first:
+    if action.stop_first:
         stopped = _stop_and_settle(inv, props, action.stop_first)
         if stopped is not None:
             return stopped
