@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from typing import Any
 
@@ -230,3 +231,19 @@ def test_each_decision_is_one_json_line(
             "status": "STOPPED",
         }
     ]
+
+
+def test_crhelper_builds_none_of_its_unused_polling_clients(monkeypatch: Any) -> None:
+    import boto3
+
+    from import_handler.responder import ImportResource
+
+    built: list[str] = []
+    monkeypatch.setattr(boto3, "client", lambda service, *_a, **_k: built.append(service))
+    monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
+
+    resource = ImportResource(lambda _event, _context: None)
+
+    assert built == []
+    assert "AWS_SAM_LOCAL" not in os.environ
+    assert resource._sam_local is None
