@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aws_cdk import (
-    Acknowledgment,
-    Annotations,
-    CustomResource,
-    Duration,
-    RemovalPolicy,
-    Stack,
-    Validations,
-)
+from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -22,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import import validation
 from cloudtrail_lake_import.handler_asset import handler_code
+from cloudtrail_lake_import.nag_acknowledgments import acknowledge_justified_findings
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
@@ -100,15 +93,22 @@ class CloudTrailLakeImport(Construct):
         :param log_retention: retention of the handler's log group; default one year.
         """
         super().__init__(scope, id)
-        self._check_props(
-            event_data_store=event_data_store,
+        validation.check_new_store_only(
+            event_data_store is not None,
             event_data_store_retention=event_data_store_retention,
             event_data_store_termination_protection=event_data_store_termination_protection,
             event_data_store_encryption_key=event_data_store_encryption_key,
-            start_event_time=start_event_time,
-            end_event_time=end_event_time,
-            completion_timeout=completion_timeout,
         )
+        if isinstance(event_data_store, str):
+            validation.check_event_data_store_arn(event_data_store)
+        retention = event_data_store_retention or DEFAULT_RETENTION
+        validation.check_retention(retention)
+        window = (
+            validation.format_event_time("start_event_time", start_event_time),
+            validation.format_event_time("end_event_time", end_event_time),
+        )
+        validation.check_event_window(start_event_time, end_event_time)
+        validation.check_completion_timeout(completion_timeout)
         prefix = validation.check_source_prefix(source_prefix)
 
         self.source_bucket: s3.IBucket = source_bucket or self._new_source_bucket(
@@ -119,14 +119,12 @@ class CloudTrailLakeImport(Construct):
         self.event_data_store_arn: str
         if event_data_store is None:
             self.event_data_store = self._new_event_data_store(
-                retention=event_data_store_retention or DEFAULT_RETENTION,
+                retention=retention,
                 termination_protection=event_data_store_termination_protection,
                 encryption_key=event_data_store_encryption_key,
             )
             self.event_data_store_arn = self.event_data_store.attr_event_data_store_arn
-            self._warn_if_window_outside_retention(
-                start_event_time, event_data_store_retention or DEFAULT_RETENTION
-            )
+            self._warn_if_window_outside_retention(start_event_time, retention)
         elif isinstance(event_data_store, str):
             self.event_data_store = None
             self.event_data_store_arn = event_data_store
@@ -140,8 +138,7 @@ class CloudTrailLakeImport(Construct):
         )
         self.custom_resource = self._new_custom_resource(
             prefix=prefix,
-            start_event_time=start_event_time,
-            end_event_time=end_event_time,
+            window=window,
             wait_for_completion=wait_for_completion,
             completion_timeout=completion_timeout,
             stop_on_delete=stop_on_delete,
@@ -149,33 +146,13 @@ class CloudTrailLakeImport(Construct):
         )
         self.import_id: str = self.custom_resource.get_att_string("ImportId")
         self.import_status: str = self.custom_resource.get_att_string("ImportStatus")
-        self._acknowledge_justified_findings(prefix, created_bucket=source_bucket is None)
-
-    @staticmethod
-    def _check_props(
-        *,
-        event_data_store: cloudtrail.CfnEventDataStore | str | None,
-        event_data_store_retention: Duration | None,
-        event_data_store_termination_protection: bool | None,
-        event_data_store_encryption_key: kms.IKey | None,
-        start_event_time: datetime | None,
-        end_event_time: datetime | None,
-        completion_timeout: Duration,
-    ) -> None:
-        validation.check_new_store_only(
-            event_data_store is not None,
-            event_data_store_retention=event_data_store_retention,
-            event_data_store_termination_protection=event_data_store_termination_protection,
-            event_data_store_encryption_key=event_data_store_encryption_key,
+        acknowledge_justified_findings(
+            handler_role=self.handler.role,
+            access_role=self.access_role,
+            source_bucket=self.source_bucket,
+            prefix=prefix,
+            created_bucket=source_bucket is None,
         )
-        if isinstance(event_data_store, str):
-            validation.check_event_data_store_arn(event_data_store)
-        if event_data_store_retention is not None:
-            validation.check_retention(event_data_store_retention)
-        validation.format_event_time("start_event_time", start_event_time)
-        validation.format_event_time("end_event_time", end_event_time)
-        validation.check_event_window(start_event_time, end_event_time)
-        validation.check_completion_timeout(completion_timeout)
 
     def _new_source_bucket(self, encryption_key: kms.IKey | None) -> s3.Bucket:
         # StartImport refuses buckets with ACLs enabled: BucketOwnerEnforced disables them.
@@ -350,8 +327,7 @@ class CloudTrailLakeImport(Construct):
         self,
         *,
         prefix: str,
-        start_event_time: datetime | None,
-        end_event_time: datetime | None,
+        window: tuple[str | None, str | None],
         wait_for_completion: bool,
         completion_timeout: Duration,
         stop_on_delete: bool,
@@ -370,8 +346,7 @@ class CloudTrailLakeImport(Construct):
             "CompletionTimeoutSeconds": str(int(completion_timeout.to_seconds())),
             "StopOnDelete": _flag(stop_on_delete),
         }
-        start = validation.format_event_time("start_event_time", start_event_time)
-        end = validation.format_event_time("end_event_time", end_event_time)
+        start, end = window
         if start is not None:
             properties["StartEventTime"] = start
         if end is not None:
@@ -392,55 +367,6 @@ class CloudTrailLakeImport(Construct):
         # is already a dependency through its ARN).
         resource.node.add_dependency(self.access_role.node.find_child("DefaultPolicy"))
         return resource
-
-    def _acknowledge_justified_findings(self, prefix: str, *, created_bucket: bool) -> None:
-        """Acknowledge the cdk-nag findings whose wildcard an AWS API forces, each with why."""
-        stack = Stack.of(self)
-        handler_policy = self.handler.role.node.find_child("DefaultPolicy")  # type: ignore[union-attr]
-        Validations.of(handler_policy).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="cloudtrail:StartImport, GetImport, ListImports, StopImport and "
-                "ListImportFailures have no resource type in the Service Authorization "
-                "Reference; IAM accepts them only on '*'. Every other statement is scoped.",
-            )
-        )
-        objects_arn = _nag_resource_id(
-            stack.resolve(self.source_bucket.arn_for_objects(f"{prefix}*"))
-        )
-        Validations.of(self.access_role).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{objects_arn}]",
-                reason="CloudTrail reads every log file under the imported prefix; "
-                "s3:GetObject is scoped to that prefix of this one bucket, as the "
-                "CloudTrail Lake import documentation prescribes.",
-            )
-        )
-        if created_bucket:
-            Validations.of(self.source_bucket).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-S1",
-                    reason="The bucket holds an archive that CloudTrail reads once per import; "
-                    "reads by the import role are recorded by CloudTrail. Pass your own bucket "
-                    "as source_bucket to have server access logs.",
-                )
-            )
-
-
-def _nag_resource_id(resolved: object) -> str:
-    """Render a resolved ARN the way cdk-nag names it in a finding id (``<Logical.Arn>``)."""
-    if isinstance(resolved, str):
-        return resolved
-    if isinstance(resolved, dict) and len(resolved) == 1:
-        ((function, args),) = resolved.items()
-        if function == "Ref":
-            return f"<{args}>"
-        if function == "Fn::GetAtt":
-            return f"<{args[0]}.{args[1]}>"
-        if function == "Fn::Join":
-            separator, parts = args
-            return str(separator).join(_nag_resource_id(part) for part in parts)
-    raise ValueError(f"cannot name {resolved!r} as cdk-nag does")
 
 
 def _flag(value: bool) -> str:

@@ -11,9 +11,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
+import cloudtrail_lake_import.lake_import
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
-from cloudtrail_lake_import.lake_import import CloudTrailLakeImport as Construct_
 from tests.construct.conftest import STORE_ARN, logical_id
 
 
@@ -77,7 +77,9 @@ def test_configured_stacks_have_no_unacknowledged_finding(variant: str) -> None:
 def test_without_acknowledgments_the_wildcards_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(Construct_, "_acknowledge_justified_findings", lambda *_a, **_k: None)
+    monkeypatch.setattr(
+        cloudtrail_lake_import.lake_import, "acknowledge_justified_findings", lambda **_k: None
+    )
     app = cdk.App()
     stack = cdk.Stack(app, "Unacknowledged")
     construct = CloudTrailLakeImport(stack, "Import", source_prefix="AWSLogs/")
