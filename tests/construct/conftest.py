@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -11,6 +13,11 @@ from aws_cdk.assertions import Template
 
 from cloudtrail_lake_import import CloudTrailLakeImport
 from constructs import IConstruct
+
+ROOT = Path(__file__).resolve().parents[2]
+# The feature flags of cdk.json (as `cdk init` recommends them), which the CDK CLI passes to
+# the default app: tests synthesize with them so that they see what `cdk synth` produces.
+RECOMMENDED_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
 
 Synth = Callable[..., tuple[cdk.Stack, CloudTrailLakeImport, Template]]
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
@@ -21,12 +28,16 @@ def synth() -> Synth:
     """Build a stack holding one CloudTrailLakeImport with the given props."""
 
     def build(**props: Any) -> tuple[cdk.Stack, CloudTrailLakeImport, Template]:
-        app = cdk.App()
+        app = new_app()
         stack = cdk.Stack(app, "TestStack")
         construct = CloudTrailLakeImport(stack, "Import", **props)
         return stack, construct, Template.from_stack(stack)
 
     return build
+
+
+def new_app() -> cdk.App:
+    return cdk.App(context=RECOMMENDED_CONTEXT)
 
 
 def logical_id(stack: cdk.Stack, construct: IConstruct | None) -> str:

@@ -14,7 +14,7 @@ from cdk_nag import AwsSolutionsChecks
 import cloudtrail_lake_import.lake_import
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
-from tests.construct.conftest import STORE_ARN, logical_id
+from tests.construct.conftest import RECOMMENDED_CONTEXT, STORE_ARN, logical_id, new_app
 
 
 def findings(app: cdk.App, stack: cdk.Stack) -> list[str]:
@@ -38,7 +38,7 @@ def acknowledgments(stack: cdk.Stack) -> list[dict[str, Any]]:
 
 
 def configured_stack(variant: str) -> tuple[cdk.App, cdk.Stack]:
-    app = cdk.App()
+    app = new_app()
     stack = cdk.Stack(app, "Nag")
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     if variant == "existing":
@@ -63,7 +63,7 @@ def configured_stack(variant: str) -> tuple[cdk.App, cdk.Stack]:
 
 
 def test_default_app_has_no_unacknowledged_finding() -> None:
-    app = build_app()
+    app = build_app(RECOMMENDED_CONTEXT)
     (stack,) = [c for c in app.node.children if isinstance(c, cdk.Stack)]
     assert findings(app, stack) == []
 
@@ -80,7 +80,7 @@ def test_without_acknowledgments_the_wildcards_are_reported(
     monkeypatch.setattr(
         cloudtrail_lake_import.lake_import, "acknowledge_justified_findings", lambda **_k: None
     )
-    app = cdk.App()
+    app = new_app()
     stack = cdk.Stack(app, "Unacknowledged")
     construct = CloudTrailLakeImport(stack, "Import", source_prefix="AWSLogs/")
     bucket_id = logical_id(stack, construct.source_bucket)

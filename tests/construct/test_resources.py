@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import.lake_import import IMPORT_ACTIONS
-from tests.construct.conftest import STORE_ARN, Synth, logical_id, only, resources
+from tests.construct.conftest import STORE_ARN, Synth, logical_id, new_app, only, resources
 
 
 def statements(template: Any, role_logical_id_prefix: str) -> list[dict[str, Any]]:
@@ -61,7 +61,7 @@ def test_source_encryption_key_encrypts_the_new_bucket_and_the_role_may_decrypt(
 ) -> None:
     stack, construct, template = synth(
         source_encryption_key=kms.Key.from_key_arn(
-            cdk.Stack(cdk.App(), "KeyStack"),
+            cdk.Stack(new_app(), "KeyStack"),
             "Key",
             "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
         )
@@ -89,7 +89,7 @@ def test_new_event_data_store_is_import_only_protected_and_retained(synth: Synth
 
 
 def test_store_encryption_key_policy_lets_cloudtrail_use_the_key(synth: Synth) -> None:
-    app = cdk.App()
+    app = new_app()
     stack = cdk.Stack(app, "KeyedStack")
     key = kms.Key(stack, "StoreKey", enable_key_rotation=True)
     from cloudtrail_lake_import import CloudTrailLakeImport
@@ -100,14 +100,16 @@ def test_store_encryption_key_policy_lets_cloudtrail_use_the_key(synth: Synth) -
     assert store["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [logical_id(stack, key), "Arn"]}
     key_policy = only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
     cloudtrail_statement = [
-        s for s in key_policy if s.get("Sid") == "AllowCloudTrailLakeEventDataStore"
+        {**s, "Action": sorted(as_list(s["Action"]))}
+        for s in key_policy
+        if s.get("Sid") == "AllowCloudTrailLakeEventDataStore"
     ]
     assert cloudtrail_statement == [
         {
             "Sid": "AllowCloudTrailLakeEventDataStore",
             "Effect": "Allow",
             "Principal": {"Service": "cloudtrail.amazonaws.com"},
-            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
         }
     ]
@@ -267,7 +269,7 @@ def test_window_and_retry_token_are_omitted_when_not_set(synth: Synth) -> None:
 
 
 def test_existing_bucket_and_store_construct_are_used_as_given(synth: Synth) -> None:
-    app = cdk.App()
+    app = new_app()
     stack = cdk.Stack(app, "Existing")
     bucket = s3.Bucket.from_bucket_name(stack, "Archive", "my-trail-archive")
     store = cloudtrail.CfnEventDataStore(stack, "Store", ingestion_enabled=False)

@@ -17,6 +17,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
+from tests.construct.conftest import RECOMMENDED_CONTEXT, new_app
 
 HANDLER_DIR = Path(__file__).resolve().parents[2] / "lambda" / "start_import"
 
@@ -43,13 +44,13 @@ def stray_bytecode_in_handler_folder() -> Iterator[None]:
 
 
 def default_app_template() -> dict[str, Any]:
-    app = build_app()
+    app = build_app(RECOMMENDED_CONTEXT)
     (stack,) = [c for c in app.node.children if isinstance(c, cdk.Stack)]
     return dict(Template.from_stack(stack).to_json())
 
 
 def fully_configured_template() -> dict[str, Any]:
-    app = cdk.App()
+    app = new_app()
     stack = cdk.Stack(app, "FullyConfigured")
     key = kms.Key(stack, "ArchiveKey", enable_key_rotation=True)
     CloudTrailLakeImport(

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match
 
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
-from tests.construct.conftest import STORE_ARN, Synth, only
+from tests.construct.conftest import STORE_ARN, Synth, new_app, only
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
 FEB = datetime(2024, 2, 1, tzinfo=UTC)
@@ -19,7 +19,7 @@ FEB = datetime(2024, 2, 1, tzinfo=UTC)
 
 def imported_key() -> kms.IKey:
     return kms.Key.from_key_arn(
-        cdk.Stack(cdk.App(), "Keys"),
+        cdk.Stack(new_app(), "Keys"),
         "Key",
         "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     )
@@ -83,7 +83,7 @@ def test_bad_props_fail_synth_naming_the_prop(
 
 
 def test_unresolved_tokens_are_left_to_deploy_time(synth: Synth) -> None:
-    app = cdk.App()
+    app = new_app()
     stack = cdk.Stack(app, "Tokens")
     store_arn = cdk.CfnParameter(stack, "StoreArn").value_as_string
     prefix = cdk.CfnParameter(stack, "Prefix").value_as_string
