@@ -1,0 +1,80 @@
+"""The default app: configured from CDK context, no lookups, clear errors for bad values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+
+from app import ContextError, build_app
+from tests.construct.conftest import RECOMMENDED_CONTEXT, only, resources
+
+
+def template(**context: Any) -> Template:
+    app = build_app({**RECOMMENDED_CONTEXT, **context})
+    (stack,) = [c for c in app.node.children if isinstance(c, cdk.Stack)]
+    assert stack.environment == "aws://unknown-account/unknown-region"  # no lookups needed
+    return Template.from_stack(stack)
+
+
+def test_without_context_it_declares_a_new_bucket_and_store() -> None:
+    synthesized = template()
+    assert len(resources(synthesized, "AWS::S3::Bucket")) == 1
+    assert len(resources(synthesized, "AWS::CloudTrail::EventDataStore")) == 1
+    props = only(synthesized, "Custom::CloudTrailLakeImport")["Properties"]
+    assert props["WaitForCompletion"] == "false"
+
+
+def test_context_configures_an_existing_bucket_store_and_window() -> None:
+    store = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-1234"
+    synthesized = template(
+        sourceBucketName="my-trail-archive",
+        sourceBucketRegion="eu-west-2",
+        sourcePrefix="AWSLogs/111122223333/CloudTrail/",
+        eventDataStoreArn=store,
+        startEventTime="2024-01-01T00:00:00Z",
+        endEventTime="2024-06-30T12:00:00+02:00",
+        waitForCompletion="true",
+        completionTimeoutMinutes="45",
+        stopOnDelete="false",
+        retryToken="7",
+    )
+    assert resources(synthesized, "AWS::S3::Bucket") == {}
+    assert resources(synthesized, "AWS::CloudTrail::EventDataStore") == {}
+    props = only(synthesized, "Custom::CloudTrailLakeImport")["Properties"]
+    assert props["Destinations"] == [store]
+    assert props["ImportSource"]["S3"]["S3LocationUri"] == (
+        "s3://my-trail-archive/AWSLogs/111122223333/CloudTrail/"
+    )
+    assert props["ImportSource"]["S3"]["S3BucketRegion"] == "eu-west-2"
+    assert props["StartEventTime"] == "2024-01-01T00:00:00Z"
+    assert props["EndEventTime"] == "2024-06-30T10:00:00Z"
+    assert props["WaitForCompletion"] == "true"
+    assert props["CompletionTimeoutSeconds"] == "2700"
+    assert props["StopOnDelete"] == "false"
+    assert props["RetryToken"] == "7"
+
+
+def test_retention_days_configure_the_new_store() -> None:
+    store = only(template(retentionDays="3653"), "AWS::CloudTrail::EventDataStore")
+    assert store["Properties"]["RetentionPeriod"] == 3653
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("waitForCompletion", "yes", "true or false"),
+        ("stopOnDelete", "0", "true or false"),
+        ("retentionDays", "ten years", "whole number"),
+        ("completionTimeoutMinutes", "1h", "whole number"),
+        ("startEventTime", "last tuesday", "ISO-8601"),
+        ("endEventTime", "2024-01-01T00:00:00", "timezone"),
+    ],
+)
+def test_bad_context_names_the_key(key: str, value: str, expected: str) -> None:
+    with pytest.raises(ContextError) as raised:
+        template(**{key: value})
+    assert key in str(raised.value)
+    assert expected in str(raised.value)
