@@ -15,6 +15,7 @@ import import_handler.aws
 import import_handler.clock
 import import_handler.sender
 import index
+from import_handler import continuation
 
 from .helpers import (
     BUCKET,
@@ -22,8 +23,10 @@ from .helpers import (
     IMPORT_ID,
     REGION,
     STORE_ARN,
+    URI,
     import_response,
     listed_import,
+    start_params,
 )
 
 START_EPOCH = 1_717_200_000.0
@@ -103,6 +106,54 @@ class Stubs:
     ) -> None:
         self.cloudtrail.add_response(
             "get_import", import_response(import_id, status, **kw), {"ImportId": import_id}
+        )
+
+    def start_import(
+        self, import_id: str = IMPORT_ID, status: str = "INITIALIZING", *, uri: str = URI, **kw: Any
+    ) -> None:
+        """StartImport of the properties' window, from ``uri``; ``kw`` as ``import_response``'s."""
+        self.cloudtrail.add_response(
+            "start_import", import_response(import_id, status, uri=uri, **kw), start_params(uri=uri)
+        )
+
+    def retry_import(
+        self, import_id: str = IMPORT_ID, status: str = "INITIALIZING", **kw: Any
+    ) -> None:
+        """StartImport(ImportId=...): CloudTrail resumes that import."""
+        self.cloudtrail.add_response(
+            "start_import", import_response(import_id, status, **kw), {"ImportId": import_id}
+        )
+
+    def stop_import(self, import_id: str = IMPORT_ID, status: str = "STOPPED", **kw: Any) -> None:
+        self.cloudtrail.add_response(
+            "stop_import", import_response(import_id, status, **kw), {"ImportId": import_id}
+        )
+
+    def account_busy(self, params: dict[str, Any] | None = None) -> None:
+        """StartImport (``params``, by default the properties' import) refused: one at a time."""
+        self.error(
+            self.cloudtrail,
+            "start_import",
+            "AccountHasOngoingImportException",
+            start_params() if params is None else params,
+        )
+
+    def running_imports(self, status: str, *listed: dict[str, Any]) -> None:
+        """ListImports of one running status, as the busy-account check asks it."""
+        self.cloudtrail.add_response(
+            "list_imports", {"Imports": list(listed)}, {"ImportStatus": status, "MaxResults": 10}
+        )
+
+    def hand_over(self, event: dict[str, Any], state: continuation.State) -> None:
+        """The asynchronous Invoke of this function with ``event`` and the continuation state."""
+        self.lambda_.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {
+                "FunctionName": FUNCTION_ARN,
+                "InvocationType": "Event",
+                "Payload": continuation.payload(event, state),
+            },
         )
 
     def store_imports(self, *listed: dict[str, Any]) -> None:

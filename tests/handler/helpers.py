@@ -22,6 +22,8 @@ END_DT = datetime(2024, 1, 1, tzinfo=UTC)
 IMPORT_ID = "1a2b3c4d-0000-4000-8000-00000000000a"
 NEW_IMPORT_ID = "1a2b3c4d-0000-4000-8000-00000000000b"
 OTHER_IMPORT_ID = "9f8e7d6c-0000-4000-8000-00000000000c"
+# Another event data store of the account: its running import blocks ours but is not ours.
+OTHER_STORE_ARN = STORE_ARN.replace("EXAMPLE-f852", "OTHERS-f852")
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ImportHandler"
 RESPONSE_URL = (
     "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
@@ -131,14 +133,18 @@ def import_response(
 
 
 def listed_import(
-    import_id: str = IMPORT_ID, status: str = "IN_PROGRESS", *, day: int = 1
+    import_id: str = IMPORT_ID,
+    status: str = "IN_PROGRESS",
+    *,
+    day: int = 1,
+    destination: str = STORE_ARN,
 ) -> dict[str, Any]:
     """One item of a ListImports answer (no source, no window), created on June ``day``."""
     created = datetime(2024, 6, day, tzinfo=UTC)
     return {
         "ImportId": import_id,
         "ImportStatus": status,
-        "Destinations": [STORE_ARN],
+        "Destinations": [destination],
         "CreatedTimestamp": created,
         "UpdatedTimestamp": created,
     }

@@ -8,31 +8,28 @@ from .conftest import Stubs
 from .helpers import (
     IMPORT_ID,
     OTHER_IMPORT_ID,
+    OTHER_STORE_ARN,
     STORE_ARN,
     create_event,
     import_response,
+    listed_import,
     properties,
     start_params,
 )
 
 
-def list_imports(stubs: Stubs, status: str, imports: list[dict[str, Any]]) -> None:
-    stubs.cloudtrail.add_response(
-        "list_imports", {"Imports": imports}, {"ImportStatus": status, "MaxResults": 10}
+def busy_with_another_store(stubs: Stubs) -> None:
+    """StartImport is refused: an import into another store holds the account."""
+    stubs.account_busy()
+    stubs.running_imports("INITIALIZING")
+    stubs.running_imports(
+        "IN_PROGRESS", listed_import(OTHER_IMPORT_ID, destination=OTHER_STORE_ARN)
     )
-
-
-def listed(
-    import_id: str, status: str = "IN_PROGRESS", destination: str = STORE_ARN
-) -> dict[str, Any]:
-    return {"ImportId": import_id, "ImportStatus": status, "Destinations": [destination]}
 
 
 def test_create_starts_an_import_and_answers_with_its_id(stubs: Stubs, run: Any) -> None:
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
 
     response = run(create_event())
 
@@ -69,9 +66,7 @@ def test_create_builds_clients_in_the_bucket_and_store_regions(
 
     monkeypatch.setattr(import_handler.aws, "new_client", spy)
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
 
     run(create_event())
 
@@ -81,11 +76,9 @@ def test_create_builds_clients_in_the_bucket_and_store_regions(
 
 def test_a_repeated_create_adopts_the_import_it_already_started(stubs: Stubs, run: Any) -> None:
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail, "start_import", "AccountHasOngoingImportException", start_params()
-    )
-    list_imports(stubs, "INITIALIZING", [])
-    list_imports(stubs, "IN_PROGRESS", [listed(OTHER_IMPORT_ID)])
+    stubs.account_busy()
+    stubs.running_imports("INITIALIZING")
+    stubs.running_imports("IN_PROGRESS", listed_import(OTHER_IMPORT_ID))
     stubs.get_import(OTHER_IMPORT_ID, "IN_PROGRESS")
 
     response = run(create_event())
@@ -96,13 +89,8 @@ def test_a_repeated_create_adopts_the_import_it_already_started(stubs: Stubs, ru
 
 
 def test_create_fails_naming_the_import_that_holds_the_account(stubs: Stubs, run: Any) -> None:
-    other_store = STORE_ARN.replace("EXAMPLE-f852", "OTHERS-f852")
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail, "start_import", "AccountHasOngoingImportException", start_params()
-    )
-    list_imports(stubs, "INITIALIZING", [])
-    list_imports(stubs, "IN_PROGRESS", [listed(OTHER_IMPORT_ID, destination=other_store)])
+    busy_with_another_store(stubs)
 
     response = run(create_event())
 
@@ -114,12 +102,10 @@ def test_create_fails_naming_the_import_that_holds_the_account(stubs: Stubs, run
 
 def test_create_does_not_adopt_a_running_import_of_another_window(stubs: Stubs, run: Any) -> None:
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail, "start_import", "AccountHasOngoingImportException", start_params()
-    )
-    list_imports(stubs, "INITIALIZING", [listed(OTHER_IMPORT_ID, "INITIALIZING")])
+    stubs.account_busy()
+    stubs.running_imports("INITIALIZING", listed_import(OTHER_IMPORT_ID, "INITIALIZING"))
     stubs.get_import(OTHER_IMPORT_ID, "INITIALIZING", start=None)
-    list_imports(stubs, "IN_PROGRESS", [])
+    stubs.running_imports("IN_PROGRESS")
 
     response = run(create_event())
 
@@ -128,16 +114,9 @@ def test_create_does_not_adopt_a_running_import_of_another_window(stubs: Stubs, 
 
 
 def test_create_waits_for_a_busy_account_then_starts(stubs: Stubs, run: Any, clock: Any) -> None:
-    other_store = STORE_ARN.replace("EXAMPLE-f852", "OTHERS-f852")
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail, "start_import", "AccountHasOngoingImportException", start_params()
-    )
-    list_imports(stubs, "INITIALIZING", [])
-    list_imports(stubs, "IN_PROGRESS", [listed(OTHER_IMPORT_ID, destination=other_store)])
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    busy_with_another_store(stubs)
+    stubs.start_import()
     stubs.get_import(IMPORT_ID, "COMPLETED", statistics={"FailedEntries": 0, "EventsCompleted": 7})
 
     response = run(create_event(properties(WaitForCompletion="true")))
@@ -151,20 +130,7 @@ def test_create_waits_for_a_busy_account_then_starts(stubs: Stubs, run: Any, clo
 def test_create_gives_up_waiting_for_a_busy_account_at_the_deadline(stubs: Stubs, run: Any) -> None:
     stubs.preflight()
     for _ in range(3):  # at 0 s, 10 s, 20 s; the deadline is 20 s
-        stubs.error(
-            stubs.cloudtrail, "start_import", "AccountHasOngoingImportException", start_params()
-        )
-        list_imports(stubs, "INITIALIZING", [])
-        list_imports(
-            stubs,
-            "IN_PROGRESS",
-            [
-                listed(
-                    OTHER_IMPORT_ID,
-                    destination="arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/other-store",
-                )
-            ],
-        )
+        busy_with_another_store(stubs)
 
     response = run(
         create_event(properties(WaitForCompletion="true", CompletionTimeoutSeconds="20"))
@@ -177,9 +143,9 @@ def test_create_gives_up_waiting_for_a_busy_account_at_the_deadline(stubs: Stubs
 
 
 def test_cloudtrail_is_called_in_the_store_region_not_the_function_region() -> None:
-    from import_handler.lifecycle import _store_region
+    from import_handler.invocation import store_region
 
     in_london = STORE_ARN.replace(":us-east-1:", ":eu-west-2:")
-    assert _store_region({"ResourceProperties": {"Destinations": [in_london]}}) == "eu-west-2"
-    assert _store_region({"ResourceProperties": {"Destinations": ["not-an-arn"]}}) is None
-    assert _store_region({"RequestType": "Delete"}) is None
+    assert store_region({"ResourceProperties": {"Destinations": [in_london]}}) == "eu-west-2"
+    assert store_region({"ResourceProperties": {"Destinations": ["not-an-arn"]}}) is None
+    assert store_region({"RequestType": "Delete"}) is None

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from .conftest import Stubs
-from .helpers import IMPORT_ID, delete_event, import_response, properties
+from .helpers import IMPORT_ID, delete_event, properties
 
 
 @pytest.mark.parametrize(
@@ -28,9 +28,7 @@ def test_delete_after_a_failed_create_succeeds_without_calls(
 @pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
 def test_delete_stops_a_running_import(stubs: Stubs, run: Any, status: str) -> None:
     stubs.get_import(status=status)
-    stubs.cloudtrail.add_response(
-        "stop_import", import_response(status="STOPPED"), {"ImportId": IMPORT_ID}
-    )
+    stubs.stop_import()
 
     response = run(delete_event())
 
@@ -77,9 +75,7 @@ def test_delete_succeeds_when_the_import_vanishes_while_stopping(stubs: Stubs, r
 
 def test_delete_with_malformed_properties_still_cleans_up(stubs: Stubs, run: Any) -> None:
     stubs.get_import(status="IN_PROGRESS")
-    stubs.cloudtrail.add_response(
-        "stop_import", import_response(status="STOPPED"), {"ImportId": IMPORT_ID}
-    )
+    stubs.stop_import()
 
     response = run(delete_event(properties(Destinations=[], StopOnDelete="perhaps")))
 

@@ -16,7 +16,6 @@ from .helpers import (
     ROLE_ARN,
     STORE_ARN,
     create_event,
-    import_response,
     import_source,
     properties,
     start_params,
@@ -56,10 +55,8 @@ def test_each_start_import_exception_fails_with_its_name_and_advice(
     stubs.preflight()
     stubs.error(stubs.cloudtrail, "start_import", code, start_params())
     if code == "AccountHasOngoingImportException":
-        for status in ("INITIALIZING", "IN_PROGRESS"):
-            stubs.cloudtrail.add_response(
-                "list_imports", {"Imports": []}, {"ImportStatus": status, "MaxResults": 10}
-            )
+        stubs.running_imports("INITIALIZING")
+        stubs.running_imports("IN_PROGRESS")
 
     response = run(create_event())
 
@@ -111,9 +108,7 @@ def test_throttling_followed_by_success_starts_the_import(
     stubs.preflight()
     stubs.error(stubs.cloudtrail, "start_import", "ThrottlingException", start_params())
     stubs.error(stubs.cloudtrail, "start_import", "InternalServerError", start_params(), status=500)
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
 
     response = run(create_event())
 
@@ -221,9 +216,7 @@ def test_an_event_data_store_that_is_settling_is_given_time(
 ) -> None:
     store(stubs, "STOPPING_INGESTION")
     stubs.preflight(status="STOPPED_INGESTION")
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
 
     response = run(create_event())
 
@@ -287,9 +280,7 @@ def test_a_bucket_in_another_account_that_hides_its_settings_is_left_to_start_im
     stubs.error(
         stubs.s3, "get_bucket_ownership_controls", "AccessDenied", {"Bucket": BUCKET}, status=403
     )
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
 
     response = run(create_event())
 

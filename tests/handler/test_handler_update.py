@@ -14,10 +14,10 @@ from .helpers import (
     NEW_IMPORT_ID,
     OTHER_IMPORT_ID,
     OTHER_ROLE_ARN,
+    OTHER_STORE_ARN,
     OTHER_URI,
     STATS,
     STORE_ARN,
-    import_response,
     import_source,
     listed_import,
     properties,
@@ -26,7 +26,19 @@ from .helpers import (
 )
 
 CHANGED = properties(ImportSource=import_source(OTHER_URI))
-ELSEWHERE = "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/elsewhere"
+
+
+def replacing(stubs: Stubs, status: str) -> None:
+    """The id points at IMPORT_ID (``status``), which CHANGED replaces; the store holds no
+    earlier import to go back to."""
+    stubs.get_import(status=status)
+    stubs.no_earlier_import()
+
+
+def a_new_import_starts(stubs: Stubs) -> None:
+    """Preflight, then StartImport with CHANGED's source: the new import is NEW_IMPORT_ID."""
+    stubs.preflight()
+    stubs.start_import(NEW_IMPORT_ID, uri=OTHER_URI)
 
 
 def test_update_keeps_a_completed_import_when_nothing_identifying_changed(
@@ -64,9 +76,7 @@ def test_update_waits_for_a_running_import_when_asked(stubs: Stubs, run: Any) ->
 def test_update_retries_a_failed_import(stubs: Stubs, run: Any) -> None:
     stubs.get_import(status="FAILED")
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), {"ImportId": IMPORT_ID}
-    )
+    stubs.retry_import()
 
     response = run(update_event(properties(RetryToken="2")))
 
@@ -78,9 +88,7 @@ def test_update_retries_a_failed_import(stubs: Stubs, run: Any) -> None:
 def test_update_retries_a_stopped_import_and_waits_for_it(stubs: Stubs, run: Any) -> None:
     stubs.get_import(status="STOPPED")
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
-    )
+    stubs.retry_import(status="IN_PROGRESS")
     stubs.get_import(status="COMPLETED", statistics=STATS)
 
     response = run(update_event(properties(WaitForCompletion="true", RetryToken="2")))
@@ -90,14 +98,8 @@ def test_update_retries_a_stopped_import_and_waits_for_it(stubs: Stubs, run: Any
 
 
 def test_update_with_a_new_source_starts_a_new_import(stubs: Stubs, run: Any) -> None:
-    stubs.get_import(status="COMPLETED")
-    stubs.no_earlier_import()
-    stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    replacing(stubs, "COMPLETED")
+    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 
@@ -108,18 +110,11 @@ def test_update_with_a_new_source_starts_a_new_import(stubs: Stubs, run: Any) ->
 def test_update_replacing_a_running_import_stops_it_first(
     stubs: Stubs, run: Any, clock: Any
 ) -> None:
-    stubs.get_import(status="IN_PROGRESS")
-    stubs.no_earlier_import()
+    replacing(stubs, "IN_PROGRESS")
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "stop_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
-    )
+    stubs.stop_import(status="IN_PROGRESS")
     stubs.get_import(status="STOPPED")
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    stubs.start_import(NEW_IMPORT_ID, uri=OTHER_URI)
 
     response = run(update_event(CHANGED))
 
@@ -131,8 +126,7 @@ def test_update_replacing_a_running_import_stops_it_first(
 def test_update_replacing_a_running_import_without_stop_on_delete_fails_saying_why(
     stubs: Stubs, run: Any
 ) -> None:
-    stubs.get_import(status="IN_PROGRESS")
-    stubs.no_earlier_import()
+    replacing(stubs, "IN_PROGRESS")
 
     response = run(update_event(CHANGED, old=properties(StopOnDelete="false")))
 
@@ -157,9 +151,7 @@ def test_rollback_update_retries_the_original_import_a_replacement_stopped(
 ) -> None:
     stubs.get_import(status="STOPPED")
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), {"ImportId": IMPORT_ID}
-    )
+    stubs.retry_import()
 
     response = run(update_event(properties(), old=CHANGED))
 
@@ -169,9 +161,7 @@ def test_rollback_update_retries_the_original_import_a_replacement_stopped(
 
 def test_update_of_a_resource_without_an_import_starts_one(stubs: Stubs, run: Any) -> None:
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(NEW_IMPORT_ID, "INITIALIZING"), start_params()
-    )
+    stubs.start_import(NEW_IMPORT_ID)
 
     response = run(update_event(physical_id="failed-create-6b3c2f1e-1111-4222-8333-944455556666"))
 
@@ -183,9 +173,7 @@ def test_update_starts_a_new_import_when_cloudtrail_forgot_the_old_one(
 ) -> None:
     stubs.error(stubs.cloudtrail, "get_import", "ImportNotFoundException", {"ImportId": IMPORT_ID})
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(NEW_IMPORT_ID, "INITIALIZING"), start_params()
-    )
+    stubs.start_import(NEW_IMPORT_ID)
 
     response = run(update_event())
 
@@ -194,20 +182,10 @@ def test_update_starts_a_new_import_when_cloudtrail_forgot_the_old_one(
 
 
 def test_a_failed_update_stops_the_new_import_it_cannot_report(stubs: Stubs, run: Any) -> None:
-    stubs.get_import(status="COMPLETED")
-    stubs.no_earlier_import()
-    stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    replacing(stubs, "COMPLETED")
+    a_new_import_starts(stubs)
     stubs.get_import(NEW_IMPORT_ID, "IN_PROGRESS", uri=OTHER_URI)
-    stubs.cloudtrail.add_response(
-        "stop_import",
-        import_response(NEW_IMPORT_ID, "STOPPED", uri=OTHER_URI),
-        {"ImportId": NEW_IMPORT_ID},
-    )
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)
     changed = {**CHANGED, "WaitForCompletion": "true", "CompletionTimeoutSeconds": "10"}
 
     response = run(update_event(changed))
@@ -228,32 +206,23 @@ def test_update_with_malformed_properties_fails_without_calls_and_keeps_the_id(
     assert response["PhysicalResourceId"] == IMPORT_ID
 
 
-def no_imports(stubs: Stubs, running: str | None = None, destination: str = ELSEWHERE) -> None:
-    """ListImports for both running statuses; ``running`` is IN_PROGRESS on ``destination``."""
-    for status in ("INITIALIZING", "IN_PROGRESS"):
-        imports = []
-        if running and status == "IN_PROGRESS":
-            imports = [{"ImportId": running, "ImportStatus": status, "Destinations": [destination]}]
-        stubs.cloudtrail.add_response(
-            "list_imports", {"Imports": imports}, {"ImportStatus": status, "MaxResults": 10}
-        )
-        if running and status == "IN_PROGRESS" and destination == STORE_ARN:
-            stubs.get_import(running, "IN_PROGRESS")
+def busy_with(
+    stubs: Stubs, refused: dict[str, Any], running: str, destination: str = OTHER_STORE_ARN
+) -> None:
+    """StartImport (``refused``: its parameters) finds the account busy with ``running``, an
+    import IN_PROGRESS on ``destination`` (read with GetImport when that is our store)."""
+    stubs.account_busy(refused)
+    stubs.running_imports("INITIALIZING")
+    stubs.running_imports("IN_PROGRESS", listed_import(running, destination=destination))
+    if destination == STORE_ARN:
+        stubs.get_import(running, "IN_PROGRESS")
 
 
 def test_a_retry_waits_for_a_busy_account_when_waiting(stubs: Stubs, run: Any, clock: Any) -> None:
     stubs.get_import(status="FAILED")
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail,
-        "start_import",
-        "AccountHasOngoingImportException",
-        {"ImportId": IMPORT_ID},
-    )
-    no_imports(stubs, running=NEW_IMPORT_ID)
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
-    )
+    busy_with(stubs, {"ImportId": IMPORT_ID}, running=NEW_IMPORT_ID)
+    stubs.retry_import(status="IN_PROGRESS")
     stubs.get_import(status="COMPLETED", statistics=STATS)
 
     response = run(update_event(properties(WaitForCompletion="true", RetryToken="3")))
@@ -271,31 +240,15 @@ def test_a_busy_retry_is_carried_into_the_continuation(stubs: Stubs, run: Any, c
     event = update_event(properties(WaitForCompletion="true", RetryToken="3"))
     stubs.get_import(status="FAILED")
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail,
-        "start_import",
-        "AccountHasOngoingImportException",
-        {"ImportId": IMPORT_ID},
-    )
-    no_imports(stubs, running=NEW_IMPORT_ID)
+    busy_with(stubs, {"ImportId": IMPORT_ID}, running=NEW_IMPORT_ID)
     state = continuation.State(None, START_EPOCH + 3000, 1, retry_import_id=IMPORT_ID)
-    stubs.lambda_.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": FakeContext.invoked_function_arn,
-            "InvocationType": "Event",
-            "Payload": continuation.payload(event, state),
-        },
-    )
+    stubs.hand_over(event, state)
 
     assert run(event, FakeContext(clock, timeout_seconds=65)) is None
 
     # The continuation retries the same import, not a new one.
     event[continuation.KEY] = state.to_json()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="IN_PROGRESS"), {"ImportId": IMPORT_ID}
-    )
+    stubs.retry_import(status="IN_PROGRESS")
     stubs.get_import(status="COMPLETED")
 
     response = run(event)
@@ -307,21 +260,10 @@ def test_a_busy_retry_is_carried_into_the_continuation(stubs: Stubs, run: Any, c
 def test_a_replacement_without_stop_on_delete_waits_for_the_old_import_when_waiting(
     stubs: Stubs, run: Any, clock: Any
 ) -> None:
-    stubs.get_import(status="IN_PROGRESS")
-    stubs.no_earlier_import()
+    replacing(stubs, "IN_PROGRESS")
     stubs.preflight()
-    stubs.error(
-        stubs.cloudtrail,
-        "start_import",
-        "AccountHasOngoingImportException",
-        start_params(uri=OTHER_URI),
-    )
-    no_imports(stubs, running=IMPORT_ID, destination=STORE_ARN)
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    busy_with(stubs, start_params(uri=OTHER_URI), running=IMPORT_ID, destination=STORE_ARN)
+    stubs.start_import(NEW_IMPORT_ID, uri=OTHER_URI)
     stubs.get_import(NEW_IMPORT_ID, "COMPLETED", uri=OTHER_URI)
 
     response = run(
@@ -355,14 +297,8 @@ def test_rollback_after_a_replacement_retries_the_stopped_original_and_answers_i
     )
     stubs.get_import(IMPORT_ID, "STOPPED")
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "stop_import",
-        import_response(NEW_IMPORT_ID, "STOPPED", uri=OTHER_URI),
-        {"ImportId": NEW_IMPORT_ID},
-    )
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(IMPORT_ID, "INITIALIZING"), {"ImportId": IMPORT_ID}
-    )
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)
+    stubs.retry_import(IMPORT_ID)
 
     response = run(rollback_after_replacement())
 
@@ -415,12 +351,7 @@ def test_a_replacement_without_a_matching_earlier_import_starts_a_new_one_as_bef
         listed_import(OTHER_IMPORT_ID, "COMPLETED", day=1), listed_import(IMPORT_ID, day=2)
     )
     stubs.get_import(OTHER_IMPORT_ID, "COMPLETED", uri=OTHER_URI, role=OTHER_ROLE_ARN)
-    stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 
@@ -437,12 +368,7 @@ def test_only_the_ten_most_recent_earlier_imports_are_read(stubs: Stubs, run: An
     )
     for other in reversed(others[2:]):  # newest first; the two oldest are not read
         stubs.get_import(other, "COMPLETED", start=None)
-    stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 
@@ -461,12 +387,7 @@ def test_a_failed_lookup_of_earlier_imports_falls_back_to_starting_a_new_import(
         stubs.error(
             stubs.cloudtrail, "list_imports", code, {"Destination": STORE_ARN, "MaxResults": 50}
         )
-    stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 
@@ -482,12 +403,7 @@ def test_a_failed_get_import_of_a_candidate_falls_back_to_starting_a_new_import(
     stubs.error(
         stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": OTHER_IMPORT_ID}
     )
-    stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import",
-        import_response(NEW_IMPORT_ID, "INITIALIZING", uri=OTHER_URI),
-        start_params(uri=OTHER_URI),
-    )
+    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 

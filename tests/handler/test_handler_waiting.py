@@ -8,24 +8,21 @@ from typing import Any
 from import_handler import continuation
 
 from .conftest import START_EPOCH, FakeContext, Stubs
-from .helpers import (
-    FUNCTION_ARN,
-    IMPORT_ID,
-    STATS,
-    create_event,
-    import_response,
-    properties,
-    start_params,
-)
+from .helpers import IMPORT_ID, STATS, create_event, properties
 
 WAIT = properties(WaitForCompletion="true")
 
 
 def start(stubs: Stubs) -> None:
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
+
+
+def continued(import_id: str | None, deadline: float, attempt: int) -> dict[str, Any]:
+    """The event a continuation receives: the Create, plus the state handed over to it."""
+    event = create_event(WAIT)
+    event[continuation.KEY] = {"ImportId": import_id, "DeadlineEpoch": deadline, "Attempt": attempt}
+    return event
 
 
 def test_waiting_answers_success_with_the_statistics_once_completed(
@@ -142,15 +139,7 @@ def test_waiting_hands_over_to_a_continuation_before_the_invocation_ends(
     stubs.get_import(status="IN_PROGRESS")
     deadline = START_EPOCH + 3000
     state = continuation.State(IMPORT_ID, deadline, 1)
-    stubs.lambda_.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": FUNCTION_ARN,
-            "InvocationType": "Event",
-            "Payload": continuation.payload(event, state),
-        },
-    )
+    stubs.hand_over(event, state)
 
     response = run(event, short)
 
@@ -165,12 +154,7 @@ def test_waiting_hands_over_to_a_continuation_before_the_invocation_ends(
 
 
 def test_a_continuation_answers_when_the_import_completes(stubs: Stubs, run: Any) -> None:
-    event = create_event(WAIT)
-    event[continuation.KEY] = {
-        "ImportId": IMPORT_ID,
-        "DeadlineEpoch": START_EPOCH + 600,
-        "Attempt": 1,
-    }
+    event = continued(IMPORT_ID, START_EPOCH + 600, attempt=1)
     stubs.get_import(status="COMPLETED", statistics=STATS)
 
     response = run(event)
@@ -180,12 +164,7 @@ def test_a_continuation_answers_when_the_import_completes(stubs: Stubs, run: Any
 
 
 def test_a_continuation_past_its_deadline_answers_failed(stubs: Stubs, run: Any) -> None:
-    event = create_event(WAIT)
-    event[continuation.KEY] = {
-        "ImportId": IMPORT_ID,
-        "DeadlineEpoch": START_EPOCH - 1,
-        "Attempt": 3,
-    }
+    event = continued(IMPORT_ID, START_EPOCH - 1, attempt=3)
     stubs.get_import(status="IN_PROGRESS")
 
     response = run(event)
@@ -195,11 +174,8 @@ def test_a_continuation_past_its_deadline_answers_failed(stubs: Stubs, run: Any)
 
 
 def test_a_continuation_for_a_busy_account_tries_to_start_again(stubs: Stubs, run: Any) -> None:
-    event = create_event(WAIT)
-    event[continuation.KEY] = {"ImportId": None, "DeadlineEpoch": START_EPOCH + 600, "Attempt": 1}
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    event = continued(None, START_EPOCH + 600, attempt=1)
+    stubs.start_import()
     stubs.get_import(status="COMPLETED", statistics=STATS)
 
     response = run(event)

@@ -23,7 +23,6 @@ from .helpers import (
     delete_event,
     import_response,
     properties,
-    start_params,
 )
 
 
@@ -39,9 +38,7 @@ def test_an_oversized_failure_list_still_yields_a_response_under_4096_bytes(
     stubs: Stubs, run: Any
 ) -> None:
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
     stubs.get_import(status="FAILED", statistics={**STATS, "FailedEntries": 1000})
     failures = [
         {
@@ -169,21 +166,9 @@ def test_the_response_url_never_appears_in_the_logs(
     # Make crhelper log the whole event, as it would at its default level.
     monkeypatch.setattr(logging.getLogger("crhelper.resource_helper"), "level", logging.DEBUG)
     stubs.preflight()
-    stubs.cloudtrail.add_response(
-        "start_import", import_response(status="INITIALIZING"), start_params()
-    )
+    stubs.start_import()
     event = create_event(properties(WaitForCompletion="true"))
-    stubs.lambda_.add_response(
-        "invoke",
-        {"StatusCode": 202},
-        {
-            "FunctionName": FakeContext.invoked_function_arn,
-            "InvocationType": "Event",
-            "Payload": continuation.payload(
-                event, continuation.State(IMPORT_ID, 1_717_200_000.0 + 3000, 1)
-            ),
-        },
-    )
+    stubs.hand_over(event, continuation.State(IMPORT_ID, 1_717_200_000.0 + 3000, 1))
     clock_context = FakeContext(import_handler.clock.CLOCK, timeout_seconds=65)  # type: ignore[arg-type]
 
     run(event, clock_context)

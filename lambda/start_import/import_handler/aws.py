@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# What a failed AWS call raises: the service's refusal, or botocore's own (network, retries).
+ERRORS = (ClientError, BotoCoreError)
 
 CLIENT_CONFIG = Config(
     retries={"mode": "standard"},
@@ -100,7 +102,7 @@ def call(operation: str, fn: Callable[[], T]) -> T:
     for attempt in range(EXTRA_ATTEMPTS + 1):
         try:
             return fn()
-        except (ClientError, BotoCoreError) as error:
+        except ERRORS as error:
             if not is_transient(error) or attempt == EXTRA_ATTEMPTS:
                 raise
             delay = 2.0 ** (attempt + 1)

@@ -1,7 +1,8 @@
 """The handler's decisions, as pure functions of what it knows; no AWS call happens here.
 
-The imperative shell (``lifecycle.py``) observes (GetImport, StartImport's outcome, the clock),
-asks one of these functions what to do, and does it.
+The imperative shell (``lifecycle.py`` with ``update.py``, ``starting.py`` and ``waiting.py``)
+observes (GetImport, StartImport's outcome, the clock), asks one of these functions what to do,
+and does it.
 """
 
 from __future__ import annotations
@@ -77,11 +78,11 @@ class Keep:
     record: ImportRecord
 
 
-@dataclass(frozen=True)
-class Adopt:
-    """An import for the same destination, source and window is already running: use it."""
+class Adopt(Keep):
+    """An import for the same destination, source and window is already running: use it.
 
-    record: ImportRecord
+    Acted on exactly as ``Keep``; a type of its own so that the decision log tells them apart.
+    """
 
 
 @dataclass(frozen=True)

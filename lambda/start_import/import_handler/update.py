@@ -1,0 +1,87 @@
+"""Update: what the id points at, an earlier import to go back to, stopping the replaced one.
+
+See docs/DESIGN.md, "Updates: replacement, retry, rollback"; the decision itself is
+``decisions.decide_update``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from import_handler import aws, clock, cloudtrail, explain
+from import_handler import properties as props_mod
+from import_handler.decisions import (
+    HANDOVER_MARGIN_SECONDS,
+    Action,
+    ImportRecord,
+    choose_earlier,
+    decide_update,
+    is_import_id,
+    is_replacement,
+)
+from import_handler.invocation import Invocation
+from import_handler.outcome import Outcome
+from import_handler.properties import ImportProperties
+
+logger = logging.getLogger(__name__)
+
+# How long a replacement waits for the import it stopped to leave the running states.
+STOP_SETTLE_SECONDS = 120.0
+
+
+def decide(
+    inv: Invocation, props: ImportProperties
+) -> tuple[Action, ImportRecord | None] | Outcome:
+    """Observe what an Update needs (the current import, an earlier one) and decide; the
+    action with the current import, or the FAILED answer when the current one cannot be read."""
+    current = _current_import(inv, props)
+    if isinstance(current, Outcome):
+        return current
+    earlier = _earlier_import(inv, props) if is_replacement(props, current) else None
+    old_stop = props_mod.stop_on_delete_leniently(inv.event.get("OldResourceProperties"))
+    return decide_update(props, old_stop, current, earlier), current
+
+
+def _current_import(inv: Invocation, props: ImportProperties) -> ImportRecord | Outcome | None:
+    if not is_import_id(inv.physical_id):
+        return None
+    try:
+        return cloudtrail.get_import(inv.ct(), inv.physical_id)
+    except aws.ERRORS as error:
+        return inv.fail(explain.for_error(error, operation="GetImport", identity=props.identity))
+
+
+def _earlier_import(inv: Invocation, props: ImportProperties) -> ImportRecord | None:
+    """An earlier import to go back to instead of starting a new one (see ``decide_update``).
+
+    Best effort: when the lookup fails, the update decides as if there were none.
+    """
+    matches = cloudtrail.earlier_imports(inv.ct(), props.identity, exclude=inv.physical_id)
+    try:
+        earlier = choose_earlier(matches)
+    except aws.ERRORS as error:
+        logger.warning(
+            "cannot look for an earlier import with these properties (%s); deciding without",
+            aws.error_code(error) or type(error).__name__,
+        )
+        return None
+    if earlier is not None:
+        inv.log("found-earlier-import", import_id=earlier.import_id, status=earlier.status)
+    return earlier
+
+
+def stop_and_settle(inv: Invocation, import_id: str) -> Outcome | None:
+    """Stop the replaced import and wait (bounded) until it no longer holds the account."""
+    try:
+        record = cloudtrail.stop_import(inv.ct(), import_id)
+    except aws.ERRORS as error:
+        return inv.fail(explain.for_error(error, operation="StopImport", import_id=import_id))
+    inv.log("stop-replaced", import_id=import_id, status=record.status if record else None)
+    give_up_at = clock.now() + min(STOP_SETTLE_SECONDS, inv.remaining() - HANDOVER_MARGIN_SECONDS)
+    while record is not None and record.running and clock.now() + 5 <= give_up_at:
+        clock.sleep(5)
+        try:
+            record = cloudtrail.get_import(inv.ct(), import_id)
+        except aws.ERRORS as error:
+            logger.warning("GetImport of the stopped import failed: %s", aws.error_code(error))
+    return None
