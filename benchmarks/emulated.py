@@ -1,10 +1,10 @@
 """A thin adapter over the offline end-to-end emulator (``tests/e2e/``) for the benchmarks.
 
-The e2e suite builds its world from pytest fixtures; the benchmarks build the same world
-without pytest: moto S3 over TLS (one per run), and per scenario a fresh emulated clock, an
-emulated CloudTrail Lake, a recording Lambda endpoint, and the CloudFormation harness that drives
-``index.handler``, its continuations and its answer. The process environment points every AWS
-client at them exactly as the ``aws_env`` fixture does, and is restored on exit.
+The world is built by ``tests/e2e/world.py``, exactly as the e2e suite's fixtures build it:
+moto S3 over TLS (one per run), and per scenario a fresh emulated clock, an emulated CloudTrail
+Lake, a recording Lambda endpoint, and the CloudFormation harness that drives ``index.handler``,
+its continuations and its answer, with the process environment pointing every AWS client at them
+(restored when the scenario ends).
 
 Two things are added here, outside ``tests/e2e``:
 
@@ -17,36 +17,26 @@ Two things are added here, outside ``tests/e2e``:
 
 from __future__ import annotations
 
-import importlib
-import logging
-import os
-import sys
 import tempfile
 import threading
-import uuid
-from collections.abc import Callable, Mapping
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import botocore.endpoint
-
-from benchmarks.common import ROOT
-from tests.e2e.clock import EmulatedClock, SleepRouter
-from tests.e2e.cloudtrail_lake import CallRecord, CloudTrailLake, EventDataStore
-from tests.e2e.harness import ACCOUNT, REGION, CloudFormation
-from tests.e2e.lambda_invoke import AsyncInvocation, LambdaEndpoint
-from tests.e2e.local_http import LocalHttpServer
-from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET, MotoS3Tls, ObservedPut
+from tests.e2e.clock import EmulatedClock
+from tests.e2e.cloudtrail_lake import CallRecord
+from tests.e2e.lambda_invoke import AsyncInvocation
+from tests.e2e.s3_tls import ObservedPut
 from tests.e2e.trail_archive import TrailArchive, generate_archive
+from tests.e2e.world import World, bucket_holding, emulated_world, serve_s3
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 HANDLER_USER_AGENT = "cdk-cloudtrail-lake-import"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/CloudTrailLakeImportS3Access"
 # The Lambda timeout the construct gives a waiting handler (WAITING_HANDLER_TIMEOUT).
 FUNCTION_TIMEOUT_SECONDS = 900.0
 StartResponse = Callable[..., Any]
@@ -145,62 +135,21 @@ class Mark:
 
 
 class Scenario:
-    """One emulated account: a clock, CloudTrail Lake, Lambda, and CloudFormation's harness."""
+    """One emulated account (an e2e :class:`World`) and what the benchmarks count in it."""
 
-    def __init__(self, aws: EmulatedAws, *, files_per_second: float, bucket: str) -> None:
+    def __init__(self, aws: EmulatedAws, world: World) -> None:
         self.aws = aws
-        self.clock = EmulatedClock()
-        self.lake = CloudTrailLake(
-            self.clock, aws.emulator_s3_client, region=REGION, files_per_second=files_per_second
-        )
-        self.lambda_endpoint = LambdaEndpoint()
-        self._stack = ExitStack()
-        lake_server = self._stack.enter_context(LocalHttpServer(self.lake))
-        lambda_server = self._stack.enter_context(LocalHttpServer(self.lambda_endpoint))
-        os.environ["AWS_ENDPOINT_URL_CLOUDTRAIL"] = lake_server.url
-        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_server.url
-        botocore.endpoint.time = SleepRouter(self.clock)  # type: ignore[attr-defined]
-        aws.handler_clock_module.CLOCK = self.clock
-        aws.current_clock = self.clock
-        responses = f"cfn-responses-{uuid.uuid4().hex[:12]}"
-        aws.s3.create_bucket(Bucket=responses)
-        self.cfn = CloudFormation(
-            s3=aws.server,
-            lambda_endpoint=self.lambda_endpoint,
-            clock=self.clock,
-            handler=aws.handler,
-            response_bucket=responses,
-            function_timeout=FUNCTION_TIMEOUT_SECONDS,
-        )
-        self.bucket = bucket
-        self.store: EventDataStore = self.lake.add_event_data_store(
-            "trail-archive", account=ACCOUNT
-        )
-
-    def close(self) -> None:
-        self._stack.close()
-
-    def __enter__(self) -> Scenario:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.world = world
+        self.clock = world.clock
+        self.lake = world.lake
+        self.lambda_endpoint = world.lambda_endpoint
+        self.cfn = world.cfn
 
     def properties(self, *, wait: bool, **extra: str) -> dict[str, Any]:
         """Properties as the construct sends them (every value a string)."""
-        props: dict[str, Any] = {
-            "Destinations": [self.store.arn],
-            "ImportSource": {
-                "S3": {
-                    "S3LocationUri": f"s3://{self.bucket}/",
-                    "S3BucketRegion": REGION,
-                    "S3BucketAccessRoleArn": ROLE_ARN,
-                }
-            },
-            "WaitForCompletion": "true" if wait else "false",
-            "CompletionTimeoutSeconds": "3000",
-            "StopOnDelete": "true",
-        }
+        props = self.world.properties(
+            wait=wait, CompletionTimeoutSeconds="3000", StopOnDelete="true"
+        )
         props.update(extra)
         return props
 
@@ -239,54 +188,25 @@ class Scenario:
 
 
 class EmulatedAws:
-    """The process-wide part: S3 over TLS, the environment, the handler module."""
+    """The run-wide part: S3 over TLS with its counters, and the archives' buckets."""
 
     def __init__(self) -> None:
         self._stack = ExitStack()
-        self._saved_env = dict(os.environ)
-        self._saved_time = botocore.endpoint.time  # type: ignore[attr-defined]
-        workdir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.server = self._stack.enter_context(MotoS3Tls(workdir))
+        self._workdir = Path(
+            self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-"))
+        )
+        self.server = self._stack.enter_context(serve_s3(self._workdir))
         self.counter = _CountingS3(self.server.recorder._app)
         self.server.recorder._app = self.counter
         self.current_clock: EmulatedClock | None = None
         self.puts = _TimedPuts(self._now)
         self.server.recorder.puts = self.puts
-        self._set_env(workdir)
         self.s3: S3Client = self.server.client()
-        self.handler_clock_module, self.handler = _load_handler()
-        self._saved_clock = self.handler_clock_module.CLOCK
+        self._archives: dict[str, TrailArchive] = {}
         self._default_archive: tuple[str, TrailArchive] | None = None
 
     def _now(self) -> float:
         return self.current_clock.now() if self.current_clock else 0.0
-
-    def _set_env(self, workdir: Path) -> None:
-        for name in (
-            "AWS_PROFILE",
-            "AWS_SESSION_TOKEN",
-            "AWS_ENDPOINT_URL",
-            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-            "AWS_SAM_LOCAL",
-        ):
-            os.environ.pop(name, None)
-        os.environ.update(
-            {
-                "AWS_ACCESS_KEY_ID": FAKE_KEY_ID,
-                "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
-                "AWS_REGION": REGION,
-                "AWS_DEFAULT_REGION": REGION,
-                "AWS_CONFIG_FILE": str(workdir / "no-config"),
-                "AWS_SHARED_CREDENTIALS_FILE": str(workdir / "no-credentials"),
-                "AWS_CA_BUNDLE": str(self.server.ca_bundle),
-                "AWS_ENDPOINT_URL_S3": self.server.url,
-                "AWS_EC2_METADATA_DISABLED": "true",
-            }
-        )
-
-    def emulator_s3_client(self) -> S3Client:
-        return self.server.client()
 
     def default_archive_bucket(self) -> tuple[str, TrailArchive]:
         """A bucket holding the e2e suite's default archive, uploaded once (read-only)."""
@@ -297,44 +217,32 @@ class EmulatedAws:
 
     def bucket_with(self, archive: TrailArchive) -> str:
         """A new bucket (ACLs disabled, as StartImport requires) holding ``archive``."""
-        name = self.new_bucket()
-        archive.upload(self.s3, name)
+        name = bucket_holding(self.s3, archive)
+        self._archives[name] = archive
         return name
 
-    def new_bucket(self) -> str:
-        name = f"trail-archive-{uuid.uuid4().hex[:12]}"
-        self.s3.create_bucket(Bucket=name)
-        self.s3.put_bucket_ownership_controls(
-            Bucket=name,
-            OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-        )
-        return name
-
-    def scenario(self, *, files_per_second: float, bucket: str) -> Scenario:
-        return Scenario(self, files_per_second=files_per_second, bucket=bucket)
+    @contextmanager
+    def scenario(self, *, files_per_second: float, bucket: str) -> Iterator[Scenario]:
+        """A fresh emulated account importing from ``bucket`` (made by :meth:`bucket_with`)."""
+        with emulated_world(
+            self.server,
+            self._workdir,
+            bucket=bucket,
+            archive=self._archives[bucket],
+            files_per_second=files_per_second,
+            function_timeout=FUNCTION_TIMEOUT_SECONDS,
+        ) as world:
+            self.current_clock = world.clock
+            try:
+                yield Scenario(self, world)
+            finally:
+                self.current_clock = None
 
     def close(self) -> None:
-        try:
-            self._stack.close()
-        finally:
-            botocore.endpoint.time = self._saved_time  # type: ignore[attr-defined]
-            self.handler_clock_module.CLOCK = self._saved_clock
-            os.environ.clear()
-            os.environ.update(self._saved_env)
+        self._stack.close()
 
     def __enter__(self) -> EmulatedAws:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _load_handler() -> tuple[Any, Callable[[dict[str, Any], Any], object]]:
-    """``import_handler.clock`` and ``index.handler`` from ``lambda/start_import``."""
-    handler_dir = str(ROOT / "lambda" / "start_import")
-    if handler_dir not in sys.path:
-        sys.path.insert(0, handler_dir)
-    clock_module = importlib.import_module("import_handler.clock")
-    index = importlib.import_module("index")
-    handler: Callable[[dict[str, Any], Any], object] = index.handler
-    return clock_module, handler

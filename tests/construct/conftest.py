@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -13,11 +11,7 @@ from aws_cdk.assertions import Template
 
 from cloudtrail_lake_import import CloudTrailLakeImport
 from constructs import IConstruct
-
-ROOT = Path(__file__).resolve().parents[2]
-# The feature flags of cdk.json (as `cdk init` recommends them), which the CDK CLI passes to
-# the default app: tests synthesize with them so that they see what `cdk synth` produces.
-RECOMMENDED_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+from tests.cdk_json import RECOMMENDED_CONTEXT
 
 Synth = Callable[..., tuple[cdk.Stack, CloudTrailLakeImport, Template]]
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"

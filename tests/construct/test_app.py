@@ -9,7 +9,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from app import ContextError, build_app
-from tests.construct.conftest import RECOMMENDED_CONTEXT, only, resources
+from tests.cdk_json import RECOMMENDED_CONTEXT
+from tests.construct.conftest import only, resources
 
 
 def template(**context: Any) -> Template:

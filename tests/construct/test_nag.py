@@ -14,7 +14,8 @@ from cdk_nag import AwsSolutionsChecks
 import cloudtrail_lake_import.lake_import
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
-from tests.construct.conftest import RECOMMENDED_CONTEXT, STORE_ARN, logical_id, new_app
+from tests.cdk_json import RECOMMENDED_CONTEXT
+from tests.construct.conftest import STORE_ARN, logical_id, new_app
 
 
 def findings(app: cdk.App, stack: cdk.Stack) -> list[str]:

@@ -17,7 +17,8 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
-from tests.construct.conftest import RECOMMENDED_CONTEXT, new_app
+from tests.cdk_json import RECOMMENDED_CONTEXT
+from tests.construct.conftest import new_app
 
 HANDLER_DIR = Path(__file__).resolve().parents[2] / "lambda" / "start_import"
 

@@ -13,11 +13,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
 from tests.e2e.clock import EmulatedClock
-from tests.e2e.cloudtrail_lake import CloudTrailLake
-from tests.e2e.conftest import ROLE_ARN, make_bucket
+from tests.e2e.cloudtrail_lake import CloudTrailLake, EventDataStore
 from tests.e2e.harness import ACCOUNT, REGION
 from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET, MotoS3Tls
 from tests.e2e.trail_archive import TrailArchive, log_file_key
+from tests.e2e.world import ROLE_ARN, bucket_holding, make_bucket
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -33,6 +33,22 @@ def s3(s3_server: MotoS3Tls) -> S3Client:
 @pytest.fixture
 def bucket(archive_bucket: str) -> str:
     return archive_bucket
+
+
+@pytest.fixture
+def emulator(lake: tuple[CloudTrailLake, str]) -> CloudTrailLake:
+    return lake[0]
+
+
+@pytest.fixture
+def ct(lake: tuple[CloudTrailLake, str]) -> CloudTrailClient:
+    """A client of the emulator that does not retry."""
+    return client(lake[1])
+
+
+@pytest.fixture
+def store(emulator: CloudTrailLake) -> EventDataStore:
+    return emulator.add_event_data_store()
 
 
 def client(url: str, attempts: int = 1) -> CloudTrailClient:
@@ -77,11 +93,12 @@ def stats(expected: Any) -> dict[str, int]:
 
 
 def test_whole_archive_imports_with_exact_statistics(
-    lake: tuple[CloudTrailLake, str], clock: EmulatedClock, bucket: str, archive: TrailArchive
+    ct: CloudTrailClient,
+    store: EventDataStore,
+    clock: EmulatedClock,
+    bucket: str,
+    archive: TrailArchive,
 ) -> None:
-    emulator, url = lake
-    store = emulator.add_event_data_store()
-    ct = client(url)
     started = ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))
     assert started["ImportStatus"] == "INITIALIZING"
     assert len(started["ImportId"]) == 36
@@ -95,11 +112,12 @@ def test_whole_archive_imports_with_exact_statistics(
 
 
 def test_window_and_prefix_select_by_name_and_skip_digests(
-    lake: tuple[CloudTrailLake, str], clock: EmulatedClock, bucket: str, archive: TrailArchive
+    ct: CloudTrailClient,
+    store: EventDataStore,
+    clock: EmulatedClock,
+    bucket: str,
+    archive: TrailArchive,
 ) -> None:
-    emulator, url = lake
-    store = emulator.add_event_data_store()
-    ct = client(url)
     prefix = "AWSLogs/111122223333/"
     start = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
     end = datetime(2025, 1, 11, 23, 59, tzinfo=UTC)
@@ -118,17 +136,14 @@ def test_window_and_prefix_select_by_name_and_skip_digests(
 
 
 def test_corrupt_file_fails_then_retry_after_fix_completes(
-    lake: tuple[CloudTrailLake, str],
+    ct: CloudTrailClient,
+    store: EventDataStore,
     clock: EmulatedClock,
     small_archive: TrailArchive,
     s3: S3Client,
 ) -> None:
-    emulator, url = lake
     archive = small_archive
-    bucket = make_bucket(s3)
-    archive.upload(s3, bucket)
-    store = emulator.add_event_data_store()
-    ct = client(url)
+    bucket = bucket_holding(s3, archive)
     bad = log_file_key(
         ACCOUNT, REGION, datetime(2025, 1, 11, 8, 5, tzinfo=UTC), "CORRUPT0000000000"
     )
@@ -161,14 +176,11 @@ def test_corrupt_file_fails_then_retry_after_fix_completes(
 
 
 def test_malformed_gzip_json_is_a_failure(
-    lake: tuple[CloudTrailLake, str], clock: EmulatedClock, s3: S3Client
+    ct: CloudTrailClient, store: EventDataStore, clock: EmulatedClock, s3: S3Client
 ) -> None:
-    emulator, url = lake
-    store = emulator.add_event_data_store()
     bucket = make_bucket(s3)
     key = log_file_key(ACCOUNT, REGION, datetime(2025, 1, 11, 8, 5, tzinfo=UTC), "MALFORMED0000000")
     s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(b"{not json"))
-    ct = client(url)
     imp = ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))
     assert run_to_end(clock, ct, imp["ImportId"])["ImportStatus"] == "FAILED"
     failure = ct.list_import_failures(ImportId=imp["ImportId"])["Failures"][0]
@@ -176,17 +188,13 @@ def test_malformed_gzip_json_is_a_failure(
 
 
 def test_acl_enabled_bucket_fails_the_import(
-    lake: tuple[CloudTrailLake, str],
+    ct: CloudTrailClient,
+    store: EventDataStore,
     clock: EmulatedClock,
     s3: S3Client,
     small_archive: TrailArchive,
 ) -> None:
-    archive = small_archive
-    emulator, url = lake
-    store = emulator.add_event_data_store()
-    bucket = make_bucket(s3, acls_enabled=True)
-    archive.upload(s3, bucket)
-    ct = client(url)
+    bucket = bucket_holding(s3, small_archive, acls_enabled=True)
     imp = ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))
     assert run_to_end(clock, ct, imp["ImportId"])["ImportStatus"] == "FAILED"
     failures = ct.list_import_failures(ImportId=imp["ImportId"])["Failures"]
@@ -194,11 +202,12 @@ def test_acl_enabled_bucket_fails_the_import(
 
 
 def test_stop_list_and_one_import_per_account(
-    lake: tuple[CloudTrailLake, str], clock: EmulatedClock, bucket: str
+    ct: CloudTrailClient,
+    emulator: CloudTrailLake,
+    store: EventDataStore,
+    clock: EmulatedClock,
+    bucket: str,
 ) -> None:
-    emulator, url = lake
-    store = emulator.add_event_data_store()
-    ct = client(url)
     first = ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))["ImportId"]
     with pytest.raises(ct.exceptions.AccountHasOngoingImportException):
         ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))
@@ -221,10 +230,8 @@ def test_stop_list_and_one_import_per_account(
     assert ct.start_import(Destinations=[other.arn], ImportSource=source(bucket))["ImportId"]
 
 
-def test_get_event_data_store_by_arn_and_id(lake: tuple[CloudTrailLake, str]) -> None:
-    emulator, url = lake
+def test_get_event_data_store_by_arn_and_id(ct: CloudTrailClient, emulator: CloudTrailLake) -> None:
     store = emulator.add_event_data_store("archive", status="STOPPED_INGESTION")
-    ct = client(url)
     by_arn = ct.get_event_data_store(EventDataStore=store.arn)
     by_id = ct.get_event_data_store(EventDataStore=store.arn.rsplit("/", 1)[1])
     assert by_arn["Status"] == by_id["Status"] == "STOPPED_INGESTION"
@@ -276,10 +283,8 @@ ERROR_CASES: dict[str, ErrorCase] = {
 
 @pytest.mark.parametrize("code", sorted(ERROR_CASES))
 def test_errors_parse_into_modeled_exceptions(
-    code: str, lake: tuple[CloudTrailLake, str], bucket: str
+    code: str, ct: CloudTrailClient, emulator: CloudTrailLake, bucket: str
 ) -> None:
-    emulator, url = lake
-    ct = client(url)
     with pytest.raises(ClientError) as caught:
         ERROR_CASES[code](ct, emulator, bucket)
     assert type(caught.value) is getattr(ct.exceptions, code)
@@ -289,20 +294,18 @@ def test_errors_parse_into_modeled_exceptions(
 
 
 def test_wrong_region_bucket_is_an_invalid_source(
-    lake: tuple[CloudTrailLake, str], bucket: str
+    ct: CloudTrailClient, emulator: CloudTrailLake, bucket: str
 ) -> None:
-    emulator, url = lake
-    ct = client(url)
     src = source(bucket)
     src["S3"]["S3BucketRegion"] = "eu-west-1"
     with pytest.raises(ct.exceptions.InvalidImportSourceException):
         ct.start_import(Destinations=[_store(emulator)], ImportSource=src)
 
 
-def test_faults_throttle_500_and_reset(lake: tuple[CloudTrailLake, str], bucket: str) -> None:
+def test_faults_throttle_500_and_reset(
+    lake: tuple[CloudTrailLake, str], ct: CloudTrailClient, store: EventDataStore, bucket: str
+) -> None:
     emulator, url = lake
-    store = emulator.add_event_data_store()
-    ct = client(url)
     emulator.faults.add("throttle", 1, "GetEventDataStore")
     with pytest.raises(ClientError) as throttled:
         ct.get_event_data_store(EventDataStore=store.arn)

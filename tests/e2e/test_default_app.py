@@ -1,6 +1,7 @@
 """The default app's synthesized custom resource, deployed against the emulated account.
 
-The properties come from the template of ``app.build_app()``; their intrinsics are resolved to
+The properties come from the template of ``app.build_app()`` with cdk.json's context (as
+``cdk synth`` builds it); their intrinsics are resolved to
 the emulated resources (the archive bucket, a store seeded from the template's
 ``AWS::CloudTrail::EventDataStore``, the access role, the handler function), as CloudFormation
 would resolve them, and every value is delivered as a string.
@@ -8,16 +9,15 @@ would resolve them, and every value is delivered as a string.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
-
-from tests.e2e.conftest import World
+from app import build_app
+from tests.cdk_json import RECOMMENDED_CONTEXT
 from tests.e2e.harness import ACCOUNT, FUNCTION_ARN, REGION, STACK_ID
+from tests.e2e.world import World
 
 CUSTOM_TYPE = "Custom::CloudTrailLakeImport"
 
@@ -36,12 +36,8 @@ _SYNTH_CACHE: dict[str, Synthesized] = {}
 def synthesize(wait: bool) -> Synthesized:
     key = str(wait)
     if key not in _SYNTH_CACHE:
-        try:
-            app_module = importlib.import_module("app")
-        except ImportError as error:
-            pytest.skip(f"app.py cannot be imported yet: {error}")
-        context = {"waitForCompletion": "true"} if wait else None
-        assembly = app_module.build_app(context).synth()
+        context = {**RECOMMENDED_CONTEXT, **({"waitForCompletion": "true"} if wait else {})}
+        assembly = build_app(context).synth()
         [stack] = [s for s in assembly.stacks if CUSTOM_TYPE in str(s.template)]
         _SYNTH_CACHE[key] = Synthesized(stack.template["Resources"])
     return _SYNTH_CACHE[key]

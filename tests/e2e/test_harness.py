@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import boto3
@@ -11,29 +10,14 @@ import pytest
 
 from tests.e2e.clock import EmulatedClock, LambdaTimeout
 from tests.e2e.harness import FUNCTION_ARN, CloudFormation
-from tests.e2e.lambda_invoke import LambdaEndpoint
 from tests.e2e.s3_tls import MotoS3Tls
+from tests.e2e.world import EmulatedAccount, cloudformation
 
 
 @pytest.fixture
-def cfn_factory(
-    aws_env: None,
-    s3_server: MotoS3Tls,
-    clock: EmulatedClock,
-    lambda_endpoint: tuple[LambdaEndpoint, str],
-) -> Any:
-    bucket = f"cfn-responses-{uuid.uuid4().hex[:8]}"
-    s3_server.client().create_bucket(Bucket=bucket)
-
+def cfn_factory(s3_server: MotoS3Tls, account: EmulatedAccount) -> Any:
     def make(handler: Any) -> CloudFormation:
-        return CloudFormation(
-            s3=s3_server,
-            lambda_endpoint=lambda_endpoint[0],
-            clock=clock,
-            handler=handler,
-            response_bucket=bucket,
-            function_timeout=30.0,
-        )
+        return cloudformation(s3_server, account, handler, function_timeout=30.0)
 
     return make
 
