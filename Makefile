@@ -22,6 +22,7 @@ help:
 	@echo "make synth   set up, then synthesize the default app into cdk.out/"
 	@echo "make test    set up, then run pytest, cfn-lint, ruff and mypy --strict"
 	@echo "make bench   run the benchmarks and write benchmarks/RESULTS.md"
+	@echo "             (BENCH_ARGS=--fresh-clone also times make test on a fresh clone)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,7 +71,7 @@ test: pytest cfn-lint lint typecheck
 	@echo "make test: all checks passed"
 
 bench: setup-dev
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf cdk.out cdk.out.configured .mypy_cache .ruff_cache .pytest_cache build dist
