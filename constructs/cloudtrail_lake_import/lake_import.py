@@ -131,6 +131,7 @@ class CloudTrailLakeImport(Construct):
         else:
             self.event_data_store = event_data_store
             self.event_data_store_arn = event_data_store.attr_event_data_store_arn
+            self._warn_if_live_events_may_overlap(event_data_store, end_event_time)
 
         self.access_role = self._new_access_role(prefix)
         self.handler, self._self_invoke_policy = self._new_handler(
@@ -220,6 +221,19 @@ class CloudTrailLakeImport(Construct):
                 f"start_event_time {start.isoformat()} is older than the event data store's "
                 f"retention ({retention.to_days()} days): events before {oldest:%Y-%m-%d} are "
                 "not copied. Raise event_data_store_retention to keep them",
+            )
+
+    def _warn_if_live_events_may_overlap(
+        self, store: cloudtrail.CfnEventDataStore, end: datetime | None
+    ) -> None:
+        # A store that also ingests live events holds twice the events its trail archived after
+        # the store was created; AWS advises a window that ends before then.
+        if store.ingestion_enabled is not False and end is None:
+            Annotations.of(self).add_warning_v2(
+                "cloudtrail-lake-import:overlap",
+                "event_data_store ingests live events and end_event_time is not set: archived "
+                "events from after the store's creation are stored twice. Set end_event_time "
+                "to when the store was created",
             )
 
     def _new_access_role(self, prefix: str) -> iam.Role:

@@ -11,6 +11,7 @@ from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from cloudtrail_lake_import import CloudTrailLakeImport
 from cloudtrail_lake_import.lake_import import IMPORT_ACTIONS
 from tests.construct.conftest import STORE_ARN, Synth, logical_id, new_app, only, resources
 
@@ -92,8 +93,6 @@ def test_store_encryption_key_policy_lets_cloudtrail_use_the_key(synth: Synth) -
     app = new_app()
     stack = cdk.Stack(app, "KeyedStack")
     key = kms.Key(stack, "StoreKey", enable_key_rotation=True)
-    from cloudtrail_lake_import import CloudTrailLakeImport
-
     CloudTrailLakeImport(stack, "Import", event_data_store_encryption_key=key)
     template = cdk.assertions.Template.from_stack(stack)
     store = only(template, "AWS::CloudTrail::EventDataStore")
@@ -273,8 +272,6 @@ def test_existing_bucket_and_store_construct_are_used_as_given(synth: Synth) -> 
     stack = cdk.Stack(app, "Existing")
     bucket = s3.Bucket.from_bucket_name(stack, "Archive", "my-trail-archive")
     store = cloudtrail.CfnEventDataStore(stack, "Store", ingestion_enabled=False)
-    from cloudtrail_lake_import import CloudTrailLakeImport
-
     construct = CloudTrailLakeImport(stack, "Import", source_bucket=bucket, event_data_store=store)
     template = cdk.assertions.Template.from_stack(stack)
     assert resources(template, "AWS::S3::Bucket") == {}

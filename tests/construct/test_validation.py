@@ -7,9 +7,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Annotations, Match
 
+from cloudtrail_lake_import import CloudTrailLakeImport
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, Synth, new_app, only
 
@@ -87,8 +89,6 @@ def test_unresolved_tokens_are_left_to_deploy_time(synth: Synth) -> None:
     stack = cdk.Stack(app, "Tokens")
     store_arn = cdk.CfnParameter(stack, "StoreArn").value_as_string
     prefix = cdk.CfnParameter(stack, "Prefix").value_as_string
-    from cloudtrail_lake_import import CloudTrailLakeImport
-
     CloudTrailLakeImport(stack, "Import", event_data_store=store_arn, source_prefix=prefix)
     props = only(cdk.assertions.Template.from_stack(stack), "Custom::CloudTrailLakeImport")
     assert props["Properties"]["Destinations"] == [{"Ref": "StoreArn"}]
@@ -127,3 +127,25 @@ def test_imported_store_key_warns_that_its_policy_must_allow_cloudtrail(synth: S
     Annotations.from_stack(stack).has_warning(
         "/TestStack/Import", Match.string_like_regexp("kms:GenerateDataKey")
     )
+
+
+def test_a_given_store_that_ingests_live_events_warns_without_an_end_time() -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Live")
+    live = cloudtrail.CfnEventDataStore(stack, "Live")
+    CloudTrailLakeImport(stack, "Import", event_data_store=live)
+    Annotations.from_stack(stack).has_warning(
+        "/Live/Import", Match.string_like_regexp("stored twice")
+    )
+
+
+@pytest.mark.parametrize("ingestion_enabled", [False, True])
+def test_no_overlap_warning_for_import_only_stores_or_a_bounded_window(
+    ingestion_enabled: bool,
+) -> None:
+    app = new_app()
+    stack = cdk.Stack(app, "Bounded")
+    store = cloudtrail.CfnEventDataStore(stack, "Store", ingestion_enabled=ingestion_enabled)
+    end = None if not ingestion_enabled else FEB
+    CloudTrailLakeImport(stack, "Import", event_data_store=store, end_event_time=end)
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("stored twice"))
