@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -48,13 +48,7 @@ class EventDataStore:
 
 def get_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
     """The import, or None when CloudTrail does not know it (ImportNotFoundException)."""
-    try:
-        response = aws.call("GetImport", lambda: client.get_import(ImportId=import_id))
-    except ClientError as error:
-        if aws.error_code(error) == "ImportNotFoundException":
-            return None
-        raise
-    return record_from(response, import_id)
+    return _unless_not_found("GetImport", lambda: client.get_import(ImportId=import_id), import_id)
 
 
 def start_import(client: CloudTrailClient, identity: ImportIdentity) -> ImportRecord:
@@ -83,8 +77,17 @@ def retry_import(client: CloudTrailClient, import_id: str) -> ImportRecord:
 
 
 def stop_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
+    """The stopped import, or None when CloudTrail does not know it."""
+    return _unless_not_found(
+        "StopImport", lambda: client.stop_import(ImportId=import_id), import_id
+    )
+
+
+def _unless_not_found(
+    operation: str, request: Callable[[], Mapping[str, Any]], import_id: str
+) -> ImportRecord | None:
     try:
-        response = aws.call("StopImport", lambda: client.stop_import(ImportId=import_id))
+        response = aws.call(operation, request)
     except ClientError as error:
         if aws.error_code(error) == "ImportNotFoundException":
             return None
