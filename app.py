@@ -103,12 +103,14 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
         source_bucket=source_bucket,
         source_prefix=_text(app, "sourcePrefix") or "",
         event_data_store=_text(app, "eventDataStoreArn"),
-        event_data_store_retention=cdk.Duration.days(retention_days) if retention_days else None,
+        event_data_store_retention=(
+            None if retention_days is None else cdk.Duration.days(retention_days)
+        ),
         start_event_time=_time(app, "startEventTime"),
         end_event_time=_time(app, "endEventTime"),
         wait_for_completion=_flag(app, "waitForCompletion", False),
         completion_timeout=(
-            cdk.Duration.minutes(timeout_minutes) if timeout_minutes else cdk.Duration.minutes(50)
+            None if timeout_minutes is None else cdk.Duration.minutes(timeout_minutes)
         ),
         stop_on_delete=_flag(app, "stopOnDelete", True),
         retry_token=_text(app, "retryToken"),

@@ -63,7 +63,7 @@ class CloudTrailLakeImport(Construct):
         start_event_time: datetime | None = None,
         end_event_time: datetime | None = None,
         wait_for_completion: bool = False,
-        completion_timeout: Duration = DEFAULT_COMPLETION_TIMEOUT,
+        completion_timeout: Duration | None = None,
         stop_on_delete: bool = True,
         retry_token: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
@@ -108,6 +108,7 @@ class CloudTrailLakeImport(Construct):
             validation.format_event_time("end_event_time", end_event_time),
         )
         validation.check_event_window(start_event_time, end_event_time)
+        completion_timeout = completion_timeout or DEFAULT_COMPLETION_TIMEOUT
         validation.check_completion_timeout(completion_timeout)
         prefix = validation.check_source_prefix(source_prefix)
 

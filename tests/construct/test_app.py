@@ -9,6 +9,8 @@ import pytest
 from aws_cdk.assertions import Template
 
 from app import ContextError, build_app
+from cloudtrail_lake_import.lake_import import DEFAULT_COMPLETION_TIMEOUT
+from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.cdk_json import RECOMMENDED_CONTEXT
 from tests.construct.conftest import only, resources
 
@@ -61,6 +63,26 @@ def test_context_configures_an_existing_bucket_store_and_window() -> None:
 def test_retention_days_configure_the_new_store() -> None:
     store = only(template(retentionDays="3653"), "AWS::CloudTrail::EventDataStore")
     assert store["Properties"]["RetentionPeriod"] == 3653
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "prop"),
+    [
+        ("retentionDays", "0", "event_data_store_retention"),
+        ("completionTimeoutMinutes", "0", "completion_timeout"),
+    ],
+)
+def test_zero_in_context_is_checked_not_replaced_by_the_default(
+    key: str, value: str, prop: str
+) -> None:
+    with pytest.raises(CloudTrailLakeImportPropsError) as raised:
+        template(**{key: value})
+    assert prop in str(raised.value)
+
+
+def test_without_a_timeout_in_context_the_construct_default_applies() -> None:
+    props = only(template(waitForCompletion="true"), "Custom::CloudTrailLakeImport")["Properties"]
+    assert props["CompletionTimeoutSeconds"] == str(int(DEFAULT_COMPLETION_TIMEOUT.to_seconds()))
 
 
 @pytest.mark.parametrize(
