@@ -84,14 +84,14 @@ def cdk_context_json() -> str:
     return json.dumps(context)
 
 
-def timed_run(
+def run_process(
     command: Sequence[str],
     *,
     env: Mapping[str, str] | None = None,
     cwd: Path = ROOT,
     timeout: float = 1800.0,
-) -> float:
-    """Wall seconds of one whole process; raises :class:`BenchmarkError` if it fails."""
+) -> tuple[float, subprocess.CompletedProcess[str]]:
+    """One whole process with its output captured: its wall seconds and its result."""
     started = time.perf_counter()
     result = subprocess.run(
         list(command),
@@ -102,7 +102,18 @@ def timed_run(
         timeout=timeout,
         check=False,
     )
-    elapsed = time.perf_counter() - started
+    return time.perf_counter() - started, result
+
+
+def timed_run(
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path = ROOT,
+    timeout: float = 1800.0,
+) -> float:
+    """Wall seconds of one whole process; raises :class:`BenchmarkError` if it fails."""
+    elapsed, result = run_process(command, env=env, cwd=cwd, timeout=timeout)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout)[-2000:]
         raise BenchmarkError(f"{' '.join(command)} exited {result.returncode}:\n{tail}")

@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmarks.common import ROOT, Figure, Section, base_env
+from benchmarks.common import Figure, Section, base_env, run_process
 
 
 @dataclass(frozen=True)
@@ -28,15 +28,7 @@ class Machine:
 
 def _first_line(command: Sequence[str]) -> str:
     try:
-        result = subprocess.run(
-            list(command),
-            cwd=ROOT,
-            env=base_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        _, result = run_process(command, env=base_env(), timeout=120)
     except (OSError, subprocess.TimeoutExpired) as error:
         return f"unknown ({error})"
     lines = result.stdout.strip().splitlines()

@@ -18,7 +18,6 @@ import json
 import re
 import subprocess
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +31,7 @@ from benchmarks.common import (
     base_env,
     log,
     median,
+    run_process,
     spread,
 )
 
@@ -63,17 +63,7 @@ class FreshClone:
 
 
 def _pytest_once() -> tuple[float, str, bool]:
-    started = time.perf_counter()
-    result = subprocess.run(
-        [PYTHON, "-m", "pytest", "-q"],
-        cwd=ROOT,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
+    seconds, result = run_process([PYTHON, "-m", "pytest", "-q"], env=base_env(), timeout=3600)
     found = _SUMMARY.findall(result.stdout)
     lines = result.stdout.strip().splitlines()
     summary = found[-1] if found else (lines[-1] if lines else f"exit {result.returncode}")
@@ -108,17 +98,7 @@ def measure_fresh_clone() -> FreshClone:
         for name in ("VIRTUAL_ENV", "PYTHONPATH", "CDK_OUTDIR", "CDK_CONTEXT_JSON"):
             env.pop(name, None)
         log(f"suite: make test on a fresh clone of {commit} (minutes)")
-        started = time.perf_counter()
-        result = subprocess.run(
-            ["make", "test"],
-            cwd=clone,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-        seconds = time.perf_counter() - started
+        seconds, result = run_process(["make", "test"], cwd=clone, env=env, timeout=3600)
     tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-5:])
     record = FreshClone(
         seconds=seconds,
