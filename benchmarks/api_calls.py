@@ -33,7 +33,7 @@ from benchmarks.common import Figure, Section, log
 from benchmarks.emulated import Counts, EmulatedAws
 from benchmarks.latency import LONG_IMPORT_SECONDS, LatencySample
 from tests.e2e.harness import ACCOUNT, REGION
-from tests.e2e.trail_archive import generate_archive, log_file_key
+from tests.lake_emulator.trail_archive import generate_archive, log_file_key
 
 CORRUPT_BODY = b'{"Records": []}'  # not gzip: CloudTrail fails the file
 

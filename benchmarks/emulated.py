@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from tests.e2e.clock import EmulatedClock
-from tests.e2e.cloudtrail_lake import CallRecord
 from tests.e2e.lambda_invoke import AsyncInvocation
 from tests.e2e.s3_tls import ObservedPut
-from tests.e2e.trail_archive import TrailArchive, generate_archive
 from tests.e2e.world import World, bucket_holding, emulated_world, serve_s3
+from tests.lake_emulator.clock import EmulatedClock
+from tests.lake_emulator.server import CallRecord
+from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

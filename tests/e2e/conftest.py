@@ -16,12 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.clock import EmulatedClock
-from tests.e2e.cloudtrail_lake import CloudTrailLake
 from tests.e2e.harness import ACCOUNT, REGION, Handler
 from tests.e2e.lambda_invoke import LambdaEndpoint
 from tests.e2e.s3_tls import MotoS3Tls
-from tests.e2e.trail_archive import TrailArchive, generate_archive
 from tests.e2e.world import (
     EmulatedAccount,
     World,
@@ -31,6 +28,9 @@ from tests.e2e.world import (
     patched,
     serve_s3,
 )
+from tests.lake_emulator.clock import EmulatedClock
+from tests.lake_emulator.server import CloudTrailLake
+from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@
   S3 server, with a key built like CloudFormation's (``<StackId>|<LogicalResourceId>|<RequestId>``).
 * One invocation = ``handler(event, context)`` in this thread, with a Lambda context whose
   remaining time follows the emulated clock, and a deadline armed on that clock (a sleep past
-  it raises :class:`~tests.e2e.clock.LambdaTimeout`, as Lambda kills the function).
+  it raises :class:`~tests.lake_emulator.clock.LambdaTimeout`, as Lambda kills the function).
 * Asynchronous invocations the handler registers on the Lambda endpoint are run afterwards with
   exactly the recorded payload, after ``async_delay`` emulated seconds, until none is left.
   An invocation that timed out or raised is retried twice, after 60 s and 120 s, as Lambda does
@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.e2e.clock import EmulatedClock, LambdaTimeout
 from tests.e2e.lambda_invoke import LambdaEndpoint
 from tests.e2e.s3_tls import MotoS3Tls
+from tests.lake_emulator.clock import EmulatedClock, LambdaTimeout
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from tests.e2e.local_http import HttpRequest, HttpResponse
+from tests.lake_emulator.local_http import HttpRequest, HttpResponse
 
 PATH_PREFIX = "/2015-03-31/functions/"
 PATH_SUFFIX = "/invocations"

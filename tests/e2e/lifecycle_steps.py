@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tests.e2e.harness import ACCOUNT, REGION, CfnResponse, Run
-from tests.e2e.trail_archive import log_file_key
 from tests.e2e.world import World
+from tests.lake_emulator.trail_archive import log_file_key
 
 
 def create(world: World, props: dict[str, Any], **kwargs: Any) -> tuple[CfnResponse, Run]:

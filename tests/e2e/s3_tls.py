@@ -28,7 +28,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import ThreadedWSGIServer
 
-from tests.e2e.local_http import TrackedConnectionsMixin, abort_with_rst
+from tests.lake_emulator.local_http import TrackedConnectionsMixin, abort_with_rst
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

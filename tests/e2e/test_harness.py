@@ -8,10 +8,10 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.e2e.clock import EmulatedClock, LambdaTimeout
 from tests.e2e.harness import FUNCTION_ARN, CloudFormation
 from tests.e2e.s3_tls import MotoS3Tls
 from tests.e2e.world import EmulatedAccount, cloudformation
+from tests.lake_emulator.clock import EmulatedClock, LambdaTimeout
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.e2e.lifecycle_steps import corrupt_key, create, started_imports
-from tests.e2e.trail_archive import ExpectedStatistics, TrailArchive
 from tests.e2e.world import World
+from tests.lake_emulator.trail_archive import ExpectedStatistics, TrailArchive
 
 IMPORT_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 CONTINUATION = "CtLakeImportContinuation"

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.e2e.lifecycle_steps import corrupt_key, create, started_imports
-from tests.e2e.trail_archive import TrailArchive
 from tests.e2e.world import World
+from tests.lake_emulator.trail_archive import TrailArchive
 
 # ----------------------------------------------------------------------------- redelivery, delete
 

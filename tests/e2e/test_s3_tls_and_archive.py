@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.s3_tls import MotoS3Tls
-from tests.e2e.trail_archive import TrailArchive, generate_archive
+from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client

@@ -34,13 +34,13 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.endpoint
 
-from tests.e2e.clock import EmulatedClock, SleepRouter
-from tests.e2e.cloudtrail_lake import CloudTrailLake, EventDataStore
 from tests.e2e.harness import ACCOUNT, REGION, CloudFormation, Handler
 from tests.e2e.lambda_invoke import LambdaEndpoint
-from tests.e2e.local_http import LocalHttpServer
 from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET, MotoS3Tls
-from tests.e2e.trail_archive import TrailArchive
+from tests.lake_emulator.clock import EmulatedClock, SleepRouter
+from tests.lake_emulator.local_http import LocalHttpServer
+from tests.lake_emulator.server import CloudTrailLake, EventDataStore
+from tests.lake_emulator.trail_archive import TrailArchive
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient

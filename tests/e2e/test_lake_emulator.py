@@ -12,12 +12,12 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError
 
-from tests.e2e.clock import EmulatedClock
-from tests.e2e.cloudtrail_lake import CloudTrailLake, EventDataStore
 from tests.e2e.harness import ACCOUNT, REGION
 from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET, MotoS3Tls
-from tests.e2e.trail_archive import TrailArchive, log_file_key
 from tests.e2e.world import ROLE_ARN, bucket_holding, make_bucket
+from tests.lake_emulator.clock import EmulatedClock
+from tests.lake_emulator.server import CloudTrailLake, EventDataStore
+from tests.lake_emulator.trail_archive import TrailArchive, log_file_key
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient

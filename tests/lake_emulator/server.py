@@ -9,8 +9,8 @@ ListImportFailures. Requests carry ``X-Amz-Target: <prefix>.CloudTrail_20131101.
 
 This module is the HTTP front: the wire format, the fault plan, the call log and the checks
 of each operation. The stores and imports, and how imports progress on the clock, are the
-import engine's (``lake_engine.py``, whose docstring lists every choice made where AWS
-documents nothing - the operations' checks included); the records are in ``lake_records.py``.
+import engine's (``engine.py``, whose docstring lists every choice made where AWS
+documents nothing - the operations' checks included); the records are in ``records.py``.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests.e2e.lake_engine import ImportEngine
-from tests.e2e.lake_records import STORE_ARN, EventDataStore, Import
-from tests.e2e.local_http import RESET, HttpRequest, HttpResponse, _Reset
+from tests.lake_emulator.engine import ImportEngine
+from tests.lake_emulator.local_http import RESET, HttpRequest, HttpResponse, _Reset
+from tests.lake_emulator.records import STORE_ARN, EventDataStore, Import
 
 TARGET_PREFIX = "CloudTrail_20131101"
 ERROR_NAMESPACE = "com.amazonaws.cloudtrail.v20131101"

@@ -1,8 +1,8 @@
 """What the emulated CloudTrail Lake remembers: event data stores, imports, their files and
 failures, each able to describe itself as the API does (``describe()``).
 
-The import engine (``lake_engine.py``) moves these records on the clock; the HTTP front
-(``cloudtrail_lake.py``) reads and changes them on behalf of the operations.
+The import engine (``engine.py``) moves these records on the clock; the HTTP front
+(``server.py``) reads and changes them on behalf of the operations.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The import engine of the emulated CloudTrail Lake: stores and imports that really read S3 and
-advance on the injected clock. The HTTP front (``cloudtrail_lake.py``) serves it as JSON 1.1.
+advance on the injected clock. The HTTP front (``server.py``) serves it as JSON 1.1.
 
 Choices where AWS documents nothing (tests depend on them; change them here only)
 ---------------------------------------------------------------------------------
@@ -77,8 +77,8 @@ from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tests.e2e.clock import EmulatedClock
-from tests.e2e.lake_records import ACTIVE, EventDataStore, Import, ImportFailure, ImportFile
+from tests.lake_emulator.clock import EmulatedClock
+from tests.lake_emulator.records import ACTIVE, EventDataStore, Import, ImportFailure, ImportFile
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
