@@ -15,7 +15,7 @@ import import_handler.aws
 import import_handler.clock
 import import_handler.sender
 import index
-from import_handler import continuation
+from import_handler import waiting
 
 from .helpers import (
     BUCKET,
@@ -144,7 +144,7 @@ class Stubs:
             "list_imports", {"Imports": list(listed)}, {"ImportStatus": status, "MaxResults": 10}
         )
 
-    def hand_over(self, event: dict[str, Any], state: continuation.State) -> None:
+    def hand_over(self, event: dict[str, Any], state: waiting.State) -> None:
         """The asynchronous Invoke of this function with ``event`` and the continuation state."""
         self.lambda_.add_response(
             "invoke",
@@ -152,7 +152,7 @@ class Stubs:
             {
                 "FunctionName": FUNCTION_ARN,
                 "InvocationType": "Event",
-                "Payload": continuation.payload(event, state),
+                "Payload": waiting.payload(event, state),
             },
         )
 
@@ -222,7 +222,9 @@ def responses(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Every response body the handler sends to CloudFormation."""
     sent: list[dict[str, Any]] = []
 
-    def capture(url: str, body: dict[str, Any], ca_bundle: str | None) -> bool:
+    def capture(
+        url: str, body: dict[str, Any], ca_bundle: str | None, budget: float | None = None
+    ) -> bool:
         sent.append({"url": url, "ca_bundle": ca_bundle, **body})
         return True
 
@@ -236,7 +238,7 @@ def real_clients() -> dict[str, Any]:
     session = boto3.session.Session(
         region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
-    config = import_handler.aws.CLIENT_CONFIG
+    config = import_handler.aws.config_for(900.0)
     return {
         service: session.client(service, config=config)
         for service in ("cloudtrail", "s3", "lambda")
@@ -253,10 +255,8 @@ def stubs(
     stubbers = Stubs(
         Stubber(clients["cloudtrail"]), Stubber(clients["s3"]), Stubber(clients["lambda"]), clients
     )
-    regions: list[tuple[str, str | None]] = []
 
-    def new_client(service: str, region: str | None = None) -> Any:
-        regions.append((service, region))
+    def new_client(service: str, region: str | None, config: Any) -> Any:
         return clients[service]
 
     monkeypatch.setattr(import_handler.aws, "new_client", new_client)

@@ -14,16 +14,7 @@ from import_handler.decisions import (
     MAX_CONTINUATIONS,
     MAX_WAIT_SECONDS,
     POLL_INTERVAL_SECONDS,
-    Adopt,
-    Done,
-    Fail,
-    ImportRecord,
-    Keep,
-    KeepTrying,
     Next,
-    Retry,
-    Start,
-    Stop,
     busy_reason,
     choose_earlier,
     deadline_for,
@@ -34,6 +25,18 @@ from import_handler.decisions import (
     decide_update,
     is_import_id,
     is_replacement,
+    wants_retry,
+)
+from import_handler.model import (
+    Adopt,
+    Done,
+    Fail,
+    ImportRecord,
+    Keep,
+    KeepTrying,
+    Retry,
+    Start,
+    Stop,
 )
 
 from .helpers import IMPORT_ID, NEW_IMPORT_ID, OTHER_IMPORT_ID, OTHER_URI
@@ -64,8 +67,47 @@ def test_update_starts_a_new_import_when_the_physical_id_points_at_no_import() -
 
 
 @pytest.mark.parametrize("status", ["FAILED", "STOPPED"])
-def test_update_retries_a_failed_or_stopped_import(status: str) -> None:
-    assert decide_update(PROPS, True, record(status)) == Retry(IMPORT_ID)
+def test_update_retries_a_failed_or_stopped_import_when_asked(status: str) -> None:
+    action = decide_update(PROPS, True, record(status), retry_requested=True)
+    assert action == Retry(IMPORT_ID)
+
+
+@pytest.mark.parametrize("status", ["FAILED", "STOPPED"])
+def test_update_that_does_not_ask_for_a_retry_keeps_a_failed_or_stopped_import(
+    status: str,
+) -> None:
+    assert decide_update(PROPS, True, record(status)) == Keep(record(status))
+
+
+@pytest.mark.parametrize(
+    ("old", "asks"),
+    [
+        ({}, False),
+        ({"RetryToken": "1"}, True),
+        ({"StopOnDelete": "false"}, False),
+        ({"CompletionTimeoutSeconds": "60"}, False),
+        ({"WaitForCompletion": "true"}, False),
+        (
+            {
+                "ImportSource": {
+                    "S3": {**raw_properties()["ImportSource"]["S3"], "S3LocationUri": OTHER_URI}
+                }
+            },
+            True,
+        ),
+    ],
+    ids=["unchanged", "retry-token", "stop-on-delete", "timeout", "wait", "rollback"],
+)
+def test_only_a_new_retry_token_or_a_return_from_other_properties_asks_for_a_retry(
+    old: dict[str, Any], asks: bool
+) -> None:
+    old_props = properties.parse(raw_properties(**old))
+    assert wants_retry(PROPS, old_props) is asks
+
+
+def test_unreadable_old_properties_ask_for_a_retry_only_with_a_retry_token() -> None:
+    assert wants_retry(PROPS, None) is False
+    assert wants_retry(properties.parse(raw_properties(RetryToken="1")), None) is True
 
 
 @pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS", "INITIALIZING"])
@@ -123,7 +165,9 @@ def test_rollback_update_back_to_the_import_the_id_points_at_keeps_it() -> None:
 
 
 def test_rollback_update_back_to_a_stopped_original_import_retries_it() -> None:
-    assert decide_update(PROPS, True, record("STOPPED")) == Retry(IMPORT_ID)
+    # A rollback comes back from other properties: wants_retry asks for the retry.
+    action = decide_update(PROPS, True, record("STOPPED"), retry_requested=True)
+    assert action == Retry(IMPORT_ID)
 
 
 def test_update_with_an_import_record_missing_its_source_starts_a_new_import() -> None:

@@ -60,9 +60,9 @@ def test_create_builds_clients_in_the_bucket_and_store_regions(
     asked: list[tuple[str, str | None]] = []
     original = import_handler.aws.new_client
 
-    def spy(service: str, region: str | None = None) -> Any:
+    def spy(service: str, region: str | None, config: Any) -> Any:
         asked.append((service, region))
-        return original(service, region)
+        return original(service, region, config)
 
     monkeypatch.setattr(import_handler.aws, "new_client", spy)
     stubs.preflight()
@@ -146,6 +146,6 @@ def test_cloudtrail_is_called_in_the_store_region_not_the_function_region() -> N
     from import_handler.invocation import store_region
 
     in_london = STORE_ARN.replace(":us-east-1:", ":eu-west-2:")
-    assert store_region({"ResourceProperties": {"Destinations": [in_london]}}) == "eu-west-2"
-    assert store_region({"ResourceProperties": {"Destinations": ["not-an-arn"]}}) is None
-    assert store_region({"RequestType": "Delete"}) is None
+    assert store_region({"Destinations": [in_london]}) == "eu-west-2"
+    assert store_region({"Destinations": ["not-an-arn"]}) is None
+    assert store_region(None) is None

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import import_handler.lifecycle
-from import_handler import continuation
-from import_handler.responder import MAX_BODY_BYTES, cut_reason, response_body
+from import_handler import waiting
+from import_handler.answer import MAX_BODY_BYTES, cut_reason, response_body
 
 from .conftest import FakeContext, Stubs
 from .helpers import (
@@ -105,7 +105,7 @@ def test_without_aws_ca_bundle_the_system_trust_store_is_used(stubs: Stubs, run:
 def test_an_unexpected_crash_still_answers_failed(
     stubs: Stubs, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(event: Any, context: Any) -> None:
+    def crash(inv: Any) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(import_handler.lifecycle, "handle", crash)
@@ -136,7 +136,7 @@ def test_crhelpers_timer_answers_failed_just_before_the_lambda_times_out(
 ) -> None:
     import index
 
-    def hang(event: Any, context: Any) -> None:
+    def hang(inv: Any) -> None:
         time.sleep(0.4)  # real time: crhelper's timer is a real thread
 
     monkeypatch.setattr(import_handler.lifecycle, "handle", hang)
@@ -151,7 +151,7 @@ def test_crhelpers_timer_answers_failed_just_before_the_lambda_times_out(
 def test_a_hand_over_does_not_answer(
     stubs: Stubs, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(import_handler.lifecycle, "handle", lambda event, context: None)
+    monkeypatch.setattr(import_handler.lifecycle, "handle", lambda inv: None)
 
     assert run(create_event()) is None
 
@@ -168,7 +168,7 @@ def test_the_response_url_never_appears_in_the_logs(
     stubs.preflight()
     stubs.start_import()
     event = create_event(properties(WaitForCompletion="true"))
-    stubs.hand_over(event, continuation.State(IMPORT_ID, 1_717_200_000.0 + 3000, 1))
+    stubs.hand_over(event, waiting.State(IMPORT_ID, 1_717_200_000.0 + 3000, 1))
     clock_context = FakeContext(import_handler.clock.CLOCK, timeout_seconds=65)  # type: ignore[arg-type]
 
     run(event, clock_context)
@@ -227,7 +227,7 @@ def test_crhelper_builds_none_of_its_unused_polling_clients(monkeypatch: Any) ->
     monkeypatch.setattr(boto3, "client", lambda service, *_a, **_k: built.append(service))
     monkeypatch.delenv("AWS_SAM_LOCAL", raising=False)
 
-    resource = ImportResource(lambda _event, _context: None)
+    resource = ImportResource(lambda _inv: None)
 
     assert built == []
     assert "AWS_SAM_LOCAL" not in os.environ

@@ -1,41 +1,49 @@
-"""boto3 clients, built per invocation, and the handling of transient errors.
+"""boto3 clients, each built for the time the invocation has left, and what a failed call means.
 
 Clients use the default endpoint resolution, so ``AWS_ENDPOINT_URL_CLOUDTRAIL``,
 ``AWS_ENDPOINT_URL_S3`` and ``AWS_ENDPOINT_URL_LAMBDA`` redirect them (the e2e suite relies on
-it), and botocore's standard retry mode for throttling and 5xx. Nothing is cached across
-invocations: the environment is read when the client is built.
+it), and botocore's standard retry mode for throttling, 5xx and network errors: the only retry
+layer. Every call gets a budget, the time left before the invocation must answer: its client's
+attempts, connect and read timeouts are chosen so that the call, retries and back-off included,
+ends within it (``config_for``). A call without a useful budget is not made (``NoTimeLeftError``).
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-
-from import_handler import clock
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
 
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
+
+class NoTimeLeftError(BotoCoreError):
+    fmt = "no time left in this invocation for another call to {service}"
+
+
 # What a failed AWS call raises: the service's refusal, or botocore's own (network, retries).
 ERRORS = (ClientError, BotoCoreError)
+USER_AGENT = "cdk-cloudtrail-lake-import"
 
-CLIENT_CONFIG = Config(
-    retries={"mode": "standard"},
-    connect_timeout=10,
-    read_timeout=30,
-    user_agent_extra="cdk-cloudtrail-lake-import",
+# (budget at least, attempts, connect timeout, read timeout), seconds. The worst case of a tier,
+# attempts x (connect + read) + standard mode's back-off (at most 2^(n-1) s before attempt n+1),
+# stays within its budget: 5 x 40 + 15 = 215 <= 220; 3 x 30 + 3 = 93; 3 x 12 + 3 = 39;
+# 2 x 6 + 1 = 13; 1 x 5 = 5; 1 x 3 = 3.
+TIERS: tuple[tuple[float, int, float, float], ...] = (
+    (220.0, 5, 10.0, 30.0),
+    (100.0, 3, 5.0, 25.0),
+    (40.0, 3, 3.0, 9.0),
+    (15.0, 2, 2.0, 4.0),
+    (6.0, 1, 2.0, 3.0),
+    (3.0, 1, 1.0, 2.0),
 )
-# Errors worth another try after botocore's own retries gave up (throttling, 5xx, network).
+# Errors that say "not now" rather than "no": worth the next poll.
 _TRANSIENT_CODES = frozenset(
     {
         "ThrottlingException",
@@ -50,32 +58,65 @@ _TRANSIENT_CODES = frozenset(
         "InternalError",
     }
 )
-EXTRA_ATTEMPTS = 3
 
 
-def new_client(service: str, region: str | None = None) -> Any:
+def config_for(budget_seconds: float) -> Config | None:
+    """The client configuration whose worst case fits ``budget_seconds``; None below 3 s."""
+    for floor, attempts, connect, read in TIERS:
+        if budget_seconds >= floor:
+            return Config(
+                retries={"mode": "standard", "total_max_attempts": attempts},
+                connect_timeout=connect,
+                read_timeout=read,
+                user_agent_extra=USER_AGENT,
+            )
+    return None
+
+
+def worst_case_seconds(config: Config) -> float:
+    """How long one call on a client with ``config`` can take, retries and back-off included."""
+    attempts = int(config.retries["total_max_attempts"])  # type: ignore[attr-defined]
+    backoff = sum(2.0 ** (n - 1) for n in range(1, attempts))
+    connect = float(config.connect_timeout)  # type: ignore[attr-defined]
+    read = float(config.read_timeout)  # type: ignore[attr-defined]
+    return attempts * (connect + read) + backoff
+
+
+def new_client(service: str, region: str | None, config: Config) -> Any:
     """A fresh client; tests replace this function to hand out stubbed clients."""
     return boto3.session.Session().client(
         service,  # type: ignore[call-overload]
         region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-        config=CLIENT_CONFIG,
+        config=config,
     )
 
 
-def cloudtrail(region: str | None = None) -> CloudTrailClient:
-    """CloudTrail in ``region`` (the event data store's); default: the function's region."""
-    client: CloudTrailClient = new_client("cloudtrail", region)
-    return client
+class Clients:
+    """The clients of one invocation, one per service, region and budget tier."""
 
+    def __init__(self) -> None:
+        self._built: dict[tuple[str, str | None, float], Any] = {}
 
-def s3(region: str) -> S3Client:
-    client: S3Client = new_client("s3", region)
-    return client
+    def get(self, service: str, region: str | None, budget_seconds: float) -> Any:
+        config = config_for(budget_seconds)
+        if config is None:
+            raise NoTimeLeftError(service=service)
+        key = (service, region, float(config.read_timeout))  # type: ignore[attr-defined]
+        if key not in self._built:
+            self._built[key] = new_client(service, region, config)
+        return self._built[key]
 
+    def cloudtrail(self, region: str | None, budget_seconds: float) -> CloudTrailClient:
+        client: CloudTrailClient = self.get("cloudtrail", region, budget_seconds)
+        return client
 
-def lambda_() -> LambdaClient:
-    client: LambdaClient = new_client("lambda")
-    return client
+    def s3(self, region: str, budget_seconds: float) -> S3Client:
+        client: S3Client = self.get("s3", region, budget_seconds)
+        return client
+
+    def lambda_(self, budget_seconds: float) -> LambdaClient:
+        client: LambdaClient = self.get("lambda", None, budget_seconds)
+        return client
 
 
 def error_code(error: BaseException) -> str:
@@ -95,22 +136,3 @@ def is_transient(error: BaseException) -> bool:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return error_code(error) in _TRANSIENT_CODES or int(status or 0) >= 500
     return isinstance(error, BotoCoreError)
-
-
-def call(operation: str, fn: Callable[[], T]) -> T:
-    """Run ``fn``; on a transient error, try again a few times with backoff on ``clock.CLOCK``."""
-    for attempt in range(EXTRA_ATTEMPTS + 1):
-        try:
-            return fn()
-        except ERRORS as error:
-            if not is_transient(error) or attempt == EXTRA_ATTEMPTS:
-                raise
-            delay = 2.0 ** (attempt + 1)
-            logger.warning(
-                "%s: transient error %s, trying again in %.0f s",
-                operation,
-                error_code(error) or type(error).__name__,
-                delay,
-            )
-            clock.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover

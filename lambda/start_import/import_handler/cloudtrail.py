@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from import_handler import aws
-from import_handler.decisions import RUNNING, ImportRecord
+from import_handler.model import RUNNING, ImportRecord
 from import_handler.properties import ImportIdentity
 
 if TYPE_CHECKING:
@@ -24,9 +24,11 @@ STATISTICS = (
     "FailedEntries",
 )
 FAILURES_TO_REPORT = 5
-# Looking for an earlier import to go back to: one ListImports page, then GetImport for at most
-# this many of the most recent imports (CloudTrail's quota for these APIs is about 1 TPS).
+# Looking for an earlier import to go back to: ListImports pages (at most LIST_IMPORTS_PAGES,
+# since its order is not documented), then GetImport for at most EARLIER_IMPORTS_TO_READ of the
+# newest imports (CloudTrail's quota for these APIs is about 1 TPS).
 LIST_IMPORTS_PAGE = 50
+LIST_IMPORTS_PAGES = 20
 EARLIER_IMPORTS_TO_READ = 10
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -48,7 +50,7 @@ class EventDataStore:
 
 def get_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
     """The import, or None when CloudTrail does not know it (ImportNotFoundException)."""
-    return _unless_not_found("GetImport", lambda: client.get_import(ImportId=import_id), import_id)
+    return _unless_not_found(lambda: client.get_import(ImportId=import_id), import_id)
 
 
 def start_import(client: CloudTrailClient, identity: ImportIdentity) -> ImportRecord:
@@ -66,28 +68,24 @@ def start_import(client: CloudTrailClient, identity: ImportIdentity) -> ImportRe
         kwargs["StartEventTime"] = identity.start_event_time
     if identity.end_event_time is not None:
         kwargs["EndEventTime"] = identity.end_event_time
-    response = aws.call("StartImport", lambda: client.start_import(**kwargs))
-    return record_from(response, "")
+    return record_from(client.start_import(**kwargs), "")
 
 
 def retry_import(client: CloudTrailClient, import_id: str) -> ImportRecord:
     """CloudTrail resumes a FAILED or STOPPED import where it left off."""
-    response = aws.call("StartImport", lambda: client.start_import(ImportId=import_id))
-    return record_from(response, import_id)
+    return record_from(client.start_import(ImportId=import_id), import_id)
 
 
 def stop_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
     """The stopped import, or None when CloudTrail does not know it."""
-    return _unless_not_found(
-        "StopImport", lambda: client.stop_import(ImportId=import_id), import_id
-    )
+    return _unless_not_found(lambda: client.stop_import(ImportId=import_id), import_id)
 
 
 def _unless_not_found(
-    operation: str, request: Callable[[], Mapping[str, Any]], import_id: str
+    request: Callable[[], Mapping[str, Any]], import_id: str
 ) -> ImportRecord | None:
     try:
-        response = aws.call(operation, request)
+        response = request()
     except ClientError as error:
         if aws.error_code(error) == "ImportNotFoundException":
             return None
@@ -103,10 +101,7 @@ def ongoing_imports(client: CloudTrailClient, destination: str) -> list[ImportRe
     """
     found: list[ImportRecord] = []
     for status in ("INITIALIZING", "IN_PROGRESS"):
-        response = aws.call(
-            "ListImports",
-            lambda status=status: client.list_imports(ImportStatus=status, MaxResults=10),  # type: ignore[misc]
-        )
+        response = client.list_imports(ImportStatus=status, MaxResults=10)
         for item in response.get("Imports", []):
             import_id = item.get("ImportId", "")
             if not import_id or item.get("ImportStatus") not in RUNNING:
@@ -136,28 +131,32 @@ def earlier_imports(
 
 
 def recent_import_ids(client: CloudTrailClient, destination: str, exclude: str) -> list[str]:
-    """The most recent imports into ``destination`` (newest first), without ``exclude``."""
-    response = aws.call(
-        "ListImports",
-        lambda: client.list_imports(Destination=destination, MaxResults=LIST_IMPORTS_PAGE),
-    )
-    listed = [
-        item
-        for item in response.get("Imports", [])
-        if item.get("ImportId")
-        and item.get("ImportId") != exclude
-        and destination in item.get("Destinations", [destination])
-    ]
+    """The newest imports into ``destination`` (newest first), without ``exclude``.
+
+    Every page of ListImports (up to LIST_IMPORTS_PAGES), since its order is not documented.
+    """
+    listed: list[Mapping[str, Any]] = []
+    kwargs: dict[str, Any] = {"Destination": destination, "MaxResults": LIST_IMPORTS_PAGE}
+    for _ in range(LIST_IMPORTS_PAGES):
+        response = client.list_imports(**kwargs)
+        listed.extend(
+            item
+            for item in response.get("Imports", [])
+            if item.get("ImportId")
+            and item.get("ImportId") != exclude
+            and destination in item.get("Destinations", [destination])
+        )
+        token = response.get("NextToken")
+        if not token:
+            break
+        kwargs["NextToken"] = token
     listed.sort(key=lambda item: _utc(item.get("CreatedTimestamp")) or _OLDEST, reverse=True)
     return [str(item["ImportId"]) for item in listed[:EARLIER_IMPORTS_TO_READ]]
 
 
 def import_failures(client: CloudTrailClient, import_id: str) -> list[ImportFailure]:
     """The first failures, FAILED ones before those CloudTrail is still retrying."""
-    response = aws.call(
-        "ListImportFailures",
-        lambda: client.list_import_failures(ImportId=import_id, MaxResults=50),
-    )
+    response = client.list_import_failures(ImportId=import_id, MaxResults=50)
     failures = [
         ImportFailure(
             location=str(item.get("Location", "")),
@@ -173,9 +172,7 @@ def import_failures(client: CloudTrailClient, import_id: str) -> list[ImportFail
 
 
 def get_event_data_store(client: CloudTrailClient, arn: str) -> EventDataStore:
-    response = aws.call(
-        "GetEventDataStore", lambda: client.get_event_data_store(EventDataStore=arn)
-    )
+    response = client.get_event_data_store(EventDataStore=arn)
     return EventDataStore(
         arn=str(response.get("EventDataStoreArn", arn)),
         status=str(response.get("Status", "")),

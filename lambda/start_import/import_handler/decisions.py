@@ -1,21 +1,32 @@
 """The handler's decisions, as pure functions of what it knows; no AWS call happens here.
 
-The imperative shell (``lifecycle.py`` with ``update.py``, ``starting.py`` and ``waiting.py``)
-observes (GetImport, StartImport's outcome, the clock), asks one of these functions what to do,
-and does it.
+The imperative shell (``lifecycle.py`` with ``update.py`` and ``waiting.py``) observes
+(GetImport, StartImport's outcome, the clock), asks one of these functions what to do, and
+does it. The types they take and return are in ``model.py``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
+from import_handler.model import (
+    RETRYABLE,
+    Action,
+    Adopt,
+    Done,
+    Fail,
+    ImportRecord,
+    Keep,
+    KeepTrying,
+    Retry,
+    Start,
+    Stop,
+)
 from import_handler.properties import ImportIdentity, ImportProperties
 
-RUNNING = frozenset({"INITIALIZING", "IN_PROGRESS"})
-RETRYABLE = frozenset({"FAILED", "STOPPED"})
 # Check GetImport this often while waiting (CloudTrail's quota for these APIs is about 1 TPS).
 POLL_INTERVAL_SECONDS = 10.0
 # Hand over to a fresh invocation while this much of the current one is left.
@@ -34,82 +45,6 @@ def is_import_id(value: object) -> bool:
 
 def deadline_for(first_invocation_epoch: float, completion_timeout_seconds: int) -> float:
     return first_invocation_epoch + min(completion_timeout_seconds, MAX_WAIT_SECONDS)
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """What CloudTrail says about one import (GetImport / StartImport / StopImport)."""
-
-    import_id: str
-    status: str
-    identity: ImportIdentity | None = None
-    statistics: Mapping[str, int] = field(default_factory=dict)
-
-    @property
-    def running(self) -> bool:
-        return self.status in RUNNING
-
-
-# --- Actions for a request -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Start:
-    """Start a new import; when ``stop_first`` is set, stop that running import first."""
-
-    stop_first: str | None = None
-
-
-@dataclass(frozen=True)
-class Retry:
-    """``StartImport(ImportId=...)``: CloudTrail resumes a FAILED or STOPPED import.
-
-    When ``stop_first`` is set, stop that running import first (as for ``Start``).
-    """
-
-    import_id: str
-    stop_first: str | None = None
-
-
-@dataclass(frozen=True)
-class Keep:
-    """Keep this import as it is (waiting for it if asked)."""
-
-    record: ImportRecord
-
-
-class Adopt(Keep):
-    """An import for the same destination, source and window is already running: use it.
-
-    Acted on exactly as ``Keep``; a type of its own so that the decision log tells them apart.
-    """
-
-
-@dataclass(frozen=True)
-class Stop:
-    import_id: str
-
-
-@dataclass(frozen=True)
-class Done:
-    """Answer SUCCESS without any further call."""
-
-    why: str
-
-
-@dataclass(frozen=True)
-class Fail:
-    reason: str
-
-
-@dataclass(frozen=True)
-class KeepTrying:
-    """The account is busy with another import: try StartImport again at the next poll."""
-
-    blocker_id: str | None
-
-
-Action = Start | Retry | Keep | Adopt | Stop | Done | Fail | KeepTrying
 
 
 def decide_create() -> Action:
@@ -147,11 +82,15 @@ def decide_update(
     old_stop_on_delete: bool,
     record: ImportRecord | None,
     earlier: ImportRecord | None = None,
+    *,
+    retry_requested: bool = False,
 ) -> Action:
     """Compare the new properties with the import the PhysicalResourceId points at.
 
     Comparing with the import itself, not with OldResourceProperties, makes a rollback Update
-    (old and new properties swapped) keep or retry the import it already points at.
+    (old and new properties swapped) keep or retry the import it already points at. A FAILED
+    or STOPPED import is retried only when ``retry_requested`` (see ``wants_retry``): an Update
+    that changes only StopOnDelete, CompletionTimeoutSeconds or WaitForCompletion keeps it.
 
     ``earlier`` is, for a replacement (see ``is_replacement``), an earlier import on the same
     store whose destination, source and window equal the new properties (see
@@ -160,25 +99,39 @@ def decide_update(
     after a successful replacement (id B, properties back to import A's) must return to A, not
     start a third import that copies A's events into the store again; likewise a user who
     reverts the properties to an import that already ran gets that import back, not a second
-    copy. With no such import, a replacement starts a new one as before.
+    copy. With no such import, a replacement starts a new one as before. ``earlier`` counts
+    too when the current import cannot be read (``record`` is None).
     """
     if record is None:
+        if earlier is not None and earlier.identity == props.identity:
+            return _go_back_to(earlier, None, props, old_stop_on_delete)
         return Start()
     if record.identity != props.identity:
         if earlier is not None and earlier.identity == props.identity:
             return _go_back_to(earlier, record, props, old_stop_on_delete)
         return _replace(record, props, old_stop_on_delete, retry_id=None)
-    if record.status in RETRYABLE:
+    if record.status in RETRYABLE and retry_requested:
         return Retry(record.import_id)
     return Keep(record)
 
 
+def wants_retry(props: ImportProperties, old: ImportProperties | None) -> bool:
+    """An Update asks for a retry of a FAILED or STOPPED import when it changes RetryToken, or
+    when it comes back to this import from other properties (a rollback of a replacement that
+    stopped it). Unreadable old properties count as unchanged but for the RetryToken."""
+    if old is None:
+        return props.retry_token is not None
+    return props.retry_token != old.retry_token or props.identity != old.identity
+
+
 def _go_back_to(
-    earlier: ImportRecord, current: ImportRecord, props: ImportProperties, old_stop: bool
+    earlier: ImportRecord, current: ImportRecord | None, props: ImportProperties, old_stop: bool
 ) -> Action:
     if earlier.running:
         return Adopt(earlier)
     if earlier.status in RETRYABLE:
+        if current is None:
+            return Retry(earlier.import_id)
         return _replace(current, props, old_stop, retry_id=earlier.import_id)
     return Keep(earlier)
 

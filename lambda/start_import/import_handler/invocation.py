@@ -1,18 +1,24 @@
-"""One invocation of the handler: the event, the Lambda context, and how it answers."""
+"""One invocation of the handler: the event, the Lambda context, its clients and what it started."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from import_handler import aws, logs
-from import_handler.decisions import ImportRecord
-from import_handler.outcome import Outcome, data_for
-from import_handler.responder import failed_create_id
+from import_handler.model import ImportRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_s3 import S3Client
+
+# Time kept back, whatever the calls do, to answer CloudFormation (and for a failed Update, to
+# stop the import it started) before Lambda ends the invocation.
+ANSWER_RESERVE_SECONDS = 15.0
+# Time a poll keeps back for the hand-over to a continuation (an Invoke) and the answer.
+HANDOVER_RESERVE_SECONDS = 35.0
 
 
 class LambdaContext(Protocol):
@@ -26,7 +32,9 @@ class LambdaContext(Protocol):
 class Invocation:
     event: Mapping[str, Any]
     context: LambdaContext
-    cloudtrail: CloudTrailClient | None = None
+    # The imports this request started or adopted, oldest first (a continuation's own too).
+    started: list[ImportRecord] = field(default_factory=list)
+    clients: aws.Clients = field(default_factory=aws.Clients)
 
     @property
     def request_type(self) -> str:
@@ -39,34 +47,41 @@ class Invocation:
     def remaining(self) -> float:
         return self.context.get_remaining_time_in_millis() / 1000.0
 
-    def ct(self) -> CloudTrailClient:
-        if self.cloudtrail is None:
-            self.cloudtrail = aws.cloudtrail(store_region(self.event))
-        return self.cloudtrail
+    def budget(self, reserve: float = ANSWER_RESERVE_SECONDS) -> float:
+        """How long the next AWS call may take."""
+        return self.remaining() - reserve
+
+    def ct(self, reserve: float = ANSWER_RESERVE_SECONDS) -> CloudTrailClient:
+        """CloudTrail where the (new) properties' event data store lives."""
+        region = store_region(self.event.get("ResourceProperties"))
+        return self.clients.cloudtrail(region, self.budget(reserve))
+
+    def ct_current(self) -> CloudTrailClient:
+        """CloudTrail where the import the PhysicalResourceId points at lives: the store of the
+        old properties on an Update (a change of store moves the new import elsewhere)."""
+        properties = self.event.get("ResourceProperties")
+        if self.request_type == "Update":
+            properties = self.event.get("OldResourceProperties")
+        return self.clients.cloudtrail(store_region(properties), self.budget())
+
+    def s3(self, region: str) -> S3Client:
+        return self.clients.s3(region, self.budget())
+
+    def lambda_(self) -> LambdaClient:
+        return self.clients.lambda_(self.budget())
+
+    def started_import(self, record: ImportRecord) -> ImportRecord:
+        """Remember an import this request started or adopted; every answer will name it."""
+        self.started = [r for r in self.started if r.import_id != record.import_id] + [record]
+        return record
 
     def log(self, action: str, **fields: Any) -> None:
         logs.decision(self.event, action, **fields)
 
-    def succeed(self, record: ImportRecord | None, physical_id: str | None = None) -> Outcome:
-        pid = physical_id or (record.import_id if record else self.physical_id)
-        return Outcome(True, pid, "", data_for(record))
 
-    def fail(self, reason: str, record: ImportRecord | None = None) -> Outcome:
-        """FAILED. A Create answers with the import's id when one exists (so the Delete that
-        follows can stop it), else with an id that is recognisably not an import id; an Update
-        keeps the id it had."""
-        if self.request_type == "Create":
-            pid = record.import_id if record and record.import_id else failed_create_id(self.event)
-        else:
-            pid = self.physical_id or failed_create_id(self.event)
-        self.log("respond-failed", import_id=record.import_id if record else None, reason=reason)
-        return Outcome(False, pid, reason, data_for(record))
-
-
-def store_region(event: Mapping[str, Any]) -> str | None:
+def store_region(properties: object) -> str | None:
     """The region in the destination store's ARN: imports live in the store's region, which may
     differ from the function's. Read leniently (Delete does not validate properties)."""
-    properties = event.get("ResourceProperties")
     destinations = properties.get("Destinations") if isinstance(properties, Mapping) else None
     if isinstance(destinations, list) and len(destinations) == 1:
         parts = str(destinations[0]).split(":")

@@ -1,9 +1,10 @@
 """The imperative shell: parse → decide → act → report, for every request type.
 
-Returns an ``Outcome`` to answer CloudFormation with, or None after handing over to a
-continuation (which answers later). The pieces it calls: ``update`` (what an Update observes
-before deciding, and stopping a replaced import), ``starting`` (StartImport and the busy
-account) and ``waiting`` (polling, hand-over, reporting how the import ended).
+``handle`` returns the ``Outcome`` to answer CloudFormation with, or None after handing over to
+a continuation (which answers later). Every failure below raises ``ImportFailed`` (or anything
+else, unexpectedly); ``handle`` alone turns it into the answer, through ``answer.failure``.
+The pieces it calls: ``update`` (what an Update observes before deciding, and stopping a
+replaced import) and ``waiting`` (StartImport, the busy account, polling, hand-over).
 """
 
 from __future__ import annotations
@@ -11,72 +12,70 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
-from import_handler import aws, clock, cloudtrail, continuation, explain, preflight, update
+from import_handler import aws, clock, cloudtrail, explain, preflight, update, waiting
 from import_handler import properties as props_mod
+from import_handler.answer import Outcome, data_for, failure, success
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
+    deadline_for,
+    decide_create,
+    decide_delete,
+    is_import_id,
+)
+from import_handler.invocation import Invocation
+from import_handler.model import (
     Action,
+    Adopt,
     Done,
     Fail,
+    ImportFailed,
     ImportRecord,
     Keep,
     KeepTrying,
     Retry,
     Start,
     Stop,
-    deadline_for,
-    decide_create,
-    decide_delete,
-    is_import_id,
 )
-from import_handler.invocation import Invocation, LambdaContext
-from import_handler.outcome import Outcome
 from import_handler.properties import ImportProperties, PropertyError
-from import_handler.starting import try_start
-from import_handler.waiting import wait
 
 logger = logging.getLogger(__name__)
 
 
-def handle(event: Mapping[str, Any], context: LambdaContext) -> Outcome | None:
-    invocation = Invocation(event, context)
+def handle(inv: Invocation) -> Outcome | None:
     try:
-        return _handle(invocation)
+        return _handle(inv)
+    except ImportFailed as error:
+        return failure(inv, error)
     except Exception as error:  # every error must become an answer, never a silent timeout
         logger.exception("unexpected error")
-        return invocation.fail(explain.for_error(error, operation=invocation.request_type))
+        return failure(inv, ImportFailed(explain.for_error(error, operation=inv.request_type)))
 
 
 def _handle(inv: Invocation) -> Outcome | None:
     # Parse.
-    try:
-        state = continuation.read(inv.event)
-    except ValueError as error:
-        return inv.fail(f"InvalidContinuation: {error}")
+    state = waiting.read_state(inv.event)
     if inv.request_type == "Delete" and state is None:
         return _delete(inv)
     try:
         props = props_mod.parse(inv.event.get("ResourceProperties"))
     except PropertyError as error:
         inv.log("reject-properties", property=error.prop)
-        return inv.fail(f"InvalidProperty: {error}")
+        raise ImportFailed(f"InvalidProperty: {error}") from None
     if state is not None:
         inv.log("continue-waiting", import_id=state.import_id, attempt=state.attempt)
-        return wait(inv, props, state)
+        if state.import_id is not None:
+            inv.started_import(ImportRecord(state.import_id, "IN_PROGRESS"))
+        return waiting.wait(inv, props, state)
     # Decide.
     deadline = deadline_for(clock.now(), props.completion_timeout_seconds)
     current: ImportRecord | None = None
     if inv.request_type == "Create":
         action = decide_create()
     elif inv.request_type == "Update":
-        decided = update.decide(inv, props)
-        if isinstance(decided, Outcome):
-            return decided
-        action, current = decided
+        action, current = update.decide(inv, props)
     else:
-        return inv.fail(f"UnknownRequestType: {inv.request_type!r}")
+        raise ImportFailed(f"UnknownRequestType: {inv.request_type!r}")
     inv.log(
         type(action).__name__.lower(),
         import_id=current.import_id if current else None,
@@ -90,38 +89,30 @@ def _act(
     inv: Invocation, props: ImportProperties, action: Action, deadline: float
 ) -> Outcome | None:
     if isinstance(action, Fail):
-        return inv.fail(action.reason)
+        raise ImportFailed(action.reason)
     if isinstance(action, Keep):  # an Adopt too
-        if props.wait_for_completion and action.record.status != "COMPLETED":
-            return wait(
-                inv, props, continuation.State(action.record.import_id, deadline), action.record
-            )
-        inv.log("respond-success", import_id=action.record.import_id, status=action.record.status)
-        return inv.succeed(action.record)
+        record = action.record
+        if isinstance(action, Adopt):
+            inv.started_import(record)
+        if props.wait_for_completion and record.running:
+            return waiting.wait(inv, props, waiting.State(record.import_id, deadline), record)
+        return success(inv, record)
     if not isinstance(action, Start | Retry):
-        return inv.fail(f"InternalError: unexpected action {action!r}")
-    problem = preflight.check(inv.ct(), props.identity, inv.remaining() - HANDOVER_MARGIN_SECONDS)
+        raise ImportFailed(f"InternalError: unexpected action {action!r}")
+    problem = preflight.check(inv, props.identity, inv.remaining() - HANDOVER_MARGIN_SECONDS)
     if problem:
-        return inv.fail(problem)
+        raise ImportFailed(problem)
     if action.stop_first:
-        stopped = update.stop_and_settle(inv, action.stop_first)
-        if stopped is not None:
-            return stopped
+        update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None
-    return _start(inv, props, continuation.State(None, deadline, 0, retry_id))
-
-
-def _start(inv: Invocation, props: ImportProperties, state: continuation.State) -> Outcome | None:
-    started = try_start(inv, props, state)
-    if isinstance(started, Outcome):
-        return started
+    state = waiting.State(None, deadline, 0, retry_id)
+    started = waiting.start(inv, props, state)
     if isinstance(started, KeepTrying):
-        return wait(inv, props, state, blocker=started.blocker_id, checked=True)
+        return waiting.wait(inv, props, state, blocker=started.blocker_id)
     if props.wait_for_completion:
         started_state = replace(state, import_id=started.import_id, retry_import_id=None)
-        return wait(inv, props, started_state, started)
-    inv.log("respond-success", import_id=started.import_id, status=started.status)
-    return inv.succeed(started)
+        return waiting.wait(inv, props, started_state, started)
+    return success(inv, started)
 
 
 def _delete(inv: Invocation) -> Outcome:
@@ -133,17 +124,20 @@ def _delete(inv: Invocation) -> Outcome:
         try:
             record = cloudtrail.get_import(inv.ct(), physical_id)
         except aws.ERRORS as error:
-            return inv.fail(explain.for_error(error, operation="GetImport", import_id=physical_id))
+            raise ImportFailed(
+                explain.for_error(error, operation="GetImport", import_id=physical_id)
+            ) from error
     action = decide_delete(physical_id, record, stop_on_delete)
     if isinstance(action, Stop):
         try:
             stopped = cloudtrail.stop_import(inv.ct(), action.import_id)
         except aws.ERRORS as error:
-            return inv.fail(
-                explain.for_error(error, operation="StopImport", import_id=action.import_id), record
-            )
+            raise ImportFailed(
+                explain.for_error(error, operation="StopImport", import_id=action.import_id),
+                record,
+            ) from error
         inv.log("stop", import_id=action.import_id, status=stopped.status if stopped else None)
-        return inv.succeed(stopped or record, physical_id)
+        return Outcome(True, physical_id, "", data_for(stopped or record))
     why = action.why if isinstance(action, Done) else ""
     inv.log("respond-success", import_id=record.import_id if record else None, why=why)
-    return inv.succeed(record, physical_id)
+    return Outcome(True, physical_id, "", data_for(record))

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from import_handler import aws, clock, cloudtrail, explain
+from import_handler.invocation import Invocation
 from import_handler.properties import ImportIdentity
-
-if TYPE_CHECKING:
-    from mypy_boto3_cloudtrail import CloudTrailClient
 
 logger = logging.getLogger(__name__)
 
@@ -73,12 +71,16 @@ def ownership_problem(bucket: str, ownership: str | None) -> str | None:
     )
 
 
-def check(client: CloudTrailClient, identity: ImportIdentity, budget_seconds: float) -> str | None:
-    """The reason not to call StartImport, or None. ``budget_seconds`` bounds the settling wait."""
+def check(inv: Invocation, identity: ImportIdentity, budget_seconds: float) -> str | None:
+    """The reason not to call StartImport, or None. ``budget_seconds`` bounds the settling wait.
+
+    The one entry point of the checks before StartImport; ``inv`` hands out the clients (each
+    call's own time budget is the invocation's business).
+    """
     give_up_at = clock.now() + max(0.0, min(SETTLE_SECONDS, budget_seconds))
     while True:
         try:
-            store = cloudtrail.get_event_data_store(client, identity.destination)
+            store = cloudtrail.get_event_data_store(inv.ct(), identity.destination)
         except (ClientError, BotoCoreError) as error:
             return explain.for_error(error, operation="GetEventDataStore", identity=identity)
         if store.status not in SETTLING or clock.now() + SETTLE_POLL_SECONDS > give_up_at:
@@ -88,17 +90,14 @@ def check(client: CloudTrailClient, identity: ImportIdentity, budget_seconds: fl
     problem = store_problem(identity, store)
     if problem:
         return problem
-    return _bucket_problem(identity)
+    return _bucket_problem(inv, identity)
 
 
-def _bucket_problem(identity: ImportIdentity) -> str | None:
+def _bucket_problem(inv: Invocation, identity: ImportIdentity) -> str | None:
     bucket = identity.bucket
-    client = aws.s3(identity.s3_bucket_region)
     try:
-        response = aws.call(
-            "GetBucketOwnershipControls",
-            lambda: client.get_bucket_ownership_controls(Bucket=bucket),
-        )
+        client = inv.s3(identity.s3_bucket_region)
+        response = client.get_bucket_ownership_controls(Bucket=bucket)
     except (ClientError, BotoCoreError) as error:
         code = aws.error_code(error)
         if code == "OwnershipControlsNotFoundError":

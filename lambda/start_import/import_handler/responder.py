@@ -1,98 +1,39 @@
-"""crhelper, with its gaps covered in one place.
+"""crhelper, and the workarounds it needs, one comment each.
 
-We keep crhelper for what it does well: routing by request type, turning an unexpected
-exception into FAILED, and its timer that answers FAILED just before the Lambda times out.
-Covered here:
-- the sender (``_send``): ours keeps the *start* of the reason (crhelper keeps the end, cutting
-  off the error's name), keeps the body under 4096 bytes, verifies TLS, retries boundedly, and
-  does not log the URL;
-- logging: level INFO (crhelper's default DEBUG logs the event with its ResponseURL) and a
-  filter that redacts presigned URLs;
-- ``sleep_on_delete=0``: no 120-second stall on Delete;
-- construction without crhelper's polling clients (``_without_polling_clients``);
-- a continuation hand-over returns without answering (``_cfn_response``);
-- a failed Create gets a deterministic id that is recognisably not an import id.
+We keep crhelper for what it does well: routing by request type, turning an exception that
+escapes into FAILED, and its timer that answers FAILED just before the Lambda times out. The
+answer itself is decided in ``answer.py``; this module only wires it into crhelper.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from crhelper import CfnResource
 
 from import_handler import logs, sender
-from import_handler.outcome import Outcome
+from import_handler.answer import Outcome, failed_physical_id, response_body
+from import_handler.invocation import Invocation
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 4096
-MAX_REASON_CHARS = 256
-MAX_PHYSICAL_ID_CHARS = 1024
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 
-Runner = Callable[[dict[str, Any], Any], Outcome | None]
-
-
-def failed_create_id(event: Mapping[str, Any]) -> str:
-    return f"failed-create-{event.get('RequestId', 'unknown')}"[:MAX_PHYSICAL_ID_CHARS]
-
-
-def cut_reason(reason: str, limit: int = MAX_REASON_CHARS) -> str:
-    """Keep the start: the error's name and the advice come first."""
-    reason = " ".join(str(reason).split())
-    return reason if len(reason) <= limit else reason[: limit - 3] + "..."
-
-
-def response_body(
-    *,
-    status: str,
-    reason: str,
-    physical_id: str,
-    event: Mapping[str, Any],
-    data: Mapping[str, Any],
-    no_echo: bool = False,
-) -> dict[str, Any]:
-    """The response, shrunk until it fits CloudFormation's 4096 bytes."""
-    body: dict[str, Any] = {
-        "Status": status,
-        "Reason": cut_reason(reason),
-        "PhysicalResourceId": str(physical_id)[:MAX_PHYSICAL_ID_CHARS],
-        "StackId": event.get("StackId", ""),
-        "RequestId": event.get("RequestId", ""),
-        "LogicalResourceId": event.get("LogicalResourceId", ""),
-        "NoEcho": no_echo,
-        "Data": {str(k): str(v) for k, v in data.items()},
-    }
-    essential = ("ImportId", "ImportStatus")
-    while _size(body) > MAX_BODY_BYTES:
-        extra = [k for k in body["Data"] if k not in essential]
-        if extra:
-            del body["Data"][extra[-1]]
-        elif len(body["Reason"]) > 32:
-            body["Reason"] = cut_reason(body["Reason"], len(body["Reason"]) // 2)
-        elif body["Data"]:
-            body["Data"] = {}
-        else:
-            break
-    return body
-
-
-def _size(body: Mapping[str, Any]) -> int:
-    return len(json.dumps(body).encode())
+Runner = Callable[[Invocation], Outcome | None]
 
 
 @contextmanager
 def _without_polling_clients() -> Iterator[str | None]:
-    """crhelper builds Lambda, EventBridge and CloudWatch Logs clients for its EventBridge
-    polling, which we do not use (docs/DESIGN.md); on a cold invocation that costs ~130 ms of
-    service-model loading. It skips them under AWS_SAM_LOCAL, which changes nothing else while
-    no poll function is registered. Yields the variable's previous value."""
+    """Workaround: crhelper builds Lambda, EventBridge and CloudWatch Logs clients for its
+    EventBridge polling, which we do not use (docs/DESIGN.md); on a cold invocation that costs
+    ~130 ms of service-model loading. It skips them under AWS_SAM_LOCAL, which changes nothing
+    else while no poll function is registered. Yields the variable's previous value."""
     previous = os.environ.get("AWS_SAM_LOCAL")
     os.environ["AWS_SAM_LOCAL"] = "true"
     try:
@@ -110,8 +51,11 @@ class ImportResource(CfnResource):
         with _without_polling_clients() as sam_local:
             super().__init__(
                 json_logging=False,
+                # Workaround: at crhelper's default level (DEBUG) it logs the whole event,
+                # ResponseURL included; logs.guard redacts what slips through anyway.
                 log_level="INFO",
                 boto_level="ERROR",
+                # Workaround: crhelper sleeps 120 s on every Delete "for CloudWatch Logs".
                 sleep_on_delete=0,
                 # crhelper accepts a CA bundle path here; its stub says bool only.
                 ssl_verify=self._ca_bundle,  # type: ignore[arg-type]
@@ -119,7 +63,9 @@ class ImportResource(CfnResource):
         self._sam_local = sam_local
         self._run = run
         self._handed_over = False
-        self._request: dict[str, Any] = {}
+        self._answered = False
+        self._answer_lock = threading.Lock()
+        self._invocation: Invocation | None = None
         self.create(self._dispatch)
         self.update(self._dispatch)
         self.delete(self._dispatch)
@@ -127,11 +73,13 @@ class ImportResource(CfnResource):
     def __call__(self, event: dict[str, Any], context: Any) -> None:
         logs.guard(event.get("ResponseURL") if isinstance(event, dict) else None)
         self._handed_over = False
-        self._request = event if isinstance(event, dict) else {}
+        self._answered = False
+        self._invocation = Invocation(event if isinstance(event, dict) else {}, context)
         super().__call__(event, context)
 
     def _dispatch(self, event: dict[str, Any], context: Any) -> str:
-        outcome = self._run(event, context)
+        assert self._invocation is not None
+        outcome = self._run(self._invocation)
         if outcome is None:
             self._handed_over = True
             return ""
@@ -141,31 +89,50 @@ class ImportResource(CfnResource):
         return outcome.physical_id
 
     def _cfn_response(self, event: dict[str, Any]) -> None:
-        # crhelper's own version, minus the answer when a continuation took over.
+        # Workaround: crhelper answers after every invocation; a continuation that took over
+        # answers later, so this one must not.
         if self._handed_over:
             logger.info("a continuation took over; it answers CloudFormation")
             return
         if not self.PhysicalResourceId:
-            self.PhysicalResourceId = event.get("PhysicalResourceId") or self.generate_physical_id(
-                event
+            self.PhysicalResourceId = event.get("PhysicalResourceId") or failed_physical_id(
+                event, None
             )
         self._send()
 
     def generate_physical_id(self, event: dict[str, Any]) -> str:
-        return failed_create_id(event)
+        # Workaround: crhelper's generated id looks like any other; a failed Create's must be
+        # recognisably not an import id, so the Delete that follows makes no call.
+        return failed_physical_id(event, None)
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None
     ) -> None:
-        physical_id = str(self.PhysicalResourceId or "") or str(
-            self._request.get("PhysicalResourceId") or failed_create_id(self._request)
-        )
+        # Workaround, crhelper's sender: it cuts the *start* of the reason (where the error's
+        # name is), ignores the 4096-byte limit, retries a failed PUT forever and logs the URL.
+        # Ours keeps the start, shrinks the body, verifies TLS, retries within the time left
+        # and never logs the URL. Also called by crhelper's timer ("Execution timed out"),
+        # whose answer must name the import the request started, and which must then be the
+        # only answer.
+        with self._answer_lock:
+            answered, self._answered = self._answered, True
+        if answered:
+            logger.warning("already answered CloudFormation; not answering again")
+            return
+        inv = self._invocation
+        request = dict(inv.event) if inv else {}
+        if status is None:
+            physical_id = str(self.PhysicalResourceId or "") or failed_physical_id(request, None)
+        else:
+            known = inv.started[-1] if inv and inv.started else None
+            physical_id = failed_physical_id(request, known)
         body = response_body(
             status=status or self.Status,
             reason=reason if status else self.Reason,
             physical_id=physical_id,
-            event=self._request,
+            event=request,
             data=self.Data or {},
             no_echo=bool(self.NoEcho),
         )
-        sender.send(str(self._request.get("ResponseURL", "")), body, self._ca_bundle)
+        remaining = inv.remaining() if inv else None
+        sender.send(str(request.get("ResponseURL", "")), body, self._ca_bundle, remaining)

@@ -2,7 +2,8 @@
 
 Replaces crhelper's sender, which logs the URL, ignores the HTTP status and retries a connection
 failure forever: this one verifies TLS (against ``AWS_CA_BUNDLE`` when set), retries connection
-errors and 5xx a bounded number of times with backoff, and never logs the URL.
+errors and 5xx a bounded number of times with backoff, within the time the invocation has
+left, and never logs the URL.
 """
 
 from __future__ import annotations
@@ -31,8 +32,18 @@ def tls_context(ca_bundle: str | None) -> ssl.SSLContext:
     return ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
 
 
-def send(response_url: str, body: Mapping[str, Any], ca_bundle: str | None) -> bool:
-    """PUT ``body`` to ``response_url``; True once CloudFormation's store accepted it."""
+def send(
+    response_url: str,
+    body: Mapping[str, Any],
+    ca_bundle: str | None,
+    budget_seconds: float | None = None,
+) -> bool:
+    """PUT ``body`` to ``response_url``; True once CloudFormation's store accepted it.
+
+    With ``budget_seconds`` (the invocation's time left), no attempt, back-off included, is
+    allowed to run past it.
+    """
+    end = None if budget_seconds is None else clock.now() + budget_seconds
     data = json.dumps(body).encode()
     parts = urlsplit(response_url)
     target = parts.path or "/"
@@ -43,8 +54,12 @@ def send(response_url: str, body: Mapping[str, Any], ca_bundle: str | None) -> b
     backoff = FIRST_BACKOFF_SECONDS
     for attempt in range(1, MAX_ATTEMPTS + 1):
         problem = ""
+        timeout = TIMEOUT_SECONDS if end is None else min(TIMEOUT_SECONDS, end - clock.now())
+        if timeout < 0.1:
+            logger.error("no time left to answer CloudFormation (%s)", body.get("Status"))
+            return False
         try:
-            connection = _connection(parts.scheme, parts.netloc, ca_bundle)
+            connection = _connection(parts.scheme, parts.netloc, ca_bundle, timeout)
             try:
                 connection.request("PUT", target, body=data, headers=headers)
                 response = connection.getresponse()
@@ -63,7 +78,7 @@ def send(response_url: str, body: Mapping[str, Any], ca_bundle: str | None) -> b
                 logger.error("CloudFormation's response URL refused the answer: HTTP %d", status)
                 return False
             problem = f"HTTP {status}"
-        if attempt < MAX_ATTEMPTS:
+        if attempt < MAX_ATTEMPTS and (end is None or clock.now() + backoff + 1.0 < end):
             logger.warning(
                 "sending the response to %s failed (%s), attempt %d of %d; retrying in %.0f s",
                 host,
@@ -80,18 +95,19 @@ def send(response_url: str, body: Mapping[str, Any], ca_bundle: str | None) -> b
                 "will time the resource out",
                 body.get("Status"),
                 host,
-                MAX_ATTEMPTS,
+                attempt,
                 problem,
             )
+            return False
     return False
 
 
-def _connection(scheme: str, netloc: str, ca_bundle: str | None) -> http.client.HTTPConnection:
+def _connection(
+    scheme: str, netloc: str, ca_bundle: str | None, timeout: float
+) -> http.client.HTTPConnection:
     if scheme == "http":  # only for local emulators; CloudFormation's URLs are https
-        return http.client.HTTPConnection(netloc, timeout=TIMEOUT_SECONDS)
-    return http.client.HTTPSConnection(
-        netloc, context=tls_context(ca_bundle), timeout=TIMEOUT_SECONDS
-    )
+        return http.client.HTTPConnection(netloc, timeout=timeout)
+    return http.client.HTTPSConnection(netloc, context=tls_context(ca_bundle), timeout=timeout)
 
 
 def _without(text: str, url: str) -> str:

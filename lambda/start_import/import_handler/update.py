@@ -7,21 +7,21 @@ See docs/DESIGN.md, "Updates: replacement, retry, rollback"; the decision itself
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from import_handler import aws, clock, cloudtrail, explain
 from import_handler import properties as props_mod
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
-    Action,
-    ImportRecord,
     choose_earlier,
     decide_update,
     is_import_id,
     is_replacement,
+    wants_retry,
 )
 from import_handler.invocation import Invocation
-from import_handler.outcome import Outcome
-from import_handler.properties import ImportProperties
+from import_handler.model import Action, ImportFailed, ImportRecord
+from import_handler.properties import ImportProperties, PropertyError
 
 logger = logging.getLogger(__name__)
 
@@ -29,26 +29,40 @@ logger = logging.getLogger(__name__)
 STOP_SETTLE_SECONDS = 120.0
 
 
-def decide(
-    inv: Invocation, props: ImportProperties
-) -> tuple[Action, ImportRecord | None] | Outcome:
+def decide(inv: Invocation, props: ImportProperties) -> tuple[Action, ImportRecord | None]:
     """Observe what an Update needs (the current import, an earlier one) and decide; the
-    action with the current import, or the FAILED answer when the current one cannot be read."""
+    action with the current import."""
     current = _current_import(inv, props)
-    if isinstance(current, Outcome):
-        return current
-    earlier = _earlier_import(inv, props) if is_replacement(props, current) else None
-    old_stop = props_mod.stop_on_delete_leniently(inv.event.get("OldResourceProperties"))
-    return decide_update(props, old_stop, current, earlier), current
+    # An import that cannot be read may still be one to go back to (say the store's region
+    # changed, so the id is unknown where the new properties point): look for it as well.
+    unreadable = current is None and is_import_id(inv.physical_id)
+    earlier = None
+    if is_replacement(props, current) or unreadable:
+        earlier = _earlier_import(inv, props)
+    raw_old = inv.event.get("OldResourceProperties")
+    old_stop = props_mod.stop_on_delete_leniently(raw_old)
+    retry = wants_retry(props, _leniently(raw_old))
+    return decide_update(props, old_stop, current, earlier, retry_requested=retry), current
 
 
-def _current_import(inv: Invocation, props: ImportProperties) -> ImportRecord | Outcome | None:
+def _leniently(raw: object) -> ImportProperties | None:
+    try:
+        return props_mod.parse(raw if isinstance(raw, Mapping) else None)
+    except PropertyError:
+        return None
+
+
+def _current_import(inv: Invocation, props: ImportProperties) -> ImportRecord | None:
     if not is_import_id(inv.physical_id):
         return None
     try:
-        return cloudtrail.get_import(inv.ct(), inv.physical_id)
+        return cloudtrail.get_import(inv.ct_current(), inv.physical_id)
     except aws.ERRORS as error:
-        return inv.fail(explain.for_error(error, operation="GetImport", identity=props.identity))
+        raise ImportFailed(
+            explain.for_error(
+                error, operation="GetImport", identity=props.identity, import_id=inv.physical_id
+            )
+        ) from error
 
 
 def _earlier_import(inv: Invocation, props: ImportProperties) -> ImportRecord | None:
@@ -70,18 +84,19 @@ def _earlier_import(inv: Invocation, props: ImportProperties) -> ImportRecord | 
     return earlier
 
 
-def stop_and_settle(inv: Invocation, import_id: str) -> Outcome | None:
+def stop_and_settle(inv: Invocation, import_id: str) -> None:
     """Stop the replaced import and wait (bounded) until it no longer holds the account."""
     try:
-        record = cloudtrail.stop_import(inv.ct(), import_id)
+        record = cloudtrail.stop_import(inv.ct_current(), import_id)
     except aws.ERRORS as error:
-        return inv.fail(explain.for_error(error, operation="StopImport", import_id=import_id))
+        raise ImportFailed(
+            explain.for_error(error, operation="StopImport", import_id=import_id)
+        ) from error
     inv.log("stop-replaced", import_id=import_id, status=record.status if record else None)
     give_up_at = clock.now() + min(STOP_SETTLE_SECONDS, inv.remaining() - HANDOVER_MARGIN_SECONDS)
     while record is not None and record.running and clock.now() + 5 <= give_up_at:
         clock.sleep(5)
         try:
-            record = cloudtrail.get_import(inv.ct(), import_id)
+            record = cloudtrail.get_import(inv.ct_current(), import_id)
         except aws.ERRORS as error:
             logger.warning("GetImport of the stopped import failed: %s", aws.error_code(error))
-    return None

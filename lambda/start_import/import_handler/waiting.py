@@ -1,60 +1,180 @@
-"""WaitForCompletion: poll, hand over to a continuation, and report how the import ended.
+"""Starting an import and waiting for it: StartImport, the busy account, polling, and the
+hand-over to a fresh asynchronous invocation of this function.
 
-``wait`` checks the import every POLL_INTERVAL_SECONDS (or tries StartImport again while the
-account is busy) until it is COMPLETED, FAILED or STOPPED, the deadline passes, or it is time
-to hand over to a fresh invocation (docs/DESIGN.md, "Waiting").
+``start`` calls StartImport (or retries an import) and adopts our own running import when the
+account is busy or a retry's answer was lost. ``wait`` checks the import every
+POLL_INTERVAL_SECONDS (or tries StartImport again while the account is busy) until it is
+COMPLETED, FAILED or STOPPED, the deadline passes, or it is time to hand over.
+
+The hand-over covers crhelper's polling gaps (docs/DESIGN.md, "Waiting"): the deadline travels
+in the payload so the chain always ends, nothing depends on the LogicalResourceId's length, and
+the state is updated at every hand-over.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from import_handler import aws, clock, cloudtrail, continuation, explain
-from import_handler.decisions import MAX_WAIT_SECONDS, ImportRecord, KeepTrying, Next, decide_poll
-from import_handler.invocation import Invocation
-from import_handler.outcome import Outcome
+from import_handler import aws, clock, cloudtrail, explain
+from import_handler.answer import Outcome, success
+from import_handler.decisions import MAX_WAIT_SECONDS, Next, decide_busy, decide_poll
+from import_handler.invocation import HANDOVER_RESERVE_SECONDS, Invocation
+from import_handler.model import Adopt, Fail, ImportFailed, ImportRecord, KeepTrying
 from import_handler.properties import ImportProperties
-from import_handler.starting import try_start
 
 logger = logging.getLogger(__name__)
+
+KEY = "CtLakeImportContinuation"
+
+
+@dataclass(frozen=True)
+class State:
+    """What one invocation hands over to the next."""
+
+    import_id: str | None  # None while another import holds the account
+    deadline: float
+    attempt: int = 0
+    retry_import_id: str | None = None  # when not started yet: retry this import, not a new one
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ImportId": self.import_id,
+            "DeadlineEpoch": self.deadline,
+            "Attempt": self.attempt,
+        }
+        if self.retry_import_id:
+            out["RetryImportId"] = self.retry_import_id
+        return out
+
+
+def read_state(event: Mapping[str, Any]) -> State | None:
+    """The continuation state of this event, None for a request from CloudFormation."""
+    raw = event.get(KEY)
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ImportFailed(f"InvalidContinuation: {KEY} must be an object")
+    import_id = raw.get("ImportId")
+    deadline = raw.get("DeadlineEpoch")
+    attempt = raw.get("Attempt", 0)
+    retry = raw.get("RetryImportId")
+    problem = None
+    if import_id is not None and not isinstance(import_id, str):
+        problem = "ImportId must be a string or null"
+    elif isinstance(deadline, bool) or not isinstance(deadline, int | float):
+        problem = "DeadlineEpoch must be a number"
+    elif isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
+        problem = "Attempt must be a non-negative integer"
+    elif retry is not None and not isinstance(retry, str):
+        problem = "RetryImportId must be a string"
+    if problem or not isinstance(deadline, int | float):
+        raise ImportFailed(f"InvalidContinuation: {KEY}.{problem}")
+    return State(import_id, float(deadline), attempt, retry)
+
+
+def payload(event: Mapping[str, Any], state: State) -> bytes:
+    body = {key: value for key, value in event.items() if key != KEY}
+    body[KEY] = state.to_json()
+    return json.dumps(body).encode()
+
+
+# --- Starting --------------------------------------------------------------------------------
+
+
+def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecord | KeepTrying:
+    """StartImport (or the retry of ``state.retry_import_id``); adopt our own running import."""
+    retry_id = state.retry_import_id
+    try:
+        if retry_id:
+            record = cloudtrail.retry_import(inv.ct(), retry_id)
+        else:
+            record = cloudtrail.start_import(inv.ct(), props.identity)
+    except aws.ERRORS as error:
+        if aws.error_code(error) == "AccountHasOngoingImportException":
+            return _when_busy(inv, props)
+        adopted = _running_after_refused_retry(inv, retry_id) if retry_id else None
+        if adopted is None:
+            raise ImportFailed(
+                explain.for_error(
+                    error,
+                    operation="StartImport",
+                    identity=props.identity,
+                    import_id=retry_id or "",
+                )
+            ) from error
+        record = adopted
+    inv.log("retry-import" if retry_id else "start-import", import_id=record.import_id)
+    return inv.started_import(record)
+
+
+def _running_after_refused_retry(inv: Invocation, import_id: str) -> ImportRecord | None:
+    """A retry is not idempotent: when botocore resends one whose answer was lost, CloudTrail
+    refuses it because the import runs again. Read the import: running means it was ours."""
+    try:
+        record = cloudtrail.get_import(inv.ct(), import_id)
+    except aws.ERRORS as error:
+        logger.warning("GetImport after a refused retry failed: %s", aws.error_code(error))
+        return None
+    if record is None or not record.running:
+        return None
+    inv.log("adopt-retried", import_id=import_id, status=record.status)
+    return record
+
+
+def _when_busy(inv: Invocation, props: ImportProperties) -> ImportRecord | KeepTrying:
+    """Another import holds the account: adopt it when it is ours, else wait or fail."""
+    try:
+        ongoing = cloudtrail.ongoing_imports(inv.ct(), props.identity.destination)
+    except aws.ERRORS as list_error:
+        logger.warning("cannot list the running imports: %s", aws.error_code(list_error))
+        ongoing = []
+    busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
+    if isinstance(busy, Adopt):
+        inv.log("adopt", import_id=busy.record.import_id, status=busy.record.status)
+        return inv.started_import(busy.record)
+    if isinstance(busy, KeepTrying):
+        inv.log("wait-for-account", blocker=busy.blocker_id)
+        return busy
+    raise ImportFailed(busy.reason if isinstance(busy, Fail) else str(busy))
+
+
+# --- Waiting ---------------------------------------------------------------------------------
 
 
 def wait(
     inv: Invocation,
     props: ImportProperties,
-    state: continuation.State,
+    state: State,
     known: ImportRecord | None = None,
     blocker: str | None = None,
-    checked: bool = False,
 ) -> Outcome | None:
     """Check every POLL_INTERVAL_SECONDS until done, the deadline, or time to hand over.
 
-    ``known`` is a record just read; ``checked`` says the account was just found busy.
+    ``known`` is a record just read; ``blocker`` says the account was just found busy.
+    Returns the answer, or None after handing over (the continuation answers).
     """
     record = known
+    checked = blocker is not None
     while True:
         if checked:
             checked = False
         elif record is None and state.import_id is None:
-            started = try_start(inv, props, state)
-            if isinstance(started, Outcome):
-                return started
+            started = start(inv, props, state)
             if isinstance(started, KeepTrying):
                 blocker = started.blocker_id
             else:
                 record = started
                 state = replace(state, import_id=started.import_id, retry_import_id=None)
         elif record is None and state.import_id is not None:
-            polled = _poll(inv, state.import_id)
-            if isinstance(polled, Outcome):
-                return polled
-            record = polled
+            record = _poll(inv, state.import_id)
         status = record.status if record else None
-        now = clock.now()
         decision = decide_poll(
             status,
-            now=now,
+            now=clock.now(),
             deadline=state.deadline,
             remaining_seconds=inv.remaining(),
             attempt=state.attempt,
@@ -70,25 +190,28 @@ def wait(
             record = None
             continue
         if decision.next is Next.HAND_OVER:
-            return _hand_over(inv, replace(state, attempt=state.attempt + 1), record)
+            _hand_over(inv, replace(state, attempt=state.attempt + 1))
+            return None
         return _finish(inv, props, decision.next, record, blocker)
 
 
-def _poll(inv: Invocation, import_id: str) -> ImportRecord | Outcome:
+def _poll(inv: Invocation, import_id: str) -> ImportRecord:
     """GetImport; a transient error counts as still running (the next poll asks again)."""
     try:
-        record = cloudtrail.get_import(inv.ct(), import_id)
+        record = cloudtrail.get_import(inv.ct(HANDOVER_RESERVE_SECONDS), import_id)
     except aws.ERRORS as error:
         if not aws.is_transient(error):
-            return inv.fail(explain.for_error(error, operation="GetImport"))
+            raise ImportFailed(
+                explain.for_error(error, operation="GetImport", import_id=import_id)
+            ) from error
         logger.warning("GetImport failed for now (%s); next poll", aws.error_code(error))
         return ImportRecord(import_id, "IN_PROGRESS")
     if record is None:
-        return inv.fail(
+        raise ImportFailed(
             f"ImportNotFoundException: import {import_id} disappeared while "
             "waiting; deploy again to start a new import"
         )
-    return record
+    return inv.started_import(record)
 
 
 def _finish(
@@ -99,53 +222,32 @@ def _finish(
     blocker: str | None,
 ) -> Outcome:
     if next_step is Next.SUCCEED and record is not None:
-        return inv.succeed(record)
+        return success(inv, record)
     if next_step is Next.IMPORT_FAILED and record is not None:
         try:
             failures = cloudtrail.import_failures(inv.ct(), record.import_id)
         except aws.ERRORS as error:
             logger.warning("ListImportFailures failed: %s", aws.error_code(error))
             failures = []
-        return inv.fail(
+        raise ImportFailed(
             explain.import_failed(record.import_id, record.statistics, failures), record
         )
     if next_step is Next.IMPORT_STOPPED and record is not None:
-        return inv.fail(explain.import_stopped(record.import_id), record)
+        raise ImportFailed(explain.import_stopped(record.import_id), record)
     seconds = min(props.completion_timeout_seconds, MAX_WAIT_SECONDS)
     reason = explain.timed_out(record.import_id if record else None, blocker, seconds)
     if next_step is Next.GIVE_UP:
         reason = "TooManyContinuations: " + reason
-    _stop_orphan(inv, props, record)
-    return inv.fail(reason, record)
+    raise ImportFailed(reason, record)
 
 
-def _stop_orphan(inv: Invocation, props: ImportProperties, record: ImportRecord | None) -> None:
-    """A failed Update keeps the old id, so CloudFormation never deletes a new import it started.
-
-    Stop such an import (when StopOnDelete allows) instead of leaving it to hold the account,
-    which would make the rollback Update fail on the one-import-per-account rule.
-    """
-    if (
-        inv.request_type != "Update"
-        or record is None
-        or not record.running
-        or record.import_id == inv.physical_id
-        or not props.stop_on_delete
-    ):
-        return
+def _hand_over(inv: Invocation, state: State) -> None:
+    """Invoke this function asynchronously with the event and the new state."""
+    body = payload(inv.event, state)
     try:
-        cloudtrail.stop_import(inv.ct(), record.import_id)
-        inv.log("stop-unreported-import", import_id=record.import_id)
+        inv.lambda_().invoke(
+            FunctionName=inv.context.invoked_function_arn, InvocationType="Event", Payload=body
+        )
     except aws.ERRORS as error:
-        logger.warning("could not stop import %s: %s", record.import_id, aws.error_code(error))
-
-
-def _hand_over(
-    inv: Invocation, state: continuation.State, record: ImportRecord | None
-) -> Outcome | None:
-    try:
-        continuation.hand_over(inv.context.invoked_function_arn, inv.event, state)
-    except aws.ERRORS as error:
-        return inv.fail(explain.for_error(error, operation="Invoke"), record)
+        raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
     inv.log("hand-over", import_id=state.import_id, attempt=state.attempt)
-    return None
