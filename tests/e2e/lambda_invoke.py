@@ -3,8 +3,9 @@
 ``POST /2015-03-31/functions/{FunctionName}/invocations`` with ``X-Amz-Invocation-Type: Event``
 answers 202 with an empty body, as Lambda does, and queues the payload; the harness then runs
 the handler with exactly that payload, as Lambda's async queue would. Other invocation types
-are refused (the handler has no reason to call itself synchronously). ``faults`` makes the next
-N calls fail with 429 TooManyRequestsException (botocore retries it) or 500 ServiceException.
+are refused (the handler has no reason to call itself synchronously). ``fail_next`` makes the
+next N calls fail with 429 TooManyRequestsException (botocore retries it), 500 ServiceException,
+or 403 AccessDeniedException (``lambda:InvokeFunction`` refused: no retry gets past it).
 """
 
 from __future__ import annotations
@@ -38,9 +39,9 @@ class LambdaEndpoint:
         self._queue: list[AsyncInvocation] = []
         self.history: list[AsyncInvocation] = []
         self.refused: list[str] = []
-        self._faults: list[Literal["throttle", "server_error"]] = []
+        self._faults: list[Literal["throttle", "server_error", "deny"]] = []
 
-    def fail_next(self, kind: Literal["throttle", "server_error"], count: int = 1) -> None:
+    def fail_next(self, kind: Literal["throttle", "server_error", "deny"], count: int = 1) -> None:
         with self._lock:
             self._faults.extend([kind] * count)
 
@@ -69,6 +70,10 @@ class LambdaEndpoint:
                 return self._error(429, "TooManyRequestsException", "Rate exceeded")
             if fault == "server_error":
                 return self._error(500, "ServiceException", "Internal failure")
+            if fault == "deny":
+                return self._error(
+                    403, "AccessDeniedException", "not authorized to perform lambda:InvokeFunction"
+                )
             if kind != "Event":
                 self.refused.append(kind)
                 return self._error(

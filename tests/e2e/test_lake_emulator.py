@@ -326,3 +326,20 @@ def test_faults_throttle_500_and_reset(
     assert len(emulator.imports) == 1  # processed, answer lost
     assert emulator.operations() == ["GetEventDataStore"] * 6 + ["StartImport"]
     assert emulator.operations("throttled") == ["GetEventDataStore"] * 3
+
+
+def test_a_denied_call_at_one_position_is_refused_and_not_processed(
+    lake: tuple[CloudTrailLake, str], ct: CloudTrailClient, store: EventDataStore, bucket: str
+) -> None:
+    emulator, _ = lake
+    emulator.faults.add("deny", 1, "StartImport", after=1)
+    first = ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))["ImportId"]
+    ct.stop_import(ImportId=first)
+    with pytest.raises(ClientError) as denied:
+        ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "cloudtrail:StartImport" in denied.value.response["Error"]["Message"]
+    assert list(emulator.imports) == [first]  # the refused call started nothing
+    assert ct.start_import(Destinations=[store.arn], ImportSource=source(bucket))["ImportId"]
+    assert emulator.faults.pending() == 0
+    assert emulator.operations("AccessDeniedException") == ["StartImport"]

@@ -62,7 +62,9 @@ Other operations
     not a store ARN -> EventDataStoreARNInvalid.
 Faults (``faults``): ``throttle`` -> 400 ThrottlingException; ``server_error`` -> 500
 ``InternalFailure``; ``reset`` -> TCP reset before the call is processed; ``reset_after`` ->
-the call is processed, then the connection is reset (the answer is lost).
+the call is processed, then the connection is reset (the answer is lost); ``deny`` -> 400
+AccessDeniedException, the call not processed (a refusal no retry gets past). ``after=n``
+lets the first n matching calls through, to hit one call position.
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ ERROR_NAMESPACE = "com.amazonaws.cloudtrail.v20131101"
 CLOUDTRAIL_CATEGORIES = frozenset({"Management", "Data", "NetworkActivity"})
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/.+$")
 UUID_RE = re.compile(r"^[a-f0-9-]{36}$")
+DENIED_PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/ImportHandlerRole/ImportHandler"
 
-FaultKind = Literal["throttle", "server_error", "reset", "reset_after"]
+FaultKind = Literal["throttle", "server_error", "reset", "reset_after", "deny"]
 
 
 class ApiError(Exception):
@@ -56,6 +57,7 @@ class _Fault:
     kind: FaultKind
     operation: str | None
     remaining: int
+    skip: int = 0
 
 
 class FaultPlan:
@@ -65,14 +67,22 @@ class FaultPlan:
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
 
-    def add(self, kind: FaultKind, count: int = 1, operation: str | None = None) -> None:
+    def add(
+        self, kind: FaultKind, count: int = 1, operation: str | None = None, *, after: int = 0
+    ) -> None:
+        """Serve ``kind`` to ``count`` calls of ``operation`` (any when None), once ``after``
+        matching calls have passed untouched (a fault still skipping leaves the call to the
+        faults added after it)."""
         with self._lock:
-            self._faults.append(_Fault(kind, operation, count))
+            self._faults.append(_Fault(kind, operation, count, after))
 
     def take(self, operation: str) -> FaultKind | None:
         with self._lock:
             for fault in self._faults:
                 if fault.remaining > 0 and fault.operation in (None, operation):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.remaining -= 1
                     return fault.kind
             return None
@@ -118,6 +128,15 @@ class CloudTrailLake(ImportEngine):
         if fault == "server_error":
             self._record(operation, params, "500")
             return self._error(ApiError("InternalFailure", "Internal server error", 500))
+        if fault == "deny":
+            self._record(operation, params, "AccessDeniedException")
+            return self._error(
+                ApiError(
+                    "AccessDeniedException",
+                    f"User: {DENIED_PRINCIPAL} is not authorized to perform: "
+                    f"cloudtrail:{operation} because no identity-based policy allows it",
+                )
+            )
         handler = getattr(self, f"_op_{operation}", None)
         if handler is None or not isinstance(params, dict):
             self._record(operation, params, "UnknownOperationException")
