@@ -22,6 +22,8 @@ from tests.lake_emulator.local_http import HttpRequest, HttpResponse
 PATH_PREFIX = "/2015-03-31/functions/"
 PATH_SUFFIX = "/invocations"
 
+FaultKind = Literal["throttle", "server_error", "deny"]
+
 
 @dataclass(frozen=True)
 class AsyncInvocation:
@@ -39,16 +41,21 @@ class LambdaEndpoint:
         self._queue: list[AsyncInvocation] = []
         self.history: list[AsyncInvocation] = []
         self.refused: list[str] = []
-        self._faults: list[Literal["throttle", "server_error", "deny"]] = []
+        self._faults: list[FaultKind | None] = []  # None: let that call through
 
-    def fail_next(self, kind: Literal["throttle", "server_error", "deny"], count: int = 1) -> None:
+    def fail_next(self, kind: FaultKind, count: int = 1, *, after: int = 0) -> None:
+        """Fail ``count`` calls with ``kind`` once ``after`` calls have passed untouched."""
         with self._lock:
-            self._faults.extend([kind] * count)
+            self._faults.extend([None] * after + [kind] * count)
 
     def pop_all(self) -> list[AsyncInvocation]:
         with self._lock:
             queued, self._queue = self._queue, []
             return queued
+
+    def faults_pending(self) -> int:
+        with self._lock:
+            return sum(kind is not None for kind in self._faults)
 
     def pending(self) -> int:
         with self._lock:
