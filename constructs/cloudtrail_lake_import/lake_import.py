@@ -12,9 +12,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
-from cloudtrail_lake_import import validation
+from cloudtrail_lake_import import placement, validation
 from cloudtrail_lake_import.handler_asset import handler_code
 from cloudtrail_lake_import.nag_acknowledgments import acknowledge_justified_findings
+from cloudtrail_lake_import.prop_types import check_prop_types
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
@@ -60,6 +61,7 @@ class CloudTrailLakeImport(Construct):
         event_data_store_retention: Duration | None = None,
         event_data_store_termination_protection: bool | None = None,
         event_data_store_encryption_key: kms.IKey | None = None,
+        event_data_store_billing_mode: str | None = None,
         start_event_time: datetime | None = None,
         end_event_time: datetime | None = None,
         wait_for_completion: bool = False,
@@ -74,13 +76,17 @@ class CloudTrailLakeImport(Construct):
             disabled, public access blocked, SSL enforced, encryption, versioning, retained.
         :param source_prefix: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``;
             default: the whole bucket (CloudTrail then copies the ``CloudTrail`` prefixes).
-        :param source_encryption_key: the KMS key of an SSE-KMS source bucket.
+        :param source_encryption_key: the KMS key of an SSE-KMS source bucket; default: the
+            bucket's own ``encryption_key`` when it has one (an imported SSE-KMS bucket needs it).
         :param event_data_store: an existing store (construct or ARN); default: a new
             import-only store (ingestion off, termination protection on, retained).
         :param event_data_store_retention: retention of the new store, 7 to 3653 days; default
             2557 days. Events older than this are not copied.
         :param event_data_store_termination_protection: for the new store; default true.
         :param event_data_store_encryption_key: KMS key of the new store.
+        :param event_data_store_billing_mode: billing mode of the new store,
+            ``EXTENDABLE_RETENTION_PRICING`` (retention up to 3653 days) or
+            ``FIXED_RETENTION_PRICING`` (up to 2557 days); default: CloudTrail's (extendable).
         :param start_event_time: timezone-aware start of the window (matched against the dates
             in prefix and file names); default: no lower bound.
         :param end_event_time: timezone-aware end of the window; default: no upper bound.
@@ -93,29 +99,55 @@ class CloudTrailLakeImport(Construct):
         :param log_retention: retention of the handler's log group; default one year.
         """
         super().__init__(scope, id)
+        check_prop_types(
+            source_bucket=source_bucket,
+            source_prefix=source_prefix,
+            source_encryption_key=source_encryption_key,
+            event_data_store=event_data_store,
+            event_data_store_retention=event_data_store_retention,
+            event_data_store_termination_protection=event_data_store_termination_protection,
+            event_data_store_encryption_key=event_data_store_encryption_key,
+            event_data_store_billing_mode=event_data_store_billing_mode,
+            start_event_time=start_event_time,
+            end_event_time=end_event_time,
+            wait_for_completion=wait_for_completion,
+            completion_timeout=completion_timeout,
+            stop_on_delete=stop_on_delete,
+            retry_token=retry_token,
+            log_retention=log_retention,
+        )
         validation.check_new_store_only(
             event_data_store is not None,
             event_data_store_retention=event_data_store_retention,
             event_data_store_termination_protection=event_data_store_termination_protection,
             event_data_store_encryption_key=event_data_store_encryption_key,
+            event_data_store_billing_mode=event_data_store_billing_mode,
         )
         if isinstance(event_data_store, str):
             validation.check_event_data_store_arn(event_data_store)
+            validation.check_store_account(Stack.of(self).account, event_data_store)
         retention = event_data_store_retention or DEFAULT_RETENTION
-        validation.check_retention(retention)
+        validation.check_billing_mode(event_data_store_billing_mode)
+        validation.check_retention(retention, event_data_store_billing_mode)
         window = (
             validation.format_event_time("start_event_time", start_event_time),
             validation.format_event_time("end_event_time", end_event_time),
         )
-        validation.check_event_window(start_event_time, end_event_time)
+        validation.check_event_window(*window)
         completion_timeout = completion_timeout or DEFAULT_COMPLETION_TIMEOUT
         validation.check_completion_timeout(completion_timeout)
         prefix = validation.check_source_prefix(source_prefix)
+        self.wait_for_completion = wait_for_completion
 
+        if source_bucket is not None:
+            placement.warn_if_acls_enabled(self, source_bucket)
         self.source_bucket: s3.IBucket = source_bucket or self._new_source_bucket(
             source_encryption_key
         )
-        self.source_encryption_key = source_encryption_key
+        # A bucket declared with SSE-KMS knows its key; an imported one does not.
+        self.source_encryption_key = source_encryption_key or (
+            source_bucket.encryption_key if source_bucket is not None else None
+        )
         self.event_data_store: cloudtrail.CfnEventDataStore | None
         self.event_data_store_arn: str
         if event_data_store is None:
@@ -123,6 +155,7 @@ class CloudTrailLakeImport(Construct):
                 retention=retention,
                 termination_protection=event_data_store_termination_protection,
                 encryption_key=event_data_store_encryption_key,
+                billing_mode=event_data_store_billing_mode,
             )
             self.event_data_store_arn = self.event_data_store.attr_event_data_store_arn
             self._warn_if_window_outside_retention(start_event_time, retention)
@@ -136,8 +169,9 @@ class CloudTrailLakeImport(Construct):
 
         self.access_role = self._new_access_role(prefix)
         self.handler, self._self_invoke_policy = self._new_handler(
-            wait_for_completion, log_retention
+            wait_for_completion, log_retention, prefix
         )
+        earlier = placement.earlier_imports_in_stack(self, CloudTrailLakeImport)
         self.custom_resource = self._new_custom_resource(
             prefix=prefix,
             window=window,
@@ -145,6 +179,11 @@ class CloudTrailLakeImport(Construct):
             completion_timeout=completion_timeout,
             stop_on_delete=stop_on_delete,
             retry_token=retry_token,
+        )
+        placement.order_after_sibling_imports(
+            self,
+            self.custom_resource,
+            earlier=[(e, e.custom_resource, e.wait_for_completion) for e in earlier],
         )
         self.import_id: str = self.custom_resource.get_att_string("ImportId")
         self.import_status: str = self.custom_resource.get_att_string("ImportStatus")
@@ -179,6 +218,7 @@ class CloudTrailLakeImport(Construct):
         retention: Duration,
         termination_protection: bool | None,
         encryption_key: kms.IKey | None,
+        billing_mode: str | None,
     ) -> cloudtrail.CfnEventDataStore:
         if encryption_key is not None:
             # CloudTrail encrypts the store's events with this key; the key policy must say so.
@@ -207,6 +247,7 @@ class CloudTrailLakeImport(Construct):
                 True if termination_protection is None else termination_protection
             ),
             kms_key_id=encryption_key.key_arn if encryption_key else None,
+            billing_mode=billing_mode,
             multi_region_enabled=True,
         )
         store.apply_removal_policy(RemovalPolicy.RETAIN)
@@ -273,7 +314,8 @@ class CloudTrailLakeImport(Construct):
                     resources=[self.source_encryption_key.key_arn],
                     conditions={
                         "StringEquals": {
-                            "kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com"
+                            # S3 calls KMS in the bucket's region, not the stack's.
+                            "kms:ViaService": f"s3.{self.source_bucket.env.region}.amazonaws.com"
                         }
                     },
                 )
@@ -281,7 +323,7 @@ class CloudTrailLakeImport(Construct):
         return role
 
     def _new_handler(
-        self, wait_for_completion: bool, log_retention: logs.RetentionDays
+        self, wait_for_completion: bool, log_retention: logs.RetentionDays, prefix: str
     ) -> tuple[lambda_.Function, iam.Policy]:
         log_group = logs.LogGroup(self, "HandlerLogs", retention=log_retention)
         role = iam.Role(
@@ -311,6 +353,7 @@ class CloudTrailLakeImport(Construct):
                 resources=[self.source_bucket.bucket_arn],
             )
         )
+        role.add_to_policy(_list_prefix_statement(self.source_bucket, prefix))
         function = lambda_.Function(
             self,
             "Handler",
@@ -358,7 +401,7 @@ class CloudTrailLakeImport(Construct):
                 }
             },
             "WaitForCompletion": _flag(wait_for_completion),
-            "CompletionTimeoutSeconds": str(int(completion_timeout.to_seconds())),
+            "CompletionTimeoutSeconds": validation.completion_timeout_seconds(completion_timeout),
             "StopOnDelete": _flag(stop_on_delete),
         }
         start, end = window
@@ -382,6 +425,15 @@ class CloudTrailLakeImport(Construct):
         # is already a dependency through its ARN).
         resource.node.add_dependency(self.access_role.node.find_child("DefaultPolicy"))
         return resource
+
+
+def _list_prefix_statement(bucket: s3.IBucket, prefix: str) -> iam.PolicyStatement:
+    """The preflight lists one key under the prefix (is there anything to import yet?)."""
+    # Only that listing: the s3:prefix condition keeps the handler from listing elsewhere.
+    conditions = {"StringEquals": {"s3:prefix": prefix}} if prefix else None
+    return iam.PolicyStatement(
+        actions=["s3:ListBucket"], resources=[bucket.bucket_arn], conditions=conditions
+    )
 
 
 def _flag(value: bool) -> str:

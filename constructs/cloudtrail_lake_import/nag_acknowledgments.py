@@ -1,14 +1,26 @@
 """The cdk-nag (AwsSolutions) findings the construct acknowledges, each by its full id with why.
 
 Finding ids embed logical ids, which depend on where a user places the construct, so they are
-computed from the synthesized references rather than written down.
+computed from the synthesized references rather than written down. A bucket from another stack
+(or from the parent of a nested stack) is only rendered as an ``Fn::GetStackOutput``, an
+``Fn::ImportValue`` or a parameter ``Ref`` once CDK has resolved cross-stack references, so the
+object grant is acknowledged again, from the rendered policy, when the tree is validated.
 """
 
 from __future__ import annotations
 
+import json
+
+import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from constructs import IValidation
+
+OBJECT_GRANT_REASON = (
+    "CloudTrail reads every log file under the imported prefix; s3:GetObject is scoped to "
+    "that prefix of this one bucket, as the CloudTrail Lake import documentation prescribes."
+)
 
 
 def acknowledge_justified_findings(
@@ -32,14 +44,11 @@ def acknowledge_justified_findings(
     objects_arn = nag_resource_id(
         Stack.of(access_role).resolve(source_bucket.arn_for_objects(f"{prefix}*"))
     )
+    acknowledged = {f"AwsSolutions-IAM5[Resource::{objects_arn}]"}
     Validations.of(access_role).acknowledge(
-        Acknowledgment(
-            id=f"AwsSolutions-IAM5[Resource::{objects_arn}]",
-            reason="CloudTrail reads every log file under the imported prefix; "
-            "s3:GetObject is scoped to that prefix of this one bucket, as the "
-            "CloudTrail Lake import documentation prescribes.",
-        )
+        Acknowledgment(id=next(iter(acknowledged)), reason=OBJECT_GRANT_REASON)
     )
+    access_role.node.add_validation(_AcknowledgeRenderedObjectGrant(access_role, acknowledged))
     if created_bucket:
         Validations.of(source_bucket).acknowledge(
             Acknowledgment(
@@ -51,17 +60,57 @@ def acknowledge_justified_findings(
         )
 
 
+@jsii.implements(IValidation)
+class _AcknowledgeRenderedObjectGrant:
+    """Acknowledges the s3:GetObject grant as rendered once references are resolved.
+
+    Runs in CDK's validation phase, after cross-stack references are resolved and before the
+    validation plugins (cdk-nag) read the acknowledgments. It reports no error of its own.
+    """
+
+    def __init__(self, access_role: iam.Role, acknowledged: set[str]) -> None:
+        self._role = access_role
+        self._acknowledged = acknowledged
+
+    def validate(self) -> list[str]:
+        policy = self._role.node.try_find_child("DefaultPolicy")
+        cfn_policy = policy.node.default_child if policy is not None else None
+        if not isinstance(cfn_policy, iam.CfnPolicy):
+            return []
+        document = Stack.of(cfn_policy).resolve(cfn_policy.policy_document)
+        for statement in document.get("Statement", []):
+            if "s3:GetObject" not in _as_list(statement.get("Action")):
+                continue
+            for resource in _as_list(statement.get("Resource")):
+                finding = f"AwsSolutions-IAM5[Resource::{nag_resource_id(resource)}]"
+                if "*" in finding and finding not in self._acknowledged:
+                    self._acknowledged.add(finding)
+                    Validations.of(self._role).acknowledge(
+                        Acknowledgment(id=finding, reason=OBJECT_GRANT_REASON)
+                    )
+        return []
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
+
+
 def nag_resource_id(resolved: object) -> str:
-    """Render a resolved ARN the way cdk-nag names it in a finding id (``<Logical.Arn>``)."""
+    """Render a resolved ARN as cdk-nag names it in a finding id (its ``flattenCfnReference``)."""
     if isinstance(resolved, str):
-        return resolved
-    if isinstance(resolved, dict) and len(resolved) == 1:
-        ((function, args),) = resolved.items()
-        if function == "Ref":
-            return f"<{args}>"
-        if function == "Fn::GetAtt":
-            return f"<{args[0]}.{args[1]}>"
-        if function == "Fn::Join":
-            separator, parts = args
+        return resolved.replace("${", "<").replace("}", ">")
+    if isinstance(resolved, dict):
+        if "Fn::Join" in resolved:
+            separator, parts = resolved["Fn::Join"]
             return str(separator).join(nag_resource_id(part) for part in parts)
-    raise ValueError(f"cannot name {resolved!r} as cdk-nag does")
+        if "Fn::Sub" in resolved:
+            return nag_resource_id(resolved["Fn::Sub"])
+        if "Fn::GetAtt" in resolved:
+            logical, attribute = resolved["Fn::GetAtt"]
+            return f"<{nag_resource_id(logical)}.{nag_resource_id(attribute)}>"
+        if "Fn::ImportValue" in resolved:
+            return nag_resource_id(resolved["Fn::ImportValue"])
+        if "Ref" in resolved:
+            return f"<{nag_resource_id(resolved['Ref'])}>"
+    # cdk-nag falls back to JSON.stringify, which writes no spaces.
+    return json.dumps(resolved, separators=(",", ":"), ensure_ascii=False)

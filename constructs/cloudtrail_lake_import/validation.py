@@ -11,9 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 from aws_cdk import Duration, Token
 
-# CloudTrail retention limits for an event data store, in days.
+# CloudTrail retention limits for an event data store, in days, by billing mode.
 MIN_RETENTION_DAYS = 7
 MAX_RETENTION_DAYS = 3653
+EXTENDABLE_RETENTION_PRICING = "EXTENDABLE_RETENTION_PRICING"
+FIXED_RETENTION_PRICING = "FIXED_RETENTION_PRICING"
+MAX_RETENTION_DAYS_BY_BILLING_MODE = {
+    EXTENDABLE_RETENTION_PRICING: MAX_RETENTION_DAYS,
+    FIXED_RETENTION_PRICING: 2557,
+}
 MAX_COMPLETION_TIMEOUT = Duration.minutes(60)
 MIN_COMPLETION_TIMEOUT = Duration.minutes(1)
 
@@ -66,16 +72,35 @@ def format_event_time(prop: str, value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def check_event_window(start: datetime | None, end: datetime | None) -> None:
+def check_event_window(start: str | None, end: str | None) -> None:
+    """Compares the rendered times: StartImport takes whole seconds, so must the window."""
+    # Rendered as YYYY-MM-DDTHH:MM:SSZ, the strings sort like the times they name.
     if start is not None and end is not None and not start < end:
         raise CloudTrailLakeImportPropsError(
-            f"start_event_time must be before end_event_time; got {start.isoformat()} "
-            f"and {end.isoformat()}"
+            f"start_event_time must be before end_event_time in whole seconds (StartImport "
+            f"takes seconds); got {start} and {end}"
         )
+
+
+def completion_timeout_seconds(timeout: Duration) -> str:
+    """``CompletionTimeoutSeconds`` as sent: a number, or a token the handler checks at deploy."""
+    if not timeout.is_unresolved():
+        return str(int(timeout.to_seconds()))
+    try:
+        seconds = timeout.to_seconds()
+    except RuntimeError:
+        # CloudFormation has no arithmetic: a token in minutes cannot become seconds.
+        raise CloudTrailLakeImportPropsError(
+            "completion_timeout from an unresolved value (a parameter or an import) must be "
+            "given in seconds, e.g. Duration.seconds(param.value_as_number); CloudFormation "
+            "cannot convert minutes to seconds"
+        ) from None
+    return Token.as_string(seconds)
 
 
 def check_completion_timeout(timeout: Duration) -> None:
     if timeout.is_unresolved():
+        completion_timeout_seconds(timeout)
         return
     seconds = timeout.to_seconds()
     if not MIN_COMPLETION_TIMEOUT.to_seconds() <= seconds <= MAX_COMPLETION_TIMEOUT.to_seconds():
@@ -85,14 +110,46 @@ def check_completion_timeout(timeout: Duration) -> None:
         )
 
 
-def check_retention(retention: Duration) -> None:
+def check_billing_mode(billing_mode: str | None) -> None:
+    if billing_mode is None or Token.is_unresolved(billing_mode):
+        return
+    if billing_mode not in MAX_RETENTION_DAYS_BY_BILLING_MODE:
+        raise CloudTrailLakeImportPropsError(
+            f"event_data_store_billing_mode must be {EXTENDABLE_RETENTION_PRICING} or "
+            f"{FIXED_RETENTION_PRICING}; got {billing_mode!r}"
+        )
+
+
+def check_retention(retention: Duration, billing_mode: str | None = None) -> None:
     if retention.is_unresolved():
         return
-    days = retention.to_days()
-    if not MIN_RETENTION_DAYS <= days <= MAX_RETENTION_DAYS:
+    try:
+        days = retention.to_days()
+    except RuntimeError:
+        raise CloudTrailLakeImportPropsError(
+            "event_data_store_retention must be a whole number of days (e.g. "
+            f"Duration.days(365)); got {retention.to_human_string()}"
+        ) from None
+    mode = billing_mode or EXTENDABLE_RETENTION_PRICING
+    most = MAX_RETENTION_DAYS_BY_BILLING_MODE.get(mode, MAX_RETENTION_DAYS)
+    if not MIN_RETENTION_DAYS <= days <= most:
         raise CloudTrailLakeImportPropsError(
             f"event_data_store_retention must be between {MIN_RETENTION_DAYS} and "
-            f"{MAX_RETENTION_DAYS} days; got {retention.to_human_string()}"
+            f"{most} days with billing mode {mode}; got {retention.to_human_string()}"
+        )
+
+
+def check_store_account(stack_account: str, store_arn: str) -> None:
+    """The access role trusts CloudTrail for this account only, and StartImport runs here."""
+    if Token.is_unresolved(stack_account) or Token.is_unresolved(store_arn):
+        return
+    store_account = store_arn.split(":")[4]
+    if store_account != stack_account:
+        raise CloudTrailLakeImportPropsError(
+            f"event_data_store must be in the stack's account {stack_account}; got a store in "
+            f"account {store_account}. StartImport runs in the store's account and the access "
+            "role's aws:SourceAccount condition names the stack's: deploy this construct in a "
+            f"stack of account {store_account}"
         )
 
 

@@ -186,6 +186,7 @@ def test_handler_wildcard_is_only_for_the_import_actions_that_have_no_resource_t
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "s3:GetBucketOwnershipControls",
+            "s3:ListBucket",
         ]
     )
     for statement in found:

@@ -1,0 +1,76 @@
+"""Checks and wiring that depend on where the construct is placed and what it is given."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Annotations, CustomResource, Stack
+from aws_cdk import aws_s3 as s3
+
+from constructs import Construct, IConstruct
+
+# Object ownership settings that leave ACLs enabled; StartImport refuses such buckets.
+ACL_ENABLED_OWNERSHIP = frozenset({"ObjectWriter", "BucketOwnerPreferred"})
+
+
+def order_after_sibling_imports(
+    construct: Construct,
+    resource: CustomResource,
+    *,
+    earlier: list[tuple[IConstruct, CustomResource, bool]],
+) -> None:
+    """Each import of a stack starts after the ones declared before it in the same stack.
+
+    CloudTrail runs one import per account: without an order CloudFormation creates siblings in
+    parallel, the second Create meets the first's running import and fails, and the rollback
+    stops the first. An order is only enough when the earlier import's Create waits for it.
+    """
+    for sibling, sibling_resource, sibling_waits in earlier:
+        resource.node.add_dependency(sibling_resource)
+        if not sibling_waits:
+            Annotations.of(construct).add_warning_v2(
+                "cloudtrail-lake-import:siblings",
+                f"{sibling.node.path} is an earlier CloudTrailLakeImport in this stack that "
+                "does not wait for completion: its import still runs when this one starts, and "
+                "CloudTrail allows one import per account (AccountHasOngoingImportException), "
+                f"so this Create fails. Set wait_for_completion=True on {sibling.node.path}, "
+                "or deploy the imports one after the other",
+            )
+
+
+def earlier_imports_in_stack(construct: Construct, kind: type) -> list[Any]:
+    """The instances of ``kind`` already declared in the same stack (not in nested stacks)."""
+    stack = Stack.of(construct)
+    return [
+        c
+        for c in stack.node.find_all()
+        if isinstance(c, kind) and c is not construct and Stack.of(c) is stack
+    ]
+
+
+def warn_if_acls_enabled(construct: Construct, bucket: s3.IBucket) -> None:
+    """A bucket declared in the app shows its ObjectOwnership: warn now, not at deploy."""
+    cfn_bucket = bucket.node.default_child
+    if not isinstance(cfn_bucket, s3.CfnBucket):
+        return  # an imported bucket: the handler checks it before StartImport
+    stack = Stack.of(cfn_bucket)
+    controls = stack.resolve(cfn_bucket.ownership_controls) or {}
+    rules = controls.get("rules") or controls.get("Rules") or []
+    ownership = {
+        rule.get("objectOwnership") or rule.get("ObjectOwnership")
+        for rule in rules
+        if isinstance(rule, dict)
+    }
+    access_control = cfn_bucket.access_control
+    enabled = sorted(o for o in ownership if o in ACL_ENABLED_OWNERSHIP)
+    if not enabled and access_control is None:
+        return
+    setting = (
+        f"ObjectOwnership {enabled[0]}" if enabled else f"access_control {access_control}"
+    )
+    Annotations.of(construct).add_warning_v2(
+        "cloudtrail-lake-import:acl",
+        f"source_bucket {bucket.node.path} has ACLs enabled ({setting}); CloudTrail imports "
+        "only from buckets with ACLs disabled, so the deploy fails. Declare the bucket with "
+        "object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED and no access_control",
+    )
