@@ -53,20 +53,17 @@ def warn_if_acls_enabled(construct: Construct, bucket: s3.IBucket) -> None:
     cfn_bucket = bucket.node.default_child
     if not isinstance(cfn_bucket, s3.CfnBucket):
         return  # an imported bucket: the handler checks it before StartImport
-    stack = Stack.of(cfn_bucket)
-    controls = stack.resolve(cfn_bucket.ownership_controls) or {}
-    rules = controls.get("rules") or controls.get("Rules") or []
-    ownership = {
-        rule.get("objectOwnership") or rule.get("ObjectOwnership")
-        for rule in rules
-        if isinstance(rule, dict)
-    }
-    access_control = cfn_bucket.access_control
+    # The L2 bucket renders these lazily; the typed getters cannot read them back.
+    rendered = Stack.of(cfn_bucket).resolve(cfn_bucket._cfn_properties) or {}
+    rules = (rendered.get("ownershipControls") or {}).get("rules") or []
+    ownership = {rule.get("objectOwnership") for rule in rules if isinstance(rule, dict)}
+    access_control = rendered.get("accessControl")
     enabled = sorted(o for o in ownership if o in ACL_ENABLED_OWNERSHIP)
     if not enabled and access_control is None:
         return
-    setting = (
-        f"ObjectOwnership {enabled[0]}" if enabled else f"access_control {access_control}"
+    setting = ", ".join(
+        [f"ObjectOwnership {o}" for o in enabled]
+        + ([f"access_control {access_control}"] if access_control is not None else [])
     )
     Annotations.of(construct).add_warning_v2(
         "cloudtrail-lake-import:acl",
