@@ -4,23 +4,27 @@
 Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all optional:
 
 - ``sourceBucketName``: an existing bucket to import from; default: a new bucket.
-- ``sourceBucketRegion``: that bucket's region; default: the stack's region.
+- ``sourceBucketRegion``: that bucket's region; default: the stack's region. Needs
+  ``sourceBucketName``.
 - ``sourcePrefix``: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``.
 - ``eventDataStoreArn``: an existing event data store; default: a new import-only store.
 - ``retentionDays``: retention of the new store (7 to 3653).
+- ``billingMode``: of the new store, ``EXTENDABLE_RETENTION_PRICING`` or ``FIXED_RETENTION_PRICING``.
 - ``startEventTime``, ``endEventTime``: ISO-8601 with a timezone, e.g. ``2024-01-01T00:00:00Z``.
 - ``waitForCompletion``: ``true`` to make the deployment wait for the import.
-- ``completionTimeoutMinutes``: how long to wait (1 to 60).
+- ``completionTimeoutMinutes``: how long to wait (1 to 60); needs ``waitForCompletion=true``.
 - ``stopOnDelete``: ``false`` to let an import run on when the stack is deleted.
 - ``retryToken``: change it to retry a failed or stopped import.
 - ``stackName``: default ``CloudTrailLakeImport``.
 
 It needs no credentials and makes no lookups, so it synthesizes and deploys in a pipeline.
+A key that looks like a misspelt one of these (``sourcebucketname``) fails synth rather than
+silently creating a new bucket and a retained store.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +35,65 @@ from cdk_nag import AwsSolutionsChecks
 from cloudtrail_lake_import import CloudTrailLakeImport
 
 
+KNOWN_KEYS = (
+    "sourceBucketName",
+    "sourceBucketRegion",
+    "sourcePrefix",
+    "eventDataStoreArn",
+    "retentionDays",
+    "billingMode",
+    "startEventTime",
+    "endEventTime",
+    "waitForCompletion",
+    "completionTimeoutMinutes",
+    "stopOnDelete",
+    "retryToken",
+    "stackName",
+)
+# A key this close to a known one is a typo; the CLI's and cdk.json's own keys are far away.
+MAX_TYPO_DISTANCE = 2
+
+
 class ContextError(ValueError):
     """A context value of the default app cannot be used."""
+
+
+def _edit_distance(a: str, b: str) -> int:
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
+
+
+def check_context_keys(keys: Iterable[str]) -> None:
+    """Reject misspelt keys: a typo would otherwise fall back to a new bucket and store."""
+    for key in keys:
+        if key in KNOWN_KEYS:
+            continue
+        for known in KNOWN_KEYS:
+            if key.lower() == known.lower() or _edit_distance(key, known) <= MAX_TYPO_DISTANCE:
+                raise ContextError(
+                    f"unknown context key {key}: did you mean {known}? "
+                    f"(known keys: {', '.join(KNOWN_KEYS)})"
+                )
+
+
+def _check_context_combinations(app: cdk.App) -> None:
+    if _text(app, "sourceBucketRegion") and not _text(app, "sourceBucketName"):
+        raise ContextError(
+            "context sourceBucketRegion needs sourceBucketName: without a bucket name the app "
+            "creates a new bucket in the stack's region"
+        )
+    if _text(app, "completionTimeoutMinutes") and not _flag(app, "waitForCompletion", False):
+        raise ContextError(
+            "context completionTimeoutMinutes needs waitForCompletion=true: without it the "
+            "deployment does not wait for the import"
+        )
 
 
 def _text(app: cdk.App, key: str) -> str | None:
@@ -79,6 +140,8 @@ def _time(app: cdk.App, key: str) -> datetime | None:
 def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
     """The default app; ``context`` adds to (and overrides) cdk.json and ``-c`` values."""
     app = cdk.App(context=dict(context) if context else None)
+    check_context_keys(app.node.get_all_context())
+    _check_context_combinations(app)
     stack = cdk.Stack(
         app,
         _text(app, "stackName") or "CloudTrailLakeImport",
@@ -106,6 +169,7 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
         event_data_store_retention=(
             None if retention_days is None else cdk.Duration.days(retention_days)
         ),
+        event_data_store_billing_mode=_text(app, "billingMode"),
         start_event_time=_time(app, "startEventTime"),
         end_event_time=_time(app, "endEventTime"),
         wait_for_completion=_flag(app, "waitForCompletion", False),

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from app import ContextError, build_app
+from app import ContextError, build_app, check_context_keys
 from cloudtrail_lake_import.lake_import import DEFAULT_COMPLETION_TIMEOUT
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.cdk_json import RECOMMENDED_CONTEXT
@@ -76,7 +76,7 @@ def test_zero_in_context_is_checked_not_replaced_by_the_default(
     key: str, value: str, prop: str
 ) -> None:
     with pytest.raises(CloudTrailLakeImportPropsError) as raised:
-        template(**{key: value})
+        template(**{key: value, "waitForCompletion": "true"})
     assert prop in str(raised.value)
 
 
@@ -97,7 +97,63 @@ def test_without_a_timeout_in_context_the_construct_default_applies() -> None:
     ],
 )
 def test_bad_context_names_the_key(key: str, value: str, expected: str) -> None:
+    context = (
+        {key: value} if key == "waitForCompletion" else {key: value, "waitForCompletion": "true"}
+    )
     with pytest.raises(ContextError) as raised:
-        template(**{key: value})
+        template(**context)
     assert key in str(raised.value)
     assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"),
+    [
+        ("sourcebucketname", "sourceBucketName"),
+        ("sourceBucketNme", "sourceBucketName"),
+        ("SOURCEPREFIX", "sourcePrefix"),
+        ("waitForCompletions", "waitForCompletion"),
+        ("retrytoken", "retryToken"),
+        ("eventDataStoreARN", "eventDataStoreArn"),
+    ],
+)
+def test_a_misspelt_context_key_fails_with_did_you_mean(typo: str, meant: str) -> None:
+    with pytest.raises(ContextError) as raised:
+        template(**{typo: "my-trail-archive"})
+    assert f"unknown context key {typo}: did you mean {meant}?" in str(raised.value)
+
+
+def test_unrelated_context_keys_of_the_cli_and_cdk_json_are_left_alone() -> None:
+    check_context_keys(
+        [
+            *RECOMMENDED_CONTEXT,
+            "aws:cdk:enable-path-metadata",
+            "aws:cdk:bundling-stacks",
+            "availability-zones:account=111122223333:region=eu-west-1",
+            "myTeamSetting",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "needs"),
+    [
+        ({"sourceBucketRegion": "us-east-1"}, "sourceBucketRegion needs sourceBucketName"),
+        ({"completionTimeoutMinutes": "30"}, "completionTimeoutMinutes needs waitForCompletion"),
+        (
+            {"completionTimeoutMinutes": "30", "waitForCompletion": "false"},
+            "completionTimeoutMinutes needs waitForCompletion",
+        ),
+    ],
+)
+def test_keys_that_only_work_together_fail_alone(context: dict[str, str], needs: str) -> None:
+    with pytest.raises(ContextError, match=needs):
+        template(**context)
+
+
+def test_billing_mode_configures_the_new_store() -> None:
+    store = only(
+        template(billingMode="FIXED_RETENTION_PRICING", retentionDays="2557"),
+        "AWS::CloudTrail::EventDataStore",
+    )
+    assert store["Properties"]["BillingMode"] == "FIXED_RETENTION_PRICING"
