@@ -9,7 +9,8 @@ Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all op
 - ``sourcePrefix``: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``.
 - ``eventDataStoreArn``: an existing event data store; default: a new import-only store.
 - ``retentionDays``: retention of the new store (7 to 3653).
-- ``billingMode``: of the new store, ``EXTENDABLE_RETENTION_PRICING`` or ``FIXED_RETENTION_PRICING``.
+- ``billingMode``: billing mode of the new store, ``EXTENDABLE_RETENTION_PRICING`` (default)
+  or ``FIXED_RETENTION_PRICING``.
 - ``startEventTime``, ``endEventTime``: ISO-8601 with a timezone, e.g. ``2024-01-01T00:00:00Z``.
 - ``waitForCompletion``: ``true`` to make the deployment wait for the import.
 - ``completionTimeoutMinutes``: how long to wait (1 to 60); needs ``waitForCompletion=true``.
@@ -33,7 +34,6 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
 from cloudtrail_lake_import import CloudTrailLakeImport
-
 
 KNOWN_KEYS = (
     "sourceBucketName",

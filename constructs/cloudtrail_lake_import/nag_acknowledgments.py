@@ -15,6 +15,7 @@ import jsii
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+
 from constructs import IValidation
 
 OBJECT_GRANT_REASON = (

@@ -71,9 +71,7 @@ def check_prop_types(**props: Any) -> None:
         else:
             raise TypeError(f"no type is declared for prop {name}")
         if not accepts(value):
-            raise CloudTrailLakeImportPropsError(
-                f"{name} must be {takes}; got {_describe(value)}"
-            )
+            raise CloudTrailLakeImportPropsError(f"{name} must be {takes}; got {_describe(value)}")
 
 
 def _describe(value: object) -> str:

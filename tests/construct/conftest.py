@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,6 +18,8 @@ from constructs import IConstruct
 from tests.cdk_json import RECOMMENDED_CONTEXT
 
 Synth = Callable[..., tuple[cdk.Stack, CloudTrailLakeImport, Template]]
+ROOT = Path(__file__).resolve().parents[2]
+PIP = (sys.executable, "-m", "pip")
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
 
 
@@ -51,3 +57,41 @@ def only(template: Template, type_: str) -> dict[str, Any]:
     found = resources(template, type_)
     assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"
     return next(iter(found.values()))
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The package as users get it: the wheel built from this checkout."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        check=True,
+        cwd=out,
+    )
+    (built,) = out.glob("cdk_cloudtrail_lake_import-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with the wheel installed in it, to put first on a user app's PYTHONPATH."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [*PIP, "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+    )
+    return target
+
+
+def run_user_app(installed_wheel: Path, app_file: Path, *args: str, cwd: Path) -> str:
+    """Run a user's app in its own process, outside the checkout, with the installed wheel."""
+    env = {**os.environ, "PYTHONPATH": str(installed_wheel)}
+    result = subprocess.run(
+        [sys.executable, str(app_file), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+    )
+    return result.stdout

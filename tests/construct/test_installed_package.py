@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.construct.conftest import run_user_app
 
 USER_APP = """
 import json, sys
@@ -27,29 +22,6 @@ print(json.dumps({"package": cloudtrail_lake_import.__file__}))
 """
 
 
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        cwd=out,
-    )
-    (built,) = out.glob("cdk_cloudtrail_lake_import-*.whl")
-    return built
-
-
 def test_wheel_ships_the_handler_and_no_bytecode(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     assert "cloudtrail_lake_import/_handler/index.py" in names
@@ -59,37 +31,14 @@ def test_wheel_ships_the_handler_and_no_bytecode(wheel: Path) -> None:
 
 
 def test_installed_wheel_synthesizes_a_user_stack_with_its_own_handler(
-    wheel: Path, tmp_path: Path
+    installed_wheel: Path, tmp_path: Path
 ) -> None:
-    target = tmp_path / "site"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "-q",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-    )
+    target = installed_wheel
     app_file = tmp_path / "user_app.py"
     app_file.write_text(USER_APP)
     out = tmp_path / "cdk.out"
-    # Run outside the checkout, with the installed copy first on the path.
-    env = {**os.environ, "PYTHONPATH": str(target)}
-    result = subprocess.run(
-        [sys.executable, str(app_file), str(out)],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=env,
-    )
-    package_file = json.loads(result.stdout.strip().splitlines()[-1])["package"]
+    stdout = run_user_app(target, app_file, str(out), cwd=tmp_path)
+    package_file = json.loads(stdout.strip().splitlines()[-1])["package"]
     assert Path(package_file).is_relative_to(target)
     manifest = json.loads((out / "UserStack.assets.json").read_text())
     (asset_path,) = [

@@ -120,9 +120,7 @@ def test_an_sse_kms_bucket_declared_in_the_app_lends_its_key_to_the_access_role(
         for s in statements(template, logical_id(stack, construct.access_role))
         if "kms:Decrypt" in s["Action"]
     ]
-    assert [s["Resource"] for s in decrypt] == [
-        {"Fn::GetAtt": [logical_id(stack, key), "Arn"]}
-    ]
+    assert [s["Resource"] for s in decrypt] == [{"Fn::GetAtt": [logical_id(stack, key), "Arn"]}]
 
 
 @pytest.mark.parametrize(
@@ -155,9 +153,7 @@ def test_an_acl_enabled_bucket_in_the_app_is_a_synth_warning_with_the_remedy(
 
 def test_a_bucket_with_acls_disabled_gives_no_acl_warning() -> None:
     stack = cdk.Stack(new_app(), "NoAcl")
-    bucket = s3.Bucket(
-        stack, "Archive", object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
-    )
+    bucket = s3.Bucket(stack, "Archive", object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED)
     CloudTrailLakeImport(stack, "Import", source_bucket=bucket)
     Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("ACLs"))
 
