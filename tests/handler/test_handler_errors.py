@@ -142,6 +142,11 @@ def test_clients_follow_the_endpoint_environment_variables(monkeypatch: pytest.M
             "ImportSource.S3.S3BucketAccessRoleArn",
         ),
         ({"ImportSource": import_source("s3:/trail-archive/x/")}, "ImportSource.S3.S3LocationUri"),
+        # A token source_prefix is only checked here, before any call.
+        (
+            {"ImportSource": import_source("s3://trail-archive//AWSLogs/")},
+            "ImportSource.S3.S3LocationUri",
+        ),
         ({"StartEventTime": "01/01/2023"}, "StartEventTime"),
         ({"StartEventTime": "2024-06-01T00:00:00Z"}, "StartEventTime"),
         ({"WaitForCompletion": "yes"}, "WaitForCompletion"),

@@ -159,3 +159,21 @@ def test_stop_on_delete_is_read_leniently_for_deletion(
     raw: dict[str, Any] | None, expected: bool
 ) -> None:
     assert stop_on_delete_leniently(raw) is expected
+
+
+@pytest.mark.parametrize(
+    ("uri", "problem"),
+    [
+        ("s3://trail-archive//AWSLogs/", "starts with '/'"),
+        ("s3://trail-archive/s3://other-bucket/AWSLogs/", "'://'"),
+        ("s3://trail-archive/AWSLogs/*/CloudTrail/", "wildcard"),
+        ("s3://trail-archive/AWSLogs/../other/", "'..'"),
+        ("s3://trail-archive/../", "'..'"),
+    ],
+)
+def test_a_prefix_from_a_token_that_leaves_the_bucket_is_rejected(uri: str, problem: str) -> None:
+    with pytest.raises(PropertyError) as raised:
+        parse(properties(ImportSource=import_source(uri)))
+    assert raised.value.prop == "ImportSource.S3.S3LocationUri"
+    assert problem in str(raised.value)
+    assert uri in str(raised.value)

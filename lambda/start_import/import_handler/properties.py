@@ -66,6 +66,11 @@ class ImportIdentity:
         match = _S3_URI.match(self.s3_location_uri)
         return match.group("bucket") if match else ""
 
+    @property
+    def prefix(self) -> str:
+        match = _S3_URI.match(self.s3_location_uri)
+        return match.group("prefix") if match else ""
+
 
 @dataclass(frozen=True)
 class ImportProperties:
@@ -170,6 +175,7 @@ def _import_source(value: Any) -> dict[str, str]:
             "ImportSource.S3.S3LocationUri",
             f"must look like s3://<bucket>/<prefix>, got {_show(out['S3LocationUri'])}",
         )
+    _check_prefix(out["S3LocationUri"])
     if not _REGION.match(out["S3BucketRegion"]):
         raise PropertyError(
             "ImportSource.S3.S3BucketRegion",
@@ -182,6 +188,27 @@ def _import_source(value: Any) -> dict[str, str]:
             f"{_show(out['S3BucketAccessRoleArn'])}",
         )
     return out
+
+
+def _check_prefix(uri: str) -> None:
+    """The key prefix must stay inside the bucket (it may come from a token unchecked at synth)."""
+    match = _S3_URI.match(uri)
+    prefix = match.group("prefix") if match else ""
+    if prefix.startswith("/"):
+        problem = "starts with '/'"
+    elif "://" in prefix:
+        problem = "holds a second '://'"
+    elif any(char in prefix for char in "*?"):
+        problem = "holds a wildcard (the prefix is literal)"
+    elif any(part in (".", "..") for part in prefix.split("/")):
+        problem = "has a '.' or '..' segment that leaves the prefix"
+    else:
+        return
+    raise PropertyError(
+        "ImportSource.S3.S3LocationUri",
+        f"must be s3://<bucket>/<key prefix> with a key prefix like "
+        f"AWSLogs/123456789012/CloudTrail/; its prefix {problem}, got {_show(uri)}",
+    )
 
 
 def _time(raw: Mapping[str, Any], prop: str) -> datetime | None:
