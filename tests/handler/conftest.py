@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 
 import import_handler.aws
 import import_handler.clock
@@ -79,7 +79,15 @@ class Stubs:
         return [self.cloudtrail, self.s3, self.lambda_]
 
     # Shorthands for the common calls -------------------------------------------------------
-    def preflight(self, status: str = "ENABLED", ownership: str = "BucketOwnerEnforced") -> None:
+    def preflight(
+        self,
+        status: str = "ENABLED",
+        ownership: str = "BucketOwnerEnforced",
+        *,
+        files: bool | None = True,
+    ) -> None:
+        """The checks before StartImport; ``files``: whether the prefix lists a file (None:
+        the caller queues the listing itself)."""
         self.cloudtrail.add_response(
             "get_event_data_store",
             {
@@ -99,6 +107,23 @@ class Stubs:
             "get_bucket_ownership_controls",
             {"OwnershipControls": {"Rules": [{"ObjectOwnership": ownership}]}},
             {"Bucket": BUCKET},
+        )
+        ready = ownership == "BucketOwnerEnforced" and status in ("ENABLED", "STOPPED_INGESTION")
+        if ready and files is not None:
+            # The preflight lists only when nothing else stops it.
+            archive = ("AWSLogs/123456789012/CloudTrail/2023/01/01/file.json.gz",)
+            self.source_files(*(archive if files else ()))
+
+    def source_files(self, *keys: str, prefix: Any = ANY) -> None:
+        """The preflight's listing of one key under the prefix: ``keys`` (none: an empty prefix).
+
+        ``prefix`` pins the prefix the listing must ask for; by default any (an Update may move
+        the import to another prefix)."""
+        contents = [{"Key": key} for key in keys]
+        self.s3.add_response(
+            "list_objects_v2",
+            {"Contents": contents, "KeyCount": len(contents)} if contents else {"KeyCount": 0},
+            {"Bucket": BUCKET, "Prefix": prefix, "MaxKeys": 1},
         )
 
     def get_import(

@@ -278,6 +278,13 @@ def test_a_bucket_in_another_account_that_hides_its_settings_is_left_to_start_im
     stubs.error(
         stubs.s3, "get_bucket_ownership_controls", "AccessDenied", {"Bucket": BUCKET}, status=403
     )
+    stubs.error(
+        stubs.s3,
+        "list_objects_v2",
+        "AccessDenied",
+        {"Bucket": BUCKET, "Prefix": "AWSLogs/123456789012/CloudTrail/", "MaxKeys": 1},
+        status=403,
+    )
     stubs.start_import()
 
     response = run(create_event())

@@ -179,6 +179,7 @@ def test_a_rollback_across_a_store_region_change_goes_back_to_the_original(
         {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
         None,
     )
+    stubs.source_files("AWSLogs/123456789012/CloudTrail/2023/01/01/file.json.gz")
     us.add_response("stop_import", {**b, "ImportStatus": "STOPPED"}, {"ImportId": NEW_IMPORT_ID})
     eu_stub.add_response(
         "start_import", {**a, "ImportStatus": "INITIALIZING"}, {"ImportId": IMPORT_ID}

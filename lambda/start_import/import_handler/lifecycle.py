@@ -102,6 +102,9 @@ def _act(
     problem = preflight.check(inv, props.identity, inv.remaining() - HANDOVER_MARGIN_SECONDS)
     if problem:
         raise ImportFailed(problem)
+    if preflight.source_is_empty(inv, props.identity):
+        inv.log("no-source-files", uri=props.identity.s3_location_uri)
+        return preflight.nothing_to_import(props.identity)
     if action.stop_first:
         update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from import_handler import aws, clock, cloudtrail, explain
+from import_handler.answer import MAX_PHYSICAL_ID_CHARS, Outcome
 from import_handler.invocation import Invocation
 from import_handler.properties import ImportIdentity
 
@@ -21,6 +22,9 @@ SETTLING = frozenset({"CREATED", "STARTING_INGESTION", "STOPPING_INGESTION"})
 SETTLE_SECONDS = 60.0
 SETTLE_POLL_SECONDS = 10.0
 CLOUDTRAIL_CATEGORIES = frozenset({"Management", "Data", "NetworkActivity"})
+# ImportStatus when the prefix held no file and no import was started.
+NO_SOURCE_FILES = "NO_SOURCE_FILES"
+NO_IMPORT_ID = "none"
 
 
 def store_problem(identity: ImportIdentity, store: cloudtrail.EventDataStore) -> str | None:
@@ -117,3 +121,30 @@ def _bucket_problem(inv: Invocation, identity: ImportIdentity) -> str | None:
     rules = response.get("OwnershipControls", {}).get("Rules", [])
     ownership = rules[0].get("ObjectOwnership") if rules else None
     return ownership_problem(bucket, ownership)
+
+
+def source_is_empty(inv: Invocation, identity: ImportIdentity) -> bool:
+    """True when no object exists under the prefix yet (a new bucket before the archive is in).
+
+    An import of an empty prefix completes with nothing, and a COMPLETED import is kept: the
+    archive copied in later could not be imported. False when S3 will not say: StartImport judges.
+    """
+    try:
+        client = inv.s3(identity.s3_bucket_region)
+        listed = client.list_objects_v2(Bucket=identity.bucket, Prefix=identity.prefix, MaxKeys=1)
+    except (ClientError, BotoCoreError) as error:
+        logger.warning(
+            "cannot list the prefix of bucket %s (%s); StartImport will judge",
+            identity.bucket,
+            aws.error_code(error) or type(error).__name__,
+        )
+        return False
+    return not listed.get("Contents")
+
+
+def nothing_to_import(identity: ImportIdentity) -> Outcome:
+    """SUCCESS without an import; a later deploy that changes a property (retry_token) starts it."""
+    physical_id = f"no-source-files:{identity.s3_location_uri}"[:MAX_PHYSICAL_ID_CHARS]
+    return Outcome(
+        True, physical_id, "", {"ImportId": NO_IMPORT_ID, "ImportStatus": NO_SOURCE_FILES}
+    )
