@@ -160,7 +160,7 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
     )
     retention_days = _number(app, "retentionDays")
     timeout_minutes = _number(app, "completionTimeoutMinutes")
-    CloudTrailLakeImport(
+    trail_import = CloudTrailLakeImport(
         stack,
         "TrailArchiveImport",
         source_bucket=source_bucket,
@@ -179,6 +179,10 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
         stop_on_delete=_flag(app, "stopOnDelete", True),
         retry_token=_text(app, "retryToken"),
     )
+    # What to watch the import with (aws cloudtrail get-import / list-import-failures, the logs).
+    cdk.CfnOutput(stack, "ImportId", value=trail_import.import_id)
+    cdk.CfnOutput(stack, "ImportStatus", value=trail_import.import_status)
+    cdk.CfnOutput(stack, "HandlerLogGroupName", value=trail_import.log_group.log_group_name)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

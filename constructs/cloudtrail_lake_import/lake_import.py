@@ -171,6 +171,7 @@ class CloudTrailLakeImport(Construct):
         self.handler, self._self_invoke_policy = self._new_handler(
             wait_for_completion, log_retention, prefix
         )
+        self.log_group: logs.ILogGroup = self.handler.log_group
         earlier = placement.earlier_imports_in_stack(self, CloudTrailLakeImport)
         self.custom_resource = self._new_custom_resource(
             prefix=prefix,

@@ -157,3 +157,11 @@ def test_billing_mode_configures_the_new_store() -> None:
         "AWS::CloudTrail::EventDataStore",
     )
     assert store["Properties"]["BillingMode"] == "FIXED_RETENTION_PRICING"
+
+
+def test_the_default_app_outputs_what_to_watch_the_import_with() -> None:
+    synthesized = template()
+    outputs = synthesized.find_outputs("*")
+    assert set(outputs) == {"ImportId", "ImportStatus", "HandlerLogGroupName"}
+    (log_group_id,) = synthesized.find_resources("AWS::Logs::LogGroup")
+    assert outputs["HandlerLogGroupName"]["Value"] == {"Ref": log_group_id}
