@@ -83,9 +83,11 @@ def installed_wheel(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return target
 
 
-def run_user_app(installed_wheel: Path, app_file: Path, *args: str, cwd: Path) -> str:
+def run_user_app(
+    installed_wheel: Path, app_file: Path, *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> str:
     """Run a user's app in its own process, outside the checkout, with the installed wheel."""
-    env = {**os.environ, "PYTHONPATH": str(installed_wheel)}
+    env = {**os.environ, **(env or {}), "PYTHONPATH": str(installed_wheel)}
     result = subprocess.run(
         [sys.executable, str(app_file), *args],
         check=True,
