@@ -1,6 +1,26 @@
 """AWS CDK construct that copies archived CloudTrail trail logs from S3 into CloudTrail Lake."""
 
-from cloudtrail_lake_import.lake_import import CloudTrailLakeImport
-from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudtrail_lake_import.lake_import import CloudTrailLakeImport
+    from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 
 __all__ = ["CloudTrailLakeImport", "CloudTrailLakeImportPropsError"]
+
+# Loaded on first use: the command line (cloudtrail_lake_import.cli) imports this package too,
+# and importing aws_cdk starts jsii's Node.js process (seconds, and Node's warnings).
+_LAZY = {
+    "CloudTrailLakeImport": "cloudtrail_lake_import.lake_import",
+    "CloudTrailLakeImportPropsError": "cloudtrail_lake_import.validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

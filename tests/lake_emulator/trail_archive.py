@@ -2,9 +2,9 @@
 
 Layout (as documented for trails)::
 
-    [<trail prefix>/]AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/
+    [<trail prefix>/]AWSLogs/[o-<org id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/
         <account>_CloudTrail_<region>_YYYYMMDDTHHMMZ_<16 random chars>.json.gz
-    [<trail prefix>/]AWSLogs/<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/
+    [<trail prefix>/]AWSLogs/[o-<org id>/]<account>/CloudTrail-Digest/<region>/YYYY/MM/DD/
         <account>_CloudTrail-Digest_<region>_<trail>_<home region>_YYYYMMDDTHHMMSSZ.json.gz
 
 A log file is gzip JSON ``{"Records": [...]}`` whose events happened in the few minutes before the
@@ -106,9 +106,15 @@ class TrailArchive:
 
 
 def log_file_key(
-    account: str, region: str, when: datetime, suffix: str, trail_prefix: str = ""
+    account: str,
+    region: str,
+    when: datetime,
+    suffix: str,
+    trail_prefix: str = "",
+    organization: str | None = None,
 ) -> str:
-    folder = f"{trail_prefix}AWSLogs/{account}/CloudTrail/{region}/{when:%Y/%m/%d}/"
+    logs = f"{trail_prefix}AWSLogs/{organization + '/' if organization else ''}{account}"
+    folder = f"{logs}/CloudTrail/{region}/{when:%Y/%m/%d}/"
     return f"{folder}{account}_CloudTrail_{region}_{when:%Y%m%dT%H%M}Z_{suffix}.json.gz"
 
 
@@ -161,6 +167,7 @@ def generate_archive(
     events_per_file: tuple[int, int] = (1, 6),
     trail_prefix: str = "",
     trail_name: str = "management-trail",
+    organization: str | None = None,
 ) -> TrailArchive:
     """A reproducible archive: the same arguments give byte-identical objects."""
     rng = random.Random(seed)
@@ -178,12 +185,13 @@ def generate_archive(
                         for _ in range(rng.randint(*events_per_file))
                     ]
                     suffix = "".join(rng.choices(string.ascii_letters + string.digits, k=16))
-                    key = log_file_key(account, region, when, suffix, trail_prefix)
+                    key = log_file_key(account, region, when, suffix, trail_prefix, organization)
                     body = gzip_json({"Records": records})
                     logs.append(LogFile(key, account, region, when, len(records), body))
                 digest_time = midnight + timedelta(hours=23, minutes=rng.randint(0, 59))
+                logs_folder = f"{trail_prefix}AWSLogs/{organization + '/' if organization else ''}"
                 digest_key = (
-                    f"{trail_prefix}AWSLogs/{account}/CloudTrail-Digest/{region}/{day:%Y/%m/%d}/"
+                    f"{logs_folder}{account}/CloudTrail-Digest/{region}/{day:%Y/%m/%d}/"
                     f"{account}_CloudTrail-Digest_{region}_{trail_name}_{regions[0]}_"
                     f"{digest_time:%Y%m%dT%H%M%S}Z.json.gz"
                 )

@@ -1,0 +1,48 @@
+"""boto3 clients with the standard credential chain and endpoint variables."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+
+from cloudtrail_lake_import.cli.errors import CliError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudtrail import CloudTrailClient
+    from mypy_boto3_s3 import S3Client
+
+USER_AGENT = "cloudtrail-lake-import-cli"
+
+
+def _config(pool: int = 10) -> Config:
+    return Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        max_pool_connections=pool,
+        user_agent_extra=USER_AGENT,
+    )
+
+
+def _session() -> boto3.session.Session:
+    try:
+        return boto3.session.Session()
+    except BotoCoreError as error:  # e.g. AWS_PROFILE names no profile
+        raise CliError(f"cannot set up AWS credentials: {error}") from error
+
+
+def s3(pool: int) -> S3Client:
+    client: S3Client = _session().client("s3", config=_config(pool))
+    return client
+
+
+def cloudtrail() -> CloudTrailClient:
+    client: CloudTrailClient = _session().client("cloudtrail", config=_config())
+    return client
+
+
+def cloudformation() -> CloudFormationClient:
+    client: CloudFormationClient = _session().client("cloudformation", config=_config())
+    return client

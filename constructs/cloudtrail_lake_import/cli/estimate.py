@@ -1,0 +1,224 @@
+"""``estimate``: what an import of an S3 location and window reads, and what it costs."""
+
+from __future__ import annotations
+
+import json
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cloudtrail_lake_import.cli import clients, pricing, render
+from cloudtrail_lake_import.cli.errors import BadInputError, aws_error
+from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
+from cloudtrail_lake_import.cli.params import IsoTime, iso
+
+#: Files read to extrapolate from an inventory when --sample is not given.
+INVENTORY_DEFAULT_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class Request:
+    uri: str
+    bucket: str
+    prefix: str
+    window: sizing.Window
+    price_per_gb: float
+    billing_mode: str | None
+    sample: int | None
+    inventory: str | None
+    workers: int
+    seed: int | None
+
+
+@dataclass(frozen=True)
+class Result:
+    request: Request
+    estimate: sizing.Estimate
+    method: str  # "listing" or "inventory"
+    list_requests: int
+    get_requests: int
+
+    def as_json(self) -> dict[str, Any]:
+        e = self.estimate
+        r = self.request
+        return {
+            "s3_uri": r.uri,
+            "start": iso(r.window.start),
+            "end": iso(r.window.end),
+            "method": self.method,
+            "files": e.files,
+            "compressed_bytes": e.compressed_bytes,
+            "uncompressed_bytes": e.uncompressed_bytes,
+            "uncompressed_exact": e.uncompressed_exact,
+            "sized_files": e.sized_files,
+            "archived_files": e.archived_files,
+            "estimated_cost_usd": pricing.cost_usd(e.uncompressed_bytes, r.price_per_gb),
+            "price_per_gb_usd": r.price_per_gb,
+            "billing_mode": r.billing_mode,
+            "prices_as_of": pricing.PRICES_AS_OF.isoformat(),
+            "partitions": e.partitions,
+            "first_event_date": _date(e.first_event_date),
+            "last_event_date": _date(e.last_event_date),
+            "s3_requests": {"list": self.list_requests, "get": self.get_requests},
+        }
+
+
+def _date(value: Any) -> str | None:
+    return None if value is None else str(value.isoformat())
+
+
+@click.command()
+@click.argument("s3_uri")
+@click.option("--start", type=IsoTime(), help="StartEventTime of the import (ISO 8601).")
+@click.option("--end", type=IsoTime(), help="EndEventTime of the import (ISO 8601).")
+@click.option(
+    "--billing-mode",
+    type=click.Choice(sorted(pricing.PRICE_PER_GB_USD)),
+    help=f"The destination store's billing mode [default: {pricing.DEFAULT_BILLING_MODE}].",
+)
+@click.option(
+    "--price-per-gb",
+    type=click.FloatRange(min=0),
+    help="Price per uncompressed GB (10^9 bytes) in USD, instead of a billing mode's.",
+)
+@click.option(
+    "--sample",
+    type=click.IntRange(min=1),
+    help="Read the uncompressed size of N random files and extrapolate (default: every file; "
+    f"{INVENTORY_DEFAULT_SAMPLE} with --inventory).",
+)
+@click.option(
+    "--inventory",
+    metavar="S3_URI",
+    help="An S3 Inventory manifest.json (CSV or Parquet) to read instead of listing the bucket.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=32,
+    show_default=True,
+    help="Parallel S3 requests.",
+)
+@click.option("--seed", type=int, help="Seed of the random sample (repeatable estimates).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def estimate(
+    s3_uri: str,
+    start: datetime | None,
+    end: datetime | None,
+    billing_mode: str | None,
+    price_per_gb: float | None,
+    sample: int | None,
+    inventory: str | None,
+    workers: int,
+    seed: int | None,
+    as_json: bool,
+) -> None:
+    """How many trail log files and uncompressed bytes an import of S3_URI would ingest.
+
+    S3_URI is the import's S3LocationUri (s3://bucket/prefix/). Only the date partitions of
+    the window are listed, in parallel; the uncompressed size comes from each gzip file's
+    last 4 bytes (one ranged GET per file).
+    """
+    request = _request(
+        s3_uri, start, end, billing_mode, price_per_gb, sample, inventory, workers, seed
+    )
+    console = render.stderr_console()
+    with render.EstimateProgress(console) as progress:
+        if request.inventory is not None:
+            from cloudtrail_lake_import.cli import inventory as inventory_reader
+
+            result = inventory_reader.estimate(request, progress)
+        else:
+            result = estimate_by_listing(request, progress)
+    if as_json:
+        click.echo(json.dumps(result.as_json()))
+    else:
+        render.estimate_table(result.as_json())
+
+
+def _request(
+    uri: str,
+    start: datetime | None,
+    end: datetime | None,
+    billing_mode: str | None,
+    price_per_gb: float | None,
+    sample: int | None,
+    inventory: str | None,
+    workers: int,
+    seed: int | None,
+) -> Request:
+    try:
+        bucket, prefix = sizing.parse_s3_uri(uri)
+    except ValueError as error:
+        raise BadInputError(f"S3_URI: {error}") from error
+    try:
+        window = sizing.Window(start, end)
+    except ValueError as error:
+        raise BadInputError(f"--start/--end: {error}") from error
+    if billing_mode is not None and price_per_gb is not None:
+        raise BadInputError("--billing-mode and --price-per-gb exclude each other: give one")
+    if price_per_gb is None:
+        billing_mode = billing_mode or pricing.DEFAULT_BILLING_MODE
+        price_per_gb = pricing.PRICE_PER_GB_USD[billing_mode]
+    if inventory is not None:
+        if not inventory.startswith("s3://") or not inventory.endswith("manifest.json"):
+            raise BadInputError(
+                f"--inventory: expected s3://<bucket>/<path>/manifest.json, got {inventory!r}"
+            )
+        sample = sample or INVENTORY_DEFAULT_SAMPLE
+    return Request(
+        uri, bucket, prefix, window, price_per_gb, billing_mode, sample, inventory, workers, seed
+    )
+
+
+def estimate_by_listing(request: Request, progress: render.EstimateProgress) -> Result:
+    """List the window's date partitions, then read the sizes of all (or sampled) files."""
+    s3 = clients.s3(pool=request.workers)
+    counters = archive_walk.Progress()
+    with ThreadPoolExecutor(max_workers=request.workers) as pool:
+        try:
+            listing = archive_walk.list_window(
+                archive_walk.s3_list_page(s3, request.bucket),
+                request.prefix,
+                request.window,
+                pool=pool,
+                progress=counters,
+                on_change=progress.update,
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise aws_error("ListObjectsV2", error) from error
+        sizes = read_sizes(s3, request, listing.files, pool, counters, progress)
+    return Result(
+        request,
+        sizing.summarize(listing.files, sizes),
+        "listing",
+        listing.requests,
+        counters.sizes_read,
+    )
+
+
+def read_sizes(
+    s3: Any,
+    request: Request,
+    files: list[sizing.LogFile],
+    pool: ThreadPoolExecutor,
+    counters: archive_walk.Progress,
+    progress: render.EstimateProgress,
+) -> dict[str, int]:
+    """The uncompressed sizes of every file, or of ``request.sample`` random ones."""
+    chosen = archive_walk.choose_sample(files, request.sample, random.Random(request.seed))  # noqa: S311 - a sample, not a secret
+    try:
+        return archive_walk.read_uncompressed_sizes(
+            archive_walk.s3_read_tail(s3, request.bucket),
+            chosen,
+            pool=pool,
+            progress=counters,
+            on_change=progress.update,
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise aws_error("GetObject (last 4 bytes)", error) from error

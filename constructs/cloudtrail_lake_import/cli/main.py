@@ -1,0 +1,73 @@
+"""The ``cloudtrail-lake-import`` command group and its error handling.
+
+Exit codes: 0 success, 2 bad input, 1 an AWS error; failures are one line on stderr, never a
+traceback. AWS clients follow the standard credential chain and endpoint variables
+(``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL_CLOUDTRAIL``...).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cloudtrail_lake_import.cli.errors import EXIT_AWS_ERROR, EXIT_BAD_INPUT, CliError
+from cloudtrail_lake_import.cli.estimate import estimate
+from cloudtrail_lake_import.cli.status import status
+
+PROG = "cloudtrail-lake-import"
+
+
+class _OneLineErrors(click.Group):
+    """Every failure as ``cloudtrail-lake-import: error: ...`` and its exit code."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(
+                args, prog_name or PROG, complete_var, standalone_mode=False, **extra
+            )
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help() if error.ctx else "", err=True)
+            sys.exit(EXIT_BAD_INPUT)
+        except click.UsageError as error:
+            _fail(error.format_message(), EXIT_BAD_INPUT)
+        except click.ClickException as error:
+            _fail(error.format_message(), error.exit_code)
+        except CliError as error:
+            _fail(str(error), error.exit_code)
+        except (ClientError, BotoCoreError) as error:  # a call without a friendlier message
+            _fail(f"{type(error).__name__}: {error}", EXIT_AWS_ERROR)
+        except click.exceptions.Abort:
+            _fail("aborted", EXIT_AWS_ERROR)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, exit_code: int) -> None:
+    first_line = " ".join(message.split())
+    click.echo(f"{PROG}: error: {first_line}", err=True)
+    sys.exit(exit_code)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cdk-cloudtrail-lake-import", prog_name=PROG)
+def cli() -> None:
+    """Estimate what a CloudTrail Lake import will cost, and watch one run."""
+
+
+cli.add_command(estimate)
+cli.add_command(status)
+
+
+def main() -> None:
+    """The console script's entry point."""
+    cli.main()

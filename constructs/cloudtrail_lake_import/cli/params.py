@@ -1,0 +1,28 @@
+"""Argument types shared by the commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+
+class IsoTime(click.ParamType[datetime]):
+    """An ISO 8601 time (``2024-01-01``, ``2024-01-01T00:00:00Z``, ``...+02:00``); UTC if naive."""
+
+    name = "ISO8601"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = datetime.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"expected an ISO 8601 time such as 2024-01-01T00:00:00Z, got {value!r}")
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """``YYYY-MM-DDTHH:MM:SSZ``, as StartImport's window is sent."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

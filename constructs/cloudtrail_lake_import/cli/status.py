@@ -1,0 +1,253 @@
+"""``status``: an import's progress and failures, once or until it ends."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from cloudtrail_lake_import.cli import clients, render
+from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
+from cloudtrail_lake_import.cli.params import iso
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
+
+RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
+TERMINAL = frozenset({"COMPLETED", "FAILED", "STOPPED"})
+#: CloudTrail's control-plane quota is about one call per second: poll gently.
+DEFAULT_INTERVAL_SECONDS = 10.0
+# Replaced by tests to run a watch on an emulated clock.
+sleep: Callable[[float], None] = time.sleep
+now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    import_id: str
+    status: str
+    destination: str | None
+    source: str | None
+    start: datetime | None
+    end: datetime | None
+    created: datetime | None
+    updated: datetime | None
+    statistics: dict[str, int]
+    failures: list[dict[str, str | None]]
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def elapsed_seconds(self) -> float | None:
+        if self.created is None:
+            return None
+        until = self.updated if self.terminal and self.updated else now()
+        return max(0.0, (until - self.created).total_seconds())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "import_id": self.import_id,
+            "status": self.status,
+            "destination": self.destination,
+            "s3_uri": self.source,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "prefixes_found": self.statistics.get("PrefixesFound", 0),
+            "prefixes_completed": self.statistics.get("PrefixesCompleted", 0),
+            "files_completed": self.statistics.get("FilesCompleted", 0),
+            "events_completed": self.statistics.get("EventsCompleted", 0),
+            "failed_entries": self.statistics.get("FailedEntries", 0),
+            "created": iso(self.created),
+            "updated": iso(self.updated),
+            "elapsed_seconds": self.elapsed_seconds(),
+            "failures": self.failures,
+        }
+
+
+@click.command()
+@click.argument("import_id", required=False)
+@click.option("--stack", help="A deployed stack whose CloudTrailLakeImport holds the import id.")
+@click.option(
+    "--logical-id",
+    help="The import's logical id in --stack, when the stack has more than one.",
+)
+@click.option("--watch", is_flag=True, help="Refresh until the import ends.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=DEFAULT_INTERVAL_SECONDS,
+    show_default=True,
+    help="Seconds between refreshes with --watch.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON (one line per refresh with --watch).")
+def status(
+    import_id: str | None,
+    stack: str | None,
+    logical_id: str | None,
+    watch: bool,
+    interval: float,
+    as_json: bool,
+) -> None:
+    """The status, statistics and failures of IMPORT_ID, or of the import of --stack."""
+    if (import_id is None) == (stack is None):
+        raise BadInputError("give either IMPORT_ID or --stack")
+    if logical_id is not None and stack is None:
+        raise BadInputError("--logical-id needs --stack")
+    if stack is not None:
+        import_id = import_id_of_stack(stack, logical_id)
+    assert import_id is not None
+    client = clients.cloudtrail()
+    if not watch:
+        current = read_status(client, import_id)
+        if as_json:
+            click.echo(json.dumps(current.as_json()))
+        else:
+            render.stdout_console().print(status_view(current))
+        return
+    if as_json:
+        while True:
+            current = read_status(client, import_id)
+            click.echo(json.dumps(current.as_json()))
+            if current.terminal:
+                return
+            sleep(interval)
+    current = read_status(client, import_id)
+    with Live(status_view(current), console=render.stdout_console(), auto_refresh=False) as live:
+        while not current.terminal:
+            sleep(interval)
+            current = read_status(client, import_id)
+            live.update(status_view(current), refresh=True)
+
+
+def import_id_of_stack(stack: str, logical_id: str | None) -> str:
+    """The PhysicalResourceId (= ImportId) of the stack's CloudTrailLakeImport resource."""
+    try:
+        resources = clients.cloudformation().describe_stack_resources(StackName=stack)[
+            "StackResources"
+        ]
+    except (ClientError, BotoCoreError) as error:
+        raise aws_error("DescribeStackResources", error) from error
+    imports = [r for r in resources if r.get("ResourceType") == RESOURCE_TYPE]
+    names = ", ".join(sorted(r["LogicalResourceId"] for r in imports)) or "none"
+    if logical_id is not None:
+        imports = [r for r in imports if r["LogicalResourceId"] == logical_id]
+        if not imports:
+            raise BadInputError(
+                f"--logical-id: stack {stack} has no {RESOURCE_TYPE} {logical_id!r} "
+                f"(it has: {names})"
+            )
+    if not imports:
+        raise BadInputError(f"--stack: stack {stack} has no {RESOURCE_TYPE} resource")
+    if len(imports) > 1:
+        raise BadInputError(
+            f"--stack: stack {stack} has several imports, pick one with --logical-id: {names}"
+        )
+    resource = imports[0]
+    physical_id = resource.get("PhysicalResourceId")
+    if not physical_id or len(physical_id) != 36:
+        raise CliError(
+            f"{resource['LogicalResourceId']} in stack {stack} has no import id yet "
+            f"(resource status {resource.get('ResourceStatus', 'unknown')})"
+        )
+    return physical_id
+
+
+def read_status(client: CloudTrailClient, import_id: str) -> ImportStatus:
+    """GetImport and every page of ListImportFailures."""
+    try:
+        response = client.get_import(ImportId=import_id)
+    except client.exceptions.ImportNotFoundException as error:
+        raise CliError(f"import {import_id} not found (ImportNotFoundException)") from error
+    except (ClientError, BotoCoreError) as error:
+        raise aws_error("GetImport", error) from error
+    failures: list[dict[str, str | None]] = []
+    try:
+        for page in client.get_paginator("list_import_failures").paginate(ImportId=import_id):
+            failures.extend(
+                {
+                    "location": f.get("Location"),
+                    "status": f.get("Status"),
+                    "error_type": f.get("ErrorType"),
+                    "error_message": f.get("ErrorMessage"),
+                }
+                for f in page.get("Failures", [])
+            )
+    except (ClientError, BotoCoreError) as error:
+        raise aws_error("ListImportFailures", error) from error
+    destinations = response.get("Destinations") or []
+    source = response.get("ImportSource", {}).get("S3", {}).get("S3LocationUri")
+    reported: dict[str, Any] = dict(response.get("ImportStatistics", {}))
+    statistics = {name: int(value) for name, value in reported.items()}
+    return ImportStatus(
+        import_id=response.get("ImportId", import_id),
+        status=response.get("ImportStatus", "UNKNOWN"),
+        destination=destinations[0] if destinations else None,
+        source=source,
+        start=response.get("StartEventTime"),
+        end=response.get("EndEventTime"),
+        created=response.get("CreatedTimestamp"),
+        updated=response.get("UpdatedTimestamp"),
+        statistics=statistics,
+        failures=failures,
+    )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m {secs:02d}s" if hours else f"{minutes}m {secs:02d}s"
+
+
+def status_view(current: ImportStatus) -> Group:
+    """The status table, a bar of prefixes completed / found and the failures."""
+    data = current.as_json()
+    rows = [
+        ("status", current.status),
+        ("destination", current.destination or "unknown"),
+        ("source", current.source or "unknown"),
+        ("window", f"{data['start'] or 'open'} .. {data['end'] or 'open'}"),
+        ("created", data["created"] or "unknown"),
+        ("updated", data["updated"] or "unknown"),
+        ("elapsed", _duration(current.elapsed_seconds())),
+        ("prefixes", f"{data['prefixes_completed']:,} of {data['prefixes_found']:,} completed"),
+        ("files completed", f"{data['files_completed']:,}"),
+        ("events completed", f"{data['events_completed']:,}"),
+        ("failed entries", f"{data['failed_entries']:,}"),
+    ]
+    table = render.key_value_table(rows, f"Import {current.import_id}")
+    bar = Progress(
+        TextColumn("prefixes"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+    )
+    bar.add_task(
+        "prefixes", total=max(1, data["prefixes_found"]), completed=data["prefixes_completed"]
+    )
+    parts: list[Any] = [table, bar]
+    if current.failures:
+        failures = Table(title=f"Failures ({len(current.failures)})", title_justify="left")
+        for column in ("location", "status", "error type", "message"):
+            failures.add_column(column, overflow="fold")
+        for f in current.failures:
+            failures.add_row(
+                f["location"] or "",
+                f["status"] or "",
+                f["error_type"] or "",
+                f["error_message"] or "",
+            )
+        parts.append(failures)
+    return Group(*parts)
