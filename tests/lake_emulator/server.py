@@ -102,6 +102,9 @@ class CloudTrailLake(ImportEngine):
 
     calls: list[CallRecord] = field(default_factory=list, init=False, repr=False)
     faults: FaultPlan = field(default_factory=FaultPlan, init=False, repr=False)
+    #: Items of a List* page when the request gives no MaxResults (AWS documents no default);
+    #: tests lower it to make several pages.
+    default_page_size: int = field(default=1000, init=False, repr=False)
 
     def operations(self, outcome: str | None = None) -> list[str]:
         with self._lock:
@@ -302,7 +305,7 @@ class CloudTrailLake(ImportEngine):
     def _page(
         self, items: list[dict[str, Any]], params: dict[str, Any], key: str
     ) -> dict[str, Any]:
-        max_results = int(params.get("MaxResults") or 1000)
+        max_results = int(params.get("MaxResults") or self.default_page_size)
         token = params.get("NextToken")
         offset = 0
         if token is not None:

@@ -144,7 +144,8 @@ def select_sql(manifest: Manifest, paths: list[str]) -> str:
             WHERE starts_with(key, $prefix) AND regexp_matches(key, $pattern)
         )
         SELECT key, size, storage,
-               CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END AS at
+               CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END
+                   AS matched_at
         FROM logs
         WHERE CASE WHEN stamp <> ''
                    THEN ($lowest IS NULL OR stamp >= $lowest)
@@ -185,13 +186,13 @@ def query(
     totals = connection.execute(
         f"""SELECT count(*), coalesce(sum(size), 0),
                    count(DISTINCT regexp_replace(key, '/[^/]*$', '')),
-                   min(at), max(at), count(*) FILTER (WHERE storage IN ({archived}))
+                   min(matched_at), max(matched_at), count(*) FILTER (WHERE storage IN ({archived}))
             FROM selected"""
     ).fetchone()
     assert totals is not None
     repeatable = f" REPEATABLE ({int(seed)})" if seed is not None else ""
     sampled = connection.execute(
-        f"""SELECT key, size, storage, at FROM selected WHERE storage NOT IN ({archived})
+        f"""SELECT key, size, storage, matched_at FROM selected WHERE storage NOT IN ({archived})
             USING SAMPLE reservoir({int(sample)} ROWS){repeatable}"""
     ).fetchall()
     return totals, sampled

@@ -93,8 +93,8 @@ class EstimateProgress:
 
 def key_value_table(rows: Sequence[tuple[str, str]], title: str) -> Table:
     table = Table(box=box.SIMPLE, show_header=False, title=title, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
     for name, value in rows:
         table.add_row(name, value)
     return table

@@ -32,7 +32,7 @@ class OutOfTimeError(Exception):
     """The walk could not finish before its deadline."""
 
     def __init__(self, seconds: float, stage: str) -> None:
-        super().__init__(f"could not estimate within {seconds:.0f} s ({stage})")
+        super().__init__(f"could not estimate within {seconds:g} s ({stage})")
         self.seconds = seconds
         self.stage = stage
 

@@ -1,0 +1,239 @@
+"""``cloudtrail-lake-import estimate`` against moto S3: exact figures of generated archives."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cloudtrail_lake_import.cli import cli
+from tests.cli.archives import (
+    NOT_IMPORTED,
+    ORGANIZATION,
+    figures,
+    in_window,
+    mixed_archive,
+    upload,
+    write_inventory,
+)
+from tests.e2e.s3_tls import MotoS3Tls
+from tests.e2e.world import EmulatedAccount
+from tests.lake_emulator.trail_archive import TrailArchive
+
+pytestmark = pytest.mark.usefixtures("account")
+
+
+@pytest.fixture(scope="session")
+def archive() -> TrailArchive:
+    return mixed_archive()
+
+
+@pytest.fixture(scope="session")
+def bucket(s3_server: MotoS3Tls, archive: TrailArchive) -> str:
+    return upload(s3_server.client(), archive, NOT_IMPORTED)
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    return runner.invoke(cli, list(args))
+
+
+def estimate_json(runner: CliRunner, *args: str) -> dict[str, Any]:
+    result = run(runner, "estimate", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def assert_figures(document: dict[str, Any], files: list[Any]) -> None:
+    expected = figures(files)
+    assert {k: document[k] for k in expected.__dataclass_fields__} == vars(expected)
+
+
+def test_estimate_counts_exactly_the_trail_log_files_an_import_reads(
+    runner: CliRunner, archive: TrailArchive, bucket: str
+) -> None:
+    document = estimate_json(runner, f"s3://{bucket}")
+    assert_figures(document, in_window(archive))
+    assert document["uncompressed_exact"] is True
+    assert document["method"] == "listing"
+    assert document["s3_requests"]["get"] == len(archive.log_files)
+
+
+def test_estimate_of_a_window_counts_only_its_files_and_lists_only_its_days(
+    runner: CliRunner, archive: TrailArchive, bucket: str
+) -> None:
+    start, end = at("2025-01-11T06:00:00"), at("2025-01-12T12:00:00")
+    document = estimate_json(
+        runner, f"s3://{bucket}/", "--start", "2025-01-11T06:00:00Z", "--end", "2025-01-12T12:00Z"
+    )
+    files = in_window(archive, start, end)
+    assert 0 < len(files) < len(archive.log_files)
+    assert_figures(document, files)
+    assert (document["start"], document["end"]) == ("2025-01-11T06:00:00Z", "2025-01-12T12:00:00Z")
+    # 2 accounts x 2 regions x 2 days of the organization trail, 1 x 2 x 2 of the other
+    day_folders = 2 * 2 * 2 + 1 * 2 * 2
+    whole = estimate_json(runner, f"s3://{bucket}")
+    assert document["s3_requests"]["list"] < whole["s3_requests"]["list"] - day_folders
+
+
+def test_estimate_of_an_organization_prefix_counts_its_accounts_only(
+    runner: CliRunner, archive: TrailArchive, bucket: str
+) -> None:
+    document = estimate_json(runner, f"s3://{bucket}/AWSLogs/{ORGANIZATION}/")
+    assert_figures(document, archive.in_window(f"AWSLogs/{ORGANIZATION}/"))
+
+
+def test_estimate_prices_the_uncompressed_gb_of_the_billing_mode_or_the_given_price(
+    runner: CliRunner, bucket: str
+) -> None:
+    default = estimate_json(runner, f"s3://{bucket}")
+    gb = default["uncompressed_bytes"] / 10**9
+    assert default["billing_mode"] == "EXTENDABLE_RETENTION_PRICING"
+    assert default["price_per_gb_usd"] == 0.75
+    assert default["estimated_cost_usd"] == pytest.approx(gb * 0.75, abs=1e-6)
+    assert default["prices_as_of"] == "2023-09-20"
+    fixed = estimate_json(runner, f"s3://{bucket}", "--billing-mode", "FIXED_RETENTION_PRICING")
+    assert fixed["estimated_cost_usd"] == pytest.approx(gb * 2.5, abs=1e-6)
+    custom = estimate_json(runner, f"s3://{bucket}", "--price-per-gb", "1000")
+    assert (custom["price_per_gb_usd"], custom["billing_mode"]) == (1000, None)
+    assert custom["estimated_cost_usd"] == pytest.approx(gb * 1000, abs=1e-6)
+
+
+def test_a_sample_reads_n_files_and_says_the_size_is_extrapolated(
+    runner: CliRunner, archive: TrailArchive, bucket: str
+) -> None:
+    document = estimate_json(runner, f"s3://{bucket}", "--sample", "10", "--seed", "1")
+    expected = figures(archive.log_files)
+    assert (document["files"], document["compressed_bytes"]) == (
+        expected.files,
+        expected.compressed_bytes,
+    )
+    assert document["uncompressed_exact"] is False
+    assert document["sized_files"] == 10
+    assert document["s3_requests"]["get"] == 10
+    assert document["uncompressed_bytes"] == pytest.approx(expected.uncompressed_bytes, rel=0.25)
+    assert estimate_json(runner, f"s3://{bucket}", "--sample", "10", "--seed", "1") == document
+
+
+def test_the_human_output_is_a_table_that_says_how_the_size_was_found(
+    runner: CliRunner, archive: TrailArchive, bucket: str
+) -> None:
+    expected = figures(archive.log_files)
+    exact = run(runner, "estimate", f"s3://{bucket}")
+    assert exact.exit_code == 0, exact.stderr
+    assert f"log files         {expected.files:,}" in exact.stdout
+    assert f"({expected.uncompressed_bytes:,} B), exact: gzip trailer of every file" in (
+        exact.stdout
+    )
+    sampled = run(runner, "estimate", f"s3://{bucket}", "--sample", "5")
+    assert f"extrapolated from 5 of {expected.files:,} files" in sampled.stdout
+
+
+@pytest.mark.parametrize("file_format", ["CSV", "Parquet"])
+def test_an_inventory_report_gives_the_figures_of_a_listing(
+    runner: CliRunner,
+    s3_server: MotoS3Tls,
+    archive: TrailArchive,
+    bucket: str,
+    file_format: str,
+    tmp_path: Path,
+) -> None:
+    old_version = {archive.log_files[0].key: 10**9}  # superseded: not read by an import
+    manifest = write_inventory(
+        s3_server.client(), bucket, file_format, tmp_path, superseded=old_version
+    )
+    start, end = at("2025-01-11T00:00:00"), at("2025-01-13T23:59:00")
+    window = ["--start", "2025-01-11T00:00:00Z", "--end", "2025-01-13T23:59:00Z"]
+    listed = estimate_json(runner, f"s3://{bucket}", *window)
+    document = estimate_json(runner, f"s3://{bucket}", *window, "--inventory", manifest)
+    assert_figures(document, in_window(archive, start, end))
+    assert document["method"] == "inventory"
+    assert document["s3_requests"]["list"] == 0
+    for same in ("files", "compressed_bytes", "uncompressed_bytes", "uncompressed_exact"):
+        assert document[same] == listed[same]
+
+
+def test_an_inventory_with_a_sample_extrapolates(
+    runner: CliRunner, s3_server: MotoS3Tls, archive: TrailArchive, bucket: str, tmp_path: Path
+) -> None:
+    manifest = write_inventory(s3_server.client(), bucket, "CSV", tmp_path)
+    document = estimate_json(runner, f"s3://{bucket}", "--inventory", manifest, "--sample", "7")
+    assert (document["files"], document["sized_files"], document["uncompressed_exact"]) == (
+        len(archive.log_files),
+        7,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["trail-archive"], "S3_URI: expected s3://<bucket>[/<prefix>], got 'trail-archive'"),
+        (
+            ["s3://b-1", "--start", "2025-02-01", "--end", "2025-01-01"],
+            "--start/--end: start (2025-02-01T00:00:00+00:00) must not be after end",
+        ),
+        (["s3://b-1", "--start", "yesterday"], "expected an ISO 8601 time"),
+        (
+            ["s3://b-1", "--billing-mode", "FIXED_RETENTION_PRICING", "--price-per-gb", "1"],
+            "--billing-mode and --price-per-gb exclude each other",
+        ),
+        (["s3://b-1", "--billing-mode", "CHEAP"], "'CHEAP' is not one of"),
+        (["s3://b-1", "--sample", "0"], "--sample"),
+        (["s3://b-1", "--inventory", "s3://inv/list.csv"], "--inventory: expected s3://"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(runner: CliRunner, args: list[str], message: str) -> None:
+    result = run(runner, "estimate", *args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith("cloudtrail-lake-import: error: ")
+    assert message in result.stderr
+
+
+def test_a_missing_bucket_exits_1_with_the_aws_error(runner: CliRunner) -> None:
+    result = run(runner, "estimate", "s3://no-such-trail-archive")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cloudtrail-lake-import: error: ListObjectsV2 failed: NoSuchBucket: "
+        "The specified bucket does not exist\n"
+    )
+
+
+def test_a_missing_inventory_manifest_exits_1(runner: CliRunner, bucket: str) -> None:
+    result = run(
+        runner, "estimate", f"s3://{bucket}", "--inventory", f"s3://{bucket}/none/manifest.json"
+    )
+    assert result.exit_code == 1
+    assert "GetObject" in result.stderr
+    assert "NoSuchKey" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_an_inventory_of_another_bucket_is_refused(
+    runner: CliRunner, s3_server: MotoS3Tls, bucket: str, tmp_path: Path
+) -> None:
+    other = upload(s3_server.client(), TrailArchive((), ()))
+    manifest = write_inventory(s3_server.client(), other, "CSV", tmp_path)
+    result = run(runner, "estimate", f"s3://{bucket}", "--inventory", manifest)
+    assert result.exit_code == 2
+    assert f"the report lists bucket {other}, not {bucket}" in result.stderr
+
+
+def test_credentials_come_from_the_standard_chain(
+    runner: CliRunner, account: EmulatedAccount, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    result = run(runner, "estimate", f"s3://{bucket}")
+    assert result.exit_code == 1
+    assert "no-such-profile" in result.stderr
+    assert result.stderr.count("\n") == 1
