@@ -402,9 +402,10 @@ class CloudTrailLakeImport(Construct):
                 }
             },
             "WaitForCompletion": _flag(wait_for_completion),
-            "CompletionTimeoutSeconds": validation.completion_timeout_seconds(completion_timeout),
             "StopOnDelete": _flag(stop_on_delete),
         }
+        timeout_property, timeout_value = validation.completion_timeout_property(completion_timeout)
+        properties[timeout_property] = timeout_value
         start, end = window
         if start is not None:
             properties["StartEventTime"] = start

@@ -82,25 +82,29 @@ def check_event_window(start: str | None, end: str | None) -> None:
         )
 
 
-def completion_timeout_seconds(timeout: Duration) -> str:
-    """``CompletionTimeoutSeconds`` as sent: a number, or a token the handler checks at deploy."""
+def completion_timeout_property(timeout: Duration) -> tuple[str, str]:
+    """The property that carries the timeout, and its value: a number, or a token checked by
+    the handler at deploy. CloudFormation has no arithmetic, so a token keeps its unit."""
     if not timeout.is_unresolved():
-        return str(int(timeout.to_seconds()))
-    try:
-        seconds = timeout.to_seconds()
-    except RuntimeError:
-        # CloudFormation has no arithmetic: a token in minutes cannot become seconds.
-        raise CloudTrailLakeImportPropsError(
-            "completion_timeout from an unresolved value (a parameter or an import) must be "
-            "given in seconds, e.g. Duration.seconds(param.value_as_number); CloudFormation "
-            "cannot convert minutes to seconds"
-        ) from None
-    return Token.as_string(seconds)
+        return "CompletionTimeoutSeconds", str(int(timeout.to_seconds()))
+    for name, in_unit in (
+        ("CompletionTimeoutSeconds", timeout.to_seconds),
+        ("CompletionTimeoutMinutes", timeout.to_minutes),
+    ):
+        try:
+            return name, Token.as_string(in_unit())
+        except RuntimeError:
+            continue  # CDK converts a token only to its own unit
+    raise CloudTrailLakeImportPropsError(
+        "completion_timeout from an unresolved value (a parameter or an import) must be given "
+        "in seconds or minutes, e.g. Duration.minutes(param.value_as_number); got "
+        f"{timeout.to_human_string()}"
+    )
 
 
 def check_completion_timeout(timeout: Duration) -> None:
     if timeout.is_unresolved():
-        completion_timeout_seconds(timeout)
+        completion_timeout_property(timeout)
         return
     seconds = timeout.to_seconds()
     if not MIN_COMPLETION_TIMEOUT.to_seconds() <= seconds <= MAX_COMPLETION_TIMEOUT.to_seconds():

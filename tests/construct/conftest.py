@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,6 +21,10 @@ from tests.cdk_json import RECOMMENDED_CONTEXT
 Synth = Callable[..., tuple[cdk.Stack, CloudTrailLakeImport, Template]]
 ROOT = Path(__file__).resolve().parents[2]
 PIP = (sys.executable, "-m", "pip")
+NOT_SOURCE = (
+    *(".git", ".venv", "node_modules", "build", "dist", "cdk.out*", "*.egg-info"),
+    *("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache", ".pytest_cache"),
+)
 STORE_ARN = "arn:aws:cloudtrail:eu-west-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
 
 
@@ -63,8 +68,11 @@ def only(template: Template, type_: str) -> dict[str, Any]:
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The package as users get it: the wheel built from this checkout."""
     out = tmp_path_factory.mktemp("wheel")
+    # From a clean copy: setuptools reuses ./build, where files deleted since linger.
+    source = tmp_path_factory.mktemp("source") / "checkout"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     subprocess.run(
-        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ROOT)],
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(source)],
         check=True,
         cwd=out,
     )

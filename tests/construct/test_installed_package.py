@@ -6,7 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from tests.construct.conftest import run_user_app
+from tests.construct.conftest import ROOT, run_user_app
 
 USER_APP = """
 import json, sys
@@ -28,6 +28,21 @@ def test_wheel_ships_the_handler_and_no_bytecode(wheel: Path) -> None:
     assert "cloudtrail_lake_import/py.typed" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     assert not [n for n in names if n.startswith(("tests/", "constructs/"))]
+
+
+def test_the_wheel_ships_exactly_the_handler_of_the_checkout(wheel: Path) -> None:
+    shipped = {
+        n.removeprefix("cloudtrail_lake_import/_handler/")
+        for n in zipfile.ZipFile(wheel).namelist()
+        if n.startswith("cloudtrail_lake_import/_handler/")
+    }
+    handler = ROOT / "lambda" / "start_import"
+    expected = {
+        p.relative_to(handler).as_posix()
+        for p in handler.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
+    assert shipped == expected
 
 
 def test_installed_wheel_synthesizes_a_user_stack_with_its_own_handler(

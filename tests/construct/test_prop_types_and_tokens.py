@@ -117,18 +117,34 @@ def test_a_completion_timeout_parameter_in_seconds_is_passed_to_the_handler() ->
     assert resource["Properties"]["ServiceTimeout"] == "3600"
 
 
-def test_a_completion_timeout_parameter_in_minutes_fails_synth_naming_the_remedy() -> None:
+def test_a_completion_timeout_parameter_in_minutes_is_passed_in_minutes() -> None:
     stack = cdk.Stack(new_app(), "Minutes")
     minutes = cdk.CfnParameter(stack, "TimeoutMinutes", type="Number")
+    CloudTrailLakeImport(
+        stack,
+        "Import",
+        wait_for_completion=True,
+        completion_timeout=cdk.Duration.minutes(minutes.value_as_number),
+    )
+    properties = only(Template.from_stack(stack), "Custom::CloudTrailLakeImport")["Properties"]
+    # CloudFormation cannot multiply: the handler converts (and checks 1 to 60) at deploy.
+    assert properties["CompletionTimeoutMinutes"] == {"Ref": "TimeoutMinutes"}
+    assert "CompletionTimeoutSeconds" not in properties
+    assert properties["ServiceTimeout"] == "3600"
+
+
+def test_a_completion_timeout_parameter_in_hours_fails_synth_naming_the_remedy() -> None:
+    stack = cdk.Stack(new_app(), "Hours")
+    hours = cdk.CfnParameter(stack, "TimeoutHours", type="Number")
     with pytest.raises(CloudTrailLakeImportPropsError) as raised:
         CloudTrailLakeImport(
             stack,
             "Import",
             wait_for_completion=True,
-            completion_timeout=cdk.Duration.minutes(minutes.value_as_number),
+            completion_timeout=cdk.Duration.hours(hours.value_as_number),
         )
     assert str(raised.value).startswith("completion_timeout from an unresolved value")
-    assert "Duration.seconds(param.value_as_number)" in str(raised.value)
+    assert "Duration.minutes(param.value_as_number)" in str(raised.value)
 
 
 def test_prefix_store_retry_token_and_retention_accept_tokens() -> None:

@@ -122,6 +122,13 @@ def test_accepts_an_empty_prefix_and_an_explicit_utc_offset() -> None:
         ({"CompletionTimeoutSeconds": "60.5"}, "CompletionTimeoutSeconds"),
         ({"CompletionTimeoutSeconds": "-5"}, "CompletionTimeoutSeconds"),
         ({"CompletionTimeoutSeconds": "ten"}, "CompletionTimeoutSeconds"),
+        ({"CompletionTimeoutMinutes": "61"}, "CompletionTimeoutMinutes"),
+        ({"CompletionTimeoutMinutes": "0"}, "CompletionTimeoutMinutes"),
+        ({"CompletionTimeoutMinutes": "1.5"}, "CompletionTimeoutMinutes"),
+        (
+            {"CompletionTimeoutSeconds": "600", "CompletionTimeoutMinutes": "10"},
+            "CompletionTimeoutMinutes",
+        ),
         ({"RetryToken": 7}, "RetryToken"),
     ],
 )
@@ -177,3 +184,8 @@ def test_a_prefix_from_a_token_that_leaves_the_bucket_is_rejected(uri: str, prob
     assert raised.value.prop == "ImportSource.S3.S3LocationUri"
     assert problem in str(raised.value)
     assert uri in str(raised.value)
+
+
+def test_a_timeout_token_in_minutes_arrives_as_completion_timeout_minutes() -> None:
+    props = parse(properties(CompletionTimeoutSeconds=None, CompletionTimeoutMinutes="45"))
+    assert props.completion_timeout_seconds == 45 * 60

@@ -35,6 +35,8 @@ _KNOWN = frozenset(
         "EndEventTime",
         "WaitForCompletion",
         "CompletionTimeoutSeconds",
+        # Instead of CompletionTimeoutSeconds when the timeout is a token in minutes.
+        "CompletionTimeoutMinutes",
         "StopOnDelete",
         "RetryToken",
     }
@@ -107,7 +109,7 @@ def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
     return ImportProperties(
         identity=identity,
         wait_for_completion=parse_bool(raw, "WaitForCompletion", default=False),
-        completion_timeout_seconds=_timeout(raw.get("CompletionTimeoutSeconds")),
+        completion_timeout_seconds=_completion_timeout(raw),
         stop_on_delete=parse_bool(raw, "StopOnDelete", default=True),
         retry_token=retry_token,
     )
@@ -225,22 +227,35 @@ def _time(raw: Mapping[str, Any], prop: str) -> datetime | None:
         raise PropertyError(prop, f"is not a valid date and time, got {_show(value)}") from None
 
 
-def _timeout(value: Any) -> int:
-    if value is None:
-        return DEFAULT_COMPLETION_TIMEOUT_SECONDS
+def _completion_timeout(raw: Mapping[str, Any]) -> int:
+    """Seconds, from CompletionTimeoutSeconds or (a token in minutes) CompletionTimeoutMinutes."""
+    seconds, minutes = raw.get("CompletionTimeoutSeconds"), raw.get("CompletionTimeoutMinutes")
+    if seconds is not None and minutes is not None:
+        raise PropertyError(
+            "CompletionTimeoutMinutes", "cannot be given together with CompletionTimeoutSeconds"
+        )
+    if minutes is not None:
+        return (
+            _timeout("CompletionTimeoutMinutes", minutes, MAX_COMPLETION_TIMEOUT_SECONDS // 60) * 60
+        )
+    if seconds is not None:
+        return _timeout("CompletionTimeoutSeconds", seconds, MAX_COMPLETION_TIMEOUT_SECONDS)
+    return DEFAULT_COMPLETION_TIMEOUT_SECONDS
+
+
+def _timeout(prop: str, value: Any, most: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise PropertyError("CompletionTimeoutSeconds", f"must be an integer, got {_show(value)}")
+        raise PropertyError(prop, f"must be an integer, got {_show(value)}")
     text = str(value)
     if not re.fullmatch(r"\d{1,9}", text):
-        raise PropertyError("CompletionTimeoutSeconds", f"must be an integer, got {_show(value)}")
-    seconds = int(text)
-    if not 1 <= seconds <= MAX_COMPLETION_TIMEOUT_SECONDS:
+        raise PropertyError(prop, f"must be an integer, got {_show(value)}")
+    amount = int(text)
+    if not 1 <= amount <= most:
         raise PropertyError(
-            "CompletionTimeoutSeconds",
-            f"must be between 1 and {MAX_COMPLETION_TIMEOUT_SECONDS} "
-            f"(CloudFormation waits at most one hour), got {seconds}",
+            prop,
+            f"must be between 1 and {most} (CloudFormation waits at most one hour), got {amount}",
         )
-    return seconds
+    return amount
 
 
 def _show(value: Any) -> str:
