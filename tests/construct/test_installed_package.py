@@ -39,8 +39,8 @@ def test_the_wheel_ships_exactly_the_handler_of_the_checkout(wheel: Path) -> Non
     handler = ROOT / "lambda" / "start_import"
     expected = {
         p.relative_to(handler).as_posix()
-        for p in handler.rglob("*.py")
-        if "__pycache__" not in p.parts
+        for p in handler.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
     assert shipped == expected
 
