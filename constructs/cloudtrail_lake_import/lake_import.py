@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 
 from cloudtrail_lake_import import placement, validation
+from cloudtrail_lake_import.checkov_skips import skip_checks_left_to_defaults
 from cloudtrail_lake_import.handler_asset import handler_code
-from cloudtrail_lake_import.nag_acknowledgments import acknowledge_justified_findings
+from cloudtrail_lake_import.nag_acknowledgments import (
+    acknowledge_justified_findings,
+    acknowledge_security_option_findings,
+)
 from cloudtrail_lake_import.prop_types import check_prop_types
 from constructs import Construct
 
@@ -38,6 +46,15 @@ QUICK_SERVICE_TIMEOUT = Duration.minutes(5)
 # CloudFormation's upper bound for a custom resource's ServiceTimeout.
 MAX_SERVICE_TIMEOUT = Duration.minutes(60)
 SERVICE_TIMEOUT_MARGIN = Duration.minutes(5)
+# A custom resource handler serves one request at a time, plus a brief overlap while a waiting
+# invocation hands over to the next one.
+DEFAULT_RESERVED_CONCURRENCY = 2
+# Lambda's own maximum: a crash or timeout is retried twice (1 and 2 minutes later), and the
+# handler tolerates a repeated request (it adopts the import it already started).
+ASYNC_RETRY_ATTEMPTS = 2
+# Messages in the dead-letter queue hold a CloudFormation request whose ResponseURL expires
+# within hours; four days cover a weekend of not looking.
+DEAD_LETTER_RETENTION = Duration.days(4)
 
 
 class CloudTrailLakeImport(Construct):
@@ -69,6 +86,13 @@ class CloudTrailLakeImport(Construct):
         stop_on_delete: bool = True,
         retry_token: str | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
+        reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        server_access_logs_bucket: s3.IBucket | None = None,
+        server_access_logs_prefix: str | None = None,
     ) -> None:
         """Create the import.
 
@@ -97,6 +121,18 @@ class CloudTrailLakeImport(Construct):
             default true. Imported events are never deleted.
         :param retry_token: change it on a deploy to retry a FAILED or STOPPED import.
         :param log_retention: retention of the handler's log group; default one year.
+        :param log_encryption_key: KMS key that encrypts the handler's log group; default:
+            CloudWatch Logs' own encryption. A key in this stack gets the key policy statement
+            for CloudWatch Logs; an imported key must have it already (synth warns).
+        :param reserved_concurrent_executions: concurrency reserved for the handler; default 2.
+            None reserves nothing (accounts whose concurrency quota is 10 cannot reserve).
+        :param vpc: run the handler in this VPC; it then needs VPC endpoints or NAT for
+            CloudTrail, S3, Lambda and the CloudFormation response URL (an S3 URL).
+        :param vpc_subnets: where in ``vpc``; default: the VPC's private subnets.
+        :param security_groups: of the handler; default: a new group allowing all egress.
+        :param server_access_logs_bucket: S3 server access logs of the bucket this construct
+            creates go there; default: none (CloudTrail records the import role's reads).
+        :param server_access_logs_prefix: key prefix of those logs.
         """
         super().__init__(scope, id)
         check_prop_types(
@@ -115,6 +151,13 @@ class CloudTrailLakeImport(Construct):
             stop_on_delete=stop_on_delete,
             retry_token=retry_token,
             log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            security_groups=security_groups,
+            server_access_logs_bucket=server_access_logs_bucket,
+            server_access_logs_prefix=server_access_logs_prefix,
         )
         validation.check_new_store_only(
             event_data_store is not None,
@@ -138,11 +181,22 @@ class CloudTrailLakeImport(Construct):
         validation.check_completion_timeout(completion_timeout)
         prefix = validation.check_source_prefix(source_prefix)
         self.wait_for_completion = wait_for_completion
+        validation.check_reserved_concurrency(
+            reserved_concurrent_executions, wait_for_completion=wait_for_completion
+        )
+        validation.check_vpc_props(
+            vpc is not None, vpc_subnets=vpc_subnets, security_groups=security_groups
+        )
+        validation.check_new_bucket_only(
+            source_bucket is not None,
+            server_access_logs_bucket=server_access_logs_bucket,
+            server_access_logs_prefix=server_access_logs_prefix,
+        )
 
         if source_bucket is not None:
             placement.warn_if_acls_enabled(self, source_bucket)
         self.source_bucket: s3.IBucket = source_bucket or self._new_source_bucket(
-            source_encryption_key
+            source_encryption_key, server_access_logs_bucket, server_access_logs_prefix
         )
         # A bucket declared with SSE-KMS knows its key; an imported one does not.
         self.source_encryption_key = source_encryption_key or (
@@ -168,8 +222,15 @@ class CloudTrailLakeImport(Construct):
             self._warn_if_live_events_may_overlap(event_data_store, end_event_time)
 
         self.access_role = self._new_access_role(prefix)
+        self.handler_dead_letter_queue = self._new_dead_letter_queue()
+        log_group = self._new_handler_log_group(log_retention, log_encryption_key)
         self.handler, self._self_invoke_policy = self._new_handler(
-            wait_for_completion, log_retention, prefix
+            wait_for_completion,
+            log_group,
+            HandlerNetwork(vpc, vpc_subnets, security_groups),
+            reserved_concurrent_executions,
+            prefix=prefix,
+            max_event_age=_service_timeout(wait_for_completion, completion_timeout),
         )
         self.log_group: logs.ILogGroup = self.handler.log_group
         earlier = placement.earlier_imports_in_stack(self, CloudTrailLakeImport)
@@ -195,8 +256,25 @@ class CloudTrailLakeImport(Construct):
             prefix=prefix,
             created_bucket=source_bucket is None,
         )
+        acknowledge_security_option_findings(
+            vpc_access_policy=self._vpc_access_policy,
+        )
+        skip_checks_left_to_defaults(
+            handler=self.handler,
+            log_group=log_group,
+            created_bucket=None if source_bucket is not None else self.source_bucket,
+            in_vpc=vpc is not None,
+            concurrency_reserved=reserved_concurrent_executions is not None,
+            logs_encrypted=log_encryption_key is not None,
+            access_logged=server_access_logs_bucket is not None,
+        )
 
-    def _new_source_bucket(self, encryption_key: kms.IKey | None) -> s3.Bucket:
+    def _new_source_bucket(
+        self,
+        encryption_key: kms.IKey | None,
+        access_logs_bucket: s3.IBucket | None,
+        access_logs_prefix: str | None,
+    ) -> s3.Bucket:
         # StartImport refuses buckets with ACLs enabled: BucketOwnerEnforced disables them.
         return s3.Bucket(
             self,
@@ -211,6 +289,8 @@ class CloudTrailLakeImport(Construct):
             bucket_key_enabled=encryption_key is not None or None,
             versioned=True,
             removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=access_logs_bucket,
+            server_access_logs_prefix=access_logs_prefix,
         )
 
     def _new_event_data_store(
@@ -323,10 +403,70 @@ class CloudTrailLakeImport(Construct):
             )
         return role
 
+    def _new_dead_letter_queue(self) -> sqs.Queue:
+        # Where Lambda puts a request or continuation it gave up on (retries exhausted or older
+        # than max_event_age): without it a lost continuation is invisible and the stack waits
+        # out its service timeout. AWS-managed SQS key: free, and usable by the handler role.
+        return sqs.Queue(
+            self,
+            "HandlerDeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DEAD_LETTER_RETENTION,
+        )
+
+    def _new_handler_log_group(
+        self, retention: logs.RetentionDays, encryption_key: kms.IKey | None
+    ) -> logs.LogGroup:
+        if encryption_key is not None:
+            self._allow_logs_to_use(encryption_key)
+        return logs.LogGroup(
+            self, "HandlerLogs", retention=retention, encryption_key=encryption_key
+        )
+
+    def _allow_logs_to_use(self, key: kms.IKey) -> None:
+        stack = Stack.of(self)
+        # The log group's ARN cannot be named here (the group refers to the key: a cycle), so
+        # the statement is scoped to log groups of this account and region.
+        added = key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsForCloudTrailLakeImport",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=[
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": (
+                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                        )
+                    }
+                },
+            )
+        )
+        if not added.statement_added:
+            Annotations.of(self).add_warning_v2(
+                "cloudtrail-lake-import:logKeyPolicy",
+                "log_encryption_key is an imported key: its key policy must allow "
+                "logs.<region>.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, "
+                "kms:GenerateDataKey* and kms:Describe*, or the log group cannot be created",
+            )
+
     def _new_handler(
-        self, wait_for_completion: bool, log_retention: logs.RetentionDays, prefix: str
+        self,
+        wait_for_completion: bool,
+        log_group: logs.LogGroup,
+        network: HandlerNetwork,
+        reserved_concurrency: int | None,
+        *,
+        prefix: str,
+        max_event_age: Duration,
     ) -> tuple[lambda_.Function, iam.Policy]:
-        log_group = logs.LogGroup(self, "HandlerLogs", retention=log_retention)
         role = iam.Role(
             self,
             "HandlerRole",
@@ -355,6 +495,7 @@ class CloudTrailLakeImport(Construct):
             )
         )
         role.add_to_policy(_list_prefix_statement(self.source_bucket, prefix))
+        security_groups = self._handler_security_groups(network)
         function = lambda_.Function(
             self,
             "Handler",
@@ -367,7 +508,21 @@ class CloudTrailLakeImport(Construct):
             memory_size=256,
             timeout=WAITING_HANDLER_TIMEOUT if wait_for_completion else QUICK_HANDLER_TIMEOUT,
             description="CloudTrail Lake import custom resource (cdk-cloudtrail-lake-import)",
+            reserved_concurrent_executions=reserved_concurrency,
+            # CloudFormation and the handler itself invoke asynchronously. A request older than
+            # the service timeout has no listener left and must not start an import late.
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=max_event_age,
+            dead_letter_queue=self.handler_dead_letter_queue,
+            vpc=network.vpc,
+            vpc_subnets=network.vpc_subnets,
+            security_groups=security_groups,
         )
+        self._vpc_access_policy = None
+        if network.vpc is not None:
+            # Lambda checks these permissions when it creates the function in the VPC.
+            self._vpc_access_policy = self._new_vpc_access_policy(role)
+            function.node.add_dependency(self._vpc_access_policy)
         # Waiting continues in a fresh invocation of the same function. A separate policy keeps
         # the function from depending on a policy that names the function (a cycle).
         self_invoke = iam.Policy(
@@ -381,6 +536,44 @@ class CloudTrailLakeImport(Construct):
             ],
         )
         return function, self_invoke
+
+    def _handler_security_groups(self, network: HandlerNetwork) -> list[ec2.ISecurityGroup] | None:
+        if network.vpc is None:
+            return None
+        if network.security_groups:
+            return list(network.security_groups)
+        # Every endpoint the handler calls (AWS APIs, the response URL) speaks HTTPS.
+        group = ec2.SecurityGroup(
+            self,
+            "HandlerSecurityGroup",
+            vpc=network.vpc,
+            description="CloudTrail Lake import handler: HTTPS out only",
+            allow_all_outbound=False,
+        )
+        group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        return [group]
+
+    def _new_vpc_access_policy(self, role: iam.IRole) -> iam.Policy:
+        # What AWS's AWSLambdaVPCAccessExecutionRole grants, inline: Lambda manages the
+        # function's network interfaces with the execution role (no resource-level scoping).
+        return iam.Policy(
+            self,
+            "HandlerVpcAccessPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=[
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSubnets",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    resources=["*"],
+                )
+            ],
+        )
 
     def _new_custom_resource(
         self,
@@ -436,6 +629,15 @@ def _list_prefix_statement(bucket: s3.IBucket, prefix: str) -> iam.PolicyStateme
     return iam.PolicyStatement(
         actions=["s3:ListBucket"], resources=[bucket.bucket_arn], conditions=conditions
     )
+
+
+@dataclass(frozen=True)
+class HandlerNetwork:
+    """Where the handler runs: outside any VPC unless ``vpc`` is given."""
+
+    vpc: ec2.IVpc | None
+    vpc_subnets: ec2.SubnetSelection | None
+    security_groups: Sequence[ec2.ISecurityGroup] | None
 
 
 def _flag(value: bool) -> str:

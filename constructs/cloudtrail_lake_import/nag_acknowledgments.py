@@ -115,3 +115,17 @@ def nag_resource_id(resolved: object) -> str:
             return f"<{nag_resource_id(resolved['Ref'])}>"
     # cdk-nag falls back to JSON.stringify, which writes no spaces.
     return json.dumps(resolved, separators=(",", ":"), ensure_ascii=False)
+
+
+def acknowledge_security_option_findings(*, vpc_access_policy: iam.Policy | None) -> None:
+    """Acknowledge the wildcard that placing the handler in a VPC needs."""
+    if vpc_access_policy is None:
+        return
+    Validations.of(vpc_access_policy).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-IAM5[Resource::*]",
+            reason="Only with vpc: Lambda creates, describes and deletes the handler's network "
+            "interfaces with its execution role; these EC2 actions are the ones AWS's "
+            "AWSLambdaVPCAccessExecutionRole grants, on '*' as there.",
+        )
+    )

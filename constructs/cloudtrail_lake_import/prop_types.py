@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
@@ -51,6 +52,19 @@ _EXPECTED: dict[str, tuple[Callable[[object], bool], str]] = {
     "completion_timeout": (lambda v: isinstance(v, Duration), "a Duration"),
     "retry_token": (lambda v: isinstance(v, str), "a string"),
     "log_retention": (lambda v: isinstance(v, logs.RetentionDays), "a logs.RetentionDays"),
+    "log_encryption_key": (_is_key, "a kms.IKey"),
+    "reserved_concurrent_executions": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "a whole number of executions, or None to reserve nothing",
+    ),
+    "vpc": (lambda v: hasattr(v, "node") and hasattr(v, "vpc_id"), "an ec2.IVpc"),
+    "vpc_subnets": (lambda v: isinstance(v, ec2.SubnetSelection), "an ec2.SubnetSelection"),
+    "security_groups": (
+        lambda v: isinstance(v, list | tuple) and all(hasattr(g, "security_group_id") for g in v),
+        "a list of ec2.ISecurityGroup",
+    ),
+    "server_access_logs_bucket": (_is_bucket, "an s3.IBucket"),
+    "server_access_logs_prefix": (lambda v: isinstance(v, str), "a string key prefix"),
 }
 # Props with a non-None default, where None is a mistake too.
 _REQUIRED: dict[str, tuple[Callable[[object], bool], str]] = {

@@ -175,3 +175,41 @@ def oldest_retained_event(retention: Duration, now: datetime | None = None) -> d
     if retention.is_unresolved():
         return None
     return (now or datetime.now(UTC)) - timedelta(days=retention.to_days())
+
+
+def check_reserved_concurrency(reserved: int | None, *, wait_for_completion: bool) -> None:
+    if reserved is None or Token.is_unresolved(reserved):
+        return
+    # A waiting handler invokes itself before it returns: two invocations overlap briefly.
+    minimum = 2 if wait_for_completion else 1
+    if reserved < minimum:
+        raise CloudTrailLakeImportPropsError(
+            f"reserved_concurrent_executions must be at least {minimum}"
+            + (
+                " when wait_for_completion is true (the handler hands over to a new invocation "
+                "of itself while it still runs)"
+                if wait_for_completion
+                else ""
+            )
+            + f", or None to reserve nothing; got {reserved}"
+        )
+
+
+def check_vpc_props(vpc_given: bool, **props: object) -> None:
+    """Subnets and security groups place the handler in a VPC: they need the VPC."""
+    given = sorted(name for name, value in props.items() if value is not None)
+    if given and not vpc_given:
+        raise CloudTrailLakeImportPropsError(
+            f"{', '.join(given)} need vpc: pass the VPC the handler runs in"
+        )
+
+
+def check_new_bucket_only(existing_bucket_given: bool, **props: object) -> None:
+    """Props that configure the bucket we create make no sense with an existing bucket."""
+    given = sorted(name for name, value in props.items() if value is not None)
+    if given and existing_bucket_given:
+        raise CloudTrailLakeImportPropsError(
+            f"{', '.join(given)} configure the source bucket this construct creates; "
+            "they cannot be used with an existing source_bucket (configure its server access "
+            "logs where it is defined)"
+        )

@@ -12,6 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk.assertions import Template
 
 from cloudtrail_lake_import import CloudTrailLakeImport
@@ -105,3 +106,14 @@ def run_user_app(
         env=env,
     )
     return result.stdout
+
+
+def hardening_vpc(stack: cdk.Stack) -> ec2.IVpc:
+    """A VPC declared elsewhere, known by its ids (no lookup)."""
+    return ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Vpc",
+        vpc_id="vpc-0123456789abcdef0",
+        availability_zones=["eu-west-1a", "eu-west-1b"],
+        private_subnet_ids=["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+    )

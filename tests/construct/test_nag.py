@@ -15,7 +15,7 @@ import cloudtrail_lake_import.lake_import
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
 from tests.cdk_json import RECOMMENDED_CONTEXT
-from tests.construct.conftest import STORE_ARN, logical_id, new_app
+from tests.construct.conftest import STORE_ARN, hardening_vpc, logical_id, new_app
 
 
 def findings(app: cdk.App, stack: cdk.Stack) -> list[str]:
@@ -59,6 +59,9 @@ def configured_stack(variant: str) -> tuple[cdk.App, cdk.Stack]:
             source_encryption_key=key,
             event_data_store_encryption_key=key,
             source_prefix="AWSLogs/",
+            log_encryption_key=key,
+            vpc=hardening_vpc(stack),
+            server_access_logs_bucket=s3.Bucket.from_bucket_name(stack, "Logs", "my-s3-logs"),
         )
     return app, stack
 

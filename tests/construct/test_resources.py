@@ -187,6 +187,7 @@ def test_handler_wildcard_is_only_for_the_import_actions_that_have_no_resource_t
             "logs:PutLogEvents",
             "s3:GetBucketOwnershipControls",
             "s3:ListBucket",
+            "sqs:SendMessage",
         ]
     )
     for statement in found:

@@ -11,6 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -18,7 +19,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
 from tests.cdk_json import RECOMMENDED_CONTEXT
-from tests.construct.conftest import new_app
+from tests.construct.conftest import hardening_vpc, new_app
 
 HANDLER_DIR = Path(__file__).resolve().parents[2] / "lambda" / "start_import"
 
@@ -67,6 +68,11 @@ def fully_configured_template() -> dict[str, Any]:
         completion_timeout=cdk.Duration.minutes(45),
         stop_on_delete=False,
         retry_token="1",
+        log_encryption_key=key,
+        reserved_concurrent_executions=3,
+        vpc=hardening_vpc(stack),
+        server_access_logs_bucket=s3.Bucket.from_bucket_name(stack, "AccessLogs", "my-s3-logs"),
+        server_access_logs_prefix="trail-archive/",
     )
     return dict(Template.from_stack(stack).to_json())
 
