@@ -7,6 +7,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 CDK := npx --no-install cdk
 CDK_FLAGS := --no-notices --no-version-reporting -q
 
@@ -16,11 +18,12 @@ export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup setup-dev synth test lint typecheck cfn-lint pytest bench clean
+.PHONY: help setup setup-dev setup-checkov synth synth-variants test lint typecheck cfn-lint \
+	checkov pytest bench clean
 
 help:
 	@echo "make synth   set up, then synthesize the default app into cdk.out/"
-	@echo "make test    set up, then run pytest, cfn-lint, ruff and mypy --strict"
+	@echo "make test    set up, then run pytest, cfn-lint, checkov, ruff and mypy --strict"
 	@echo "make bench   run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "             (BENCH_ARGS=--fresh-clone also times make test on a fresh clone)"
 
@@ -40,25 +43,44 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# checkov pins boto3 1.35 (the project needs 1.44): it gets a venv of its own.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	touch $@
+
 setup: $(VENV)/.runtime node_modules/.installed
 setup-dev: setup $(VENV)/.dev
+setup-checkov: $(CHECKOV_VENV)/.installed
 
 synth: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth $(CDK_FLAGS)
 	@echo "synthesized: $$(ls cdk.out/*.template.json)"
 
-pytest: setup-dev
+pytest: setup-dev setup-checkov
 	$(BIN)/python -m pytest
 
-# Lints the default app and a fully configured variant, as CloudFormation would receive them.
-cfn-lint: setup-dev
+# The default app and a fully configured variant, as CloudFormation would receive them.
+synth-variants: setup-dev
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth $(CDK_FLAGS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(CDK) synth $(CDK_FLAGS) -o cdk.out.configured \
 		-c sourceBucketName=my-trail-archive -c sourcePrefix=AWSLogs/111122223333/CloudTrail/ \
 		-c eventDataStoreArn=arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-1234 \
 		-c startEventTime=2024-01-01T00:00:00Z -c endEventTime=2025-01-01T00:00:00Z \
-		-c waitForCompletion=true -c completionTimeoutMinutes=45 -c retryToken=1
+		-c waitForCompletion=true -c completionTimeoutMinutes=45 -c retryToken=1 \
+		-c reservedConcurrency=3 -c vpcId=vpc-0123456789abcdef0 \
+		-c subnetIds=subnet-0aaaaaaaaaaaaaaaa,subnet-0bbbbbbbbbbbbbbbb \
+		-c securityGroupIds=sg-0123456789abcdef0 \
+		-c logEncryptionKeyArn=arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab
+
+cfn-lint: synth-variants
 	$(BIN)/cfn-lint cdk.out/*.template.json cdk.out.configured/*.template.json
+
+# Fails on any failed check. The construct skips checks only with a reason (see README,
+# "Security scanners"); --skip-download keeps checkov offline (no guideline or policy fetch).
+checkov: synth-variants setup-checkov
+	$(CHECKOV) --framework cloudformation --skip-download --compact --quiet \
+		-f cdk.out/*.template.json -f cdk.out.configured/*.template.json
 
 lint: setup-dev
 	$(BIN)/ruff check .
@@ -67,7 +89,7 @@ lint: setup-dev
 typecheck: setup-dev
 	$(BIN)/mypy
 
-test: pytest cfn-lint lint typecheck
+test: pytest cfn-lint checkov lint typecheck
 	@echo "make test: all checks passed"
 
 bench: setup-dev

@@ -17,6 +17,11 @@ Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all op
 - ``stopOnDelete``: ``false`` to let an import run on when the stack is deleted.
 - ``retryToken``: change it to retry a failed or stopped import.
 - ``stackName``: default ``CloudTrailLakeImport``.
+- ``reservedConcurrency``: concurrency reserved for the handler (default 2); ``none`` for none.
+- ``logEncryptionKeyArn``: a KMS key (its policy must let CloudWatch Logs use it).
+- ``vpcId`` with ``subnetIds`` (comma-separated) and optionally ``securityGroupIds``: run the
+  handler in that VPC (it then needs endpoints or NAT, see the README).
+- ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket.
 
 It needs no credentials and makes no lookups, so it synthesizes and deploys in a pipeline.
 A key that looks like a misspelt one of these (``sourcebucketname``) fails synth rather than
@@ -30,6 +35,8 @@ from datetime import datetime
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
@@ -49,6 +56,13 @@ KNOWN_KEYS = (
     "stopOnDelete",
     "retryToken",
     "stackName",
+    "reservedConcurrency",
+    "logEncryptionKeyArn",
+    "vpcId",
+    "subnetIds",
+    "securityGroupIds",
+    "accessLogsBucketName",
+    "accessLogsPrefix",
 )
 # A key this close to a known one is a typo; the CLI's and cdk.json's own keys are far away.
 MAX_TYPO_DISTANCE = 2
@@ -122,6 +136,52 @@ def _number(app: cdk.App, key: str) -> int | None:
         raise ContextError(f"context {key} must be a whole number; got {value!r}") from None
 
 
+def _ids(app: cdk.App, key: str) -> list[str]:
+    value = _text(app, key)
+    return [] if value is None else [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _reserved_concurrency(app: cdk.App) -> dict[str, Any]:
+    """The prop only when the context sets it: the default lives in the construct."""
+    if (_text(app, "reservedConcurrency") or "").lower() == "none":
+        return {"reserved_concurrent_executions": None}
+    reserved = _number(app, "reservedConcurrency")
+    return {} if reserved is None else {"reserved_concurrent_executions": reserved}
+
+
+def _handler_network(stack: cdk.Stack) -> dict[str, Any]:
+    """``vpc``, ``vpc_subnets`` and ``security_groups`` from ids: no lookup."""
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    vpc_id = _text(app, "vpcId")
+    subnet_ids = _ids(app, "subnetIds")
+    group_ids = _ids(app, "securityGroupIds")
+    if vpc_id is None:
+        if subnet_ids or group_ids:
+            raise ContextError("context subnetIds and securityGroupIds need vpcId")
+        return {}
+    if not subnet_ids:
+        raise ContextError("context vpcId needs subnetIds: the handler's subnets, comma-separated")
+    # The subnets are given by id, so the zones (a deploy-time token here) are never consulted.
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "HandlerVpc", vpc_id=vpc_id, availability_zones=cdk.Fn.get_azs()
+    )
+    return {
+        "vpc": vpc,
+        "vpc_subnets": ec2.SubnetSelection(
+            subnets=[
+                ec2.Subnet.from_subnet_id(stack, f"HandlerSubnet{i}", subnet_id)
+                for i, subnet_id in enumerate(subnet_ids)
+            ]
+        ),
+        "security_groups": [
+            ec2.SecurityGroup.from_security_group_id(stack, f"HandlerSecurityGroup{i}", group_id)
+            for i, group_id in enumerate(group_ids)
+        ]
+        or None,
+    }
+
+
 def _time(app: cdk.App, key: str) -> datetime | None:
     value = _text(app, key)
     if value is None:
@@ -158,6 +218,8 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
         if bucket_name
         else None
     )
+    key_arn = _text(app, "logEncryptionKeyArn")
+    access_logs = _text(app, "accessLogsBucketName")
     retention_days = _number(app, "retentionDays")
     timeout_minutes = _number(app, "completionTimeoutMinutes")
     trail_import = CloudTrailLakeImport(
@@ -178,6 +240,17 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
         ),
         stop_on_delete=_flag(app, "stopOnDelete", True),
         retry_token=_text(app, "retryToken"),
+        log_encryption_key=(
+            kms.Key.from_key_arn(stack, "LogEncryptionKey", key_arn) if key_arn else None
+        ),
+        server_access_logs_bucket=(
+            s3.Bucket.from_bucket_name(stack, "AccessLogsBucket", access_logs)
+            if access_logs
+            else None
+        ),
+        server_access_logs_prefix=_text(app, "accessLogsPrefix"),
+        **_reserved_concurrency(app),
+        **_handler_network(stack),
     )
     # What to watch the import with (aws cloudtrail get-import / list-import-failures, the logs).
     cdk.CfnOutput(stack, "ImportId", value=trail_import.import_id)

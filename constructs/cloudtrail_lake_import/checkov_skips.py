@@ -2,7 +2,8 @@
 
 checkov reads ``Metadata: {"checkov": {"skip": [{"id": ..., "comment": ...}]}}`` on a resource.
 A check is skipped only while the prop that satisfies it is left at its documented default;
-give the prop and the skip goes away (and checkov checks the resource again).
+give the prop and the skip goes away (and checkov checks the resource again). One skip comes
+with a prop instead: ``vpc`` needs the network-interface rights Lambda documents, on ``*``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ BUCKET_WITHOUT_ACCESS_LOGS = Skip(
     "access logs, or pass your own source_bucket.",
 )
 
+VPC_NETWORK_INTERFACE_WRITES = Skip(
+    "CKV_AWS_111",
+    "Only with vpc: Lambda creates, assigns addresses to and deletes the handler's network "
+    "interfaces with its execution role; these are the EC2 actions AWS's "
+    "AWSLambdaVPCAccessExecutionRole grants, on '*' as there. Leave vpc unset to drop them.",
+)
+
 
 def skip_checks(resource: IConstruct, *skips: Skip) -> None:
     """Add ``skips`` to the checkov metadata of ``resource``'s CloudFormation resource."""
@@ -68,16 +76,19 @@ def skip_checks_left_to_defaults(
     handler: IConstruct,
     log_group: IConstruct,
     created_bucket: IConstruct | None,
-    in_vpc: bool,
+    vpc_access_policy: IConstruct | None,
     concurrency_reserved: bool,
     logs_encrypted: bool,
     access_logged: bool,
 ) -> None:
-    """Skip, with its reason, each check that only a prop left at its default fails."""
+    """Skip, with its reason, each check that only a prop left at its default fails.
+
+    ``vpc_access_policy`` is the handler's network-interface policy, None outside a VPC.
+    """
     handler_skips = [
         skip
         for skip, satisfied in (
-            (LAMBDA_OUTSIDE_VPC, in_vpc),
+            (LAMBDA_OUTSIDE_VPC, vpc_access_policy is not None),
             (NO_RESERVED_CONCURRENCY, concurrency_reserved),
         )
         if not satisfied
@@ -88,3 +99,5 @@ def skip_checks_left_to_defaults(
         skip_checks(log_group, LOG_GROUP_WITHOUT_KMS)
     if created_bucket is not None and not access_logged:
         skip_checks(created_bucket, BUCKET_WITHOUT_ACCESS_LOGS)
+    if vpc_access_policy is not None:
+        skip_checks(vpc_access_policy, VPC_NETWORK_INTERFACE_WRITES)

@@ -263,7 +263,7 @@ class CloudTrailLakeImport(Construct):
             handler=self.handler,
             log_group=log_group,
             created_bucket=None if source_bucket is not None else self.source_bucket,
-            in_vpc=vpc is not None,
+            vpc_access_policy=self._vpc_access_policy,
             concurrency_reserved=reserved_concurrent_executions is not None,
             logs_encrypted=log_encryption_key is not None,
             access_logged=server_access_logs_bucket is not None,

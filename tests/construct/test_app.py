@@ -165,3 +165,48 @@ def test_the_default_app_outputs_what_to_watch_the_import_with() -> None:
     assert set(outputs) == {"ImportId", "ImportStatus", "HandlerLogGroupName"}
     (log_group_id,) = synthesized.find_resources("AWS::Logs::LogGroup")
     assert outputs["HandlerLogGroupName"]["Value"] == {"Ref": log_group_id}
+
+
+def test_context_configures_the_hardening_props_without_lookups() -> None:
+    key = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    synthesized = template(
+        reservedConcurrency="3",
+        logEncryptionKeyArn=key,
+        vpcId="vpc-0123456789abcdef0",
+        subnetIds="subnet-0aaaaaaaaaaaaaaaa, subnet-0bbbbbbbbbbbbbbbb",
+        securityGroupIds="sg-0123456789abcdef0",
+        accessLogsBucketName="my-s3-logs",
+        accessLogsPrefix="trail-archive/",
+    )
+    function = only(synthesized, "AWS::Lambda::Function")["Properties"]
+    assert function["ReservedConcurrentExecutions"] == 3
+    assert function["VpcConfig"] == {
+        "SecurityGroupIds": ["sg-0123456789abcdef0"],
+        "SubnetIds": ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"],
+    }
+    assert only(synthesized, "AWS::Logs::LogGroup")["Properties"]["KmsKeyId"] == key
+    bucket = only(synthesized, "AWS::S3::Bucket")["Properties"]
+    assert bucket["LoggingConfiguration"] == {
+        "DestinationBucketName": "my-s3-logs",
+        "LogFilePrefix": "trail-archive/",
+    }
+
+
+def test_reserved_concurrency_none_in_context_reserves_nothing() -> None:
+    function = only(template(reservedConcurrency="none"), "AWS::Lambda::Function")
+    assert "ReservedConcurrentExecutions" not in function["Properties"]
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"vpcId": "vpc-0123456789abcdef0"}, "vpcId needs subnetIds"),
+        ({"subnetIds": "subnet-0aaaaaaaaaaaaaaaa"}, "need vpcId"),
+        ({"reservedConcurrency": "two"}, "reservedConcurrency must be a whole number"),
+    ],
+)
+def test_incomplete_network_context_names_what_is_missing(
+    context: dict[str, str], expected: str
+) -> None:
+    with pytest.raises(ContextError, match=expected):
+        template(**context)

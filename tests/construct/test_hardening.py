@@ -161,6 +161,8 @@ def test_handler_in_a_vpc_gets_an_https_only_group_and_network_interface_rights(
         if "ec2:CreateNetworkInterface" in str(policy)
     ]
     assert vpc_policy_id in function["DependsOn"]
+    vpc_policy_skips = resources(template, "AWS::IAM::Policy")[vpc_policy_id]["Metadata"]["checkov"]
+    assert [skip["id"] for skip in vpc_policy_skips["skip"]] == ["CKV_AWS_111"]
     assert "CKV_AWS_117" not in checkov_skips(template, "AWS::Lambda::Function")
 
 
