@@ -162,7 +162,7 @@ def _replace(
 
 def decide_delete(physical_id: str, record: ImportRecord | None, stop_on_delete: bool) -> Action:
     if not is_import_id(physical_id):
-        return Done("not an import id (the Create failed): nothing to clean up")
+        return Done("not an import id (a failed Create, or no source files): nothing to clean up")
     if record is None:
         return Done("the import no longer exists")
     if record.running and stop_on_delete:
