@@ -8,7 +8,12 @@
 * Asynchronous invocations the handler registers on the Lambda endpoint are run afterwards with
   exactly the recorded payload, after ``async_delay`` emulated seconds, until none is left.
   An invocation that timed out or raised is retried twice, after 60 s and 120 s, as Lambda does
-  for asynchronous invocations (CloudFormation invokes custom resources asynchronously).
+  for asynchronous invocations (CloudFormation invokes custom resources asynchronously). When
+  the retries are exhausted, Lambda sends the payload to the function's dead-letter queue with
+  the attributes ``RequestID``, ``ErrorCode`` and ``ErrorMessage`` (first 1 KB): so does the
+  harness when ``dead_letter_queue`` is set (an SQS client and queue URL, on moto's server).
+  Lambda's other reason to give up, an event older than ``MaximumEventAgeInSeconds``, is not
+  played: the harness has no queueing delay that could age an event.
 * The answer is read back from S3; the PUT log says how many answers were written.
 """
 
@@ -57,6 +62,14 @@ class LambdaContext:
 
 
 @dataclass(frozen=True)
+class DeadLetterQueue:
+    """The function's dead-letter queue: an SQS client (``boto3.client("sqs")``) and queue URL."""
+
+    client: Any
+    url: str
+
+
+@dataclass(frozen=True)
 class CfnResponse:
     status: str
     reason: str
@@ -75,6 +88,8 @@ class Invocation:
     ended: float
     outcome: str  # "returned", "timeout", "raised: <error>"
     continuation: bool
+    request_id: str = ""
+    timeout: float = 0.0
 
 
 @dataclass
@@ -83,6 +98,7 @@ class Run:
 
     event: dict[str, Any]
     invocations: list[Invocation] = field(default_factory=list)
+    dead_lettered: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def timeouts(self) -> int:
@@ -110,6 +126,7 @@ class CloudFormation:
         self.function_arn = function_arn
         self.function_timeout = function_timeout
         self.async_delay = async_delay
+        self.dead_letter_queue: DeadLetterQueue | None = None
         self._client = s3.client()
 
     # ------------------------------------------------------------------ events
@@ -175,7 +192,15 @@ class CloudFormation:
         for timer in leaked:
             timer.cancel()
         assert not leaked, f"the handler left {len(leaked)} timer thread(s) running"
-        return Invocation(event, started, self.clock.now(), outcome, continuation)
+        return Invocation(
+            event,
+            started,
+            self.clock.now(),
+            outcome,
+            continuation,
+            context.aws_request_id,
+            context.deadline - started,
+        )
 
     def run(
         self,
@@ -202,10 +227,32 @@ class CloudFormation:
             run.invocations.append(inv)
             if inv.outcome != "returned" and retries < len(ASYNC_RETRY_DELAYS):
                 queue.append((ASYNC_RETRY_DELAYS[retries], payload, is_continuation, retries + 1))
+            elif inv.outcome != "returned" and self._dead_letter(payload, inv):
+                run.dead_lettered.append(payload)
             for async_call in self.lambda_endpoint.pop_all():
                 assert async_call.function_name == self.function_arn, async_call.function_name
                 queue.append((self.async_delay, async_call.event(), True, 0))
         return run
+
+    def _dead_letter(self, payload: dict[str, Any], last: Invocation) -> bool:
+        """What Lambda does with an event whose retries are exhausted: queue it, if it can."""
+        if self.dead_letter_queue is None:
+            return False  # Lambda drops it
+        if last.outcome == "timeout":
+            message = f"Task timed out after {last.timeout:.2f} seconds"
+        else:
+            message = last.outcome.removeprefix("raised: ")
+        self.dead_letter_queue.client.send_message(
+            QueueUrl=self.dead_letter_queue.url,
+            MessageBody=json.dumps(payload),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": last.request_id},
+                # The Invoke call itself succeeded (200); the function failed.
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": message[:1024]},
+            },
+        )
+        return True
 
     # ------------------------------------------------------------------ answers
     def answers(self, event: Mapping[str, Any]) -> list[dict[str, Any]]:
