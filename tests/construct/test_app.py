@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-from app import ContextError, build_app, check_context_keys
+from app import KNOWN_KEYS, ContextError, build_app, check_context_keys
 from cloudtrail_lake_import.lake_import import DEFAULT_COMPLETION_TIMEOUT
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
-from tests.cdk_json import RECOMMENDED_CONTEXT
+from tests.cdk_json import RECOMMENDED_CONTEXT, ROOT
 from tests.construct.conftest import only, resources
 
 
@@ -210,3 +211,20 @@ def test_incomplete_network_context_names_what_is_missing(
 ) -> None:
     with pytest.raises(ContextError, match=expected):
         template(**context)
+
+
+def test_every_context_key_the_app_reads_is_known_to_the_typo_check() -> None:
+    # A key read but not listed would let its misspellings through silently.
+    tree = ast.parse((ROOT / "app.py").read_text())
+    read = {
+        call.args[1].value
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and len(call.args) >= 2
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id == "app"
+        and isinstance(call.args[1], ast.Constant)
+        and isinstance(call.args[1].value, str)
+    }
+    assert "sourceBucketName" in read
+    assert read <= set(KNOWN_KEYS)
