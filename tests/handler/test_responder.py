@@ -214,7 +214,14 @@ def test_each_decision_is_one_json_line(
             "LogicalResourceId": "Import",
             "import_id": IMPORT_ID,
             "status": "STOPPED",
-        }
+        },
+        {
+            "decision": "respond-success",
+            "RequestType": "Delete",
+            "RequestId": "6b3c2f1e-1111-4222-8333-944455556666",
+            "LogicalResourceId": "Import",
+            "import_id": IMPORT_ID,
+        },
     ]
 
 

@@ -39,9 +39,12 @@ class Outcome:
     data: Mapping[str, str] = field(default_factory=dict)
 
 
-def success(inv: Invocation, record: ImportRecord | None, physical_id: str = "") -> Outcome:
+def success(
+    inv: Invocation, record: ImportRecord | None, physical_id: str = "", why: str | None = None
+) -> Outcome:
+    """SUCCESS, naming ``record`` (the PhysicalResourceId is its id unless one is given)."""
     pid = physical_id or (record.import_id if record else inv.physical_id)
-    inv.log("respond-success", import_id=record.import_id if record else None)
+    inv.log("respond-success", import_id=record.import_id if record else None, why=why)
     return Outcome(True, pid, "", data_for(record))
 
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from import_handler import aws, clock, cloudtrail, explain, preflight, update, waiting
 from import_handler import properties as props_mod
-from import_handler.answer import Outcome, data_for, failure, success
+from import_handler.answer import Outcome, failure, success
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
     deadline_for,
@@ -140,7 +140,5 @@ def _delete(inv: Invocation) -> Outcome:
                 record,
             ) from error
         inv.log("stop", import_id=action.import_id, status=stopped.status if stopped else None)
-        return Outcome(True, physical_id, "", data_for(stopped or record))
-    why = action.why if isinstance(action, Done) else ""
-    inv.log("respond-success", import_id=record.import_id if record else None, why=why)
-    return Outcome(True, physical_id, "", data_for(record))
+        return success(inv, stopped or record, physical_id)
+    return success(inv, record, physical_id, action.why if isinstance(action, Done) else None)
