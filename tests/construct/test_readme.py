@@ -27,3 +27,16 @@ def test_the_readme_example_synthesizes(tmp_path: Path) -> None:
     types = [r["Type"] for r in template["Resources"].values()]
     assert "Custom::CloudTrailLakeImport" in types
     assert "ImportId" in template["Outputs"]
+
+
+def test_the_docs_cite_only_files_that_exist() -> None:
+    cited: list[str] = []
+    for doc in ("README.md", "docs/DESIGN.md"):
+        text = (ROOT / doc).read_text()
+        cited += re.findall(r"`((?:tests|lambda|constructs|benchmarks|docs)/[\w./-]+)`", text)
+    assert len(cited) >= 10
+    handler = ROOT / "lambda" / "start_import" / "import_handler"
+    modules = re.findall(r"`(\w+\.py)`", (ROOT / "docs" / "DESIGN.md").read_text())
+    missing = [path for path in cited if not (ROOT / path).exists()]
+    missing += [m for m in modules if m != "index.py" and not (handler / m).exists()]
+    assert not missing, f"cited but not there: {missing}"
