@@ -8,10 +8,17 @@ each sample is a whole ``python -c`` process with ``PYTHONDONTWRITEBYTECODE=1`` 
 ``AWS_REGION`` set (as Lambda sets it), the asset directory first on ``sys.path``, and boto3
 imported from the installed (byte-compiled) distribution. The baseline runs the same preamble
 and imports boto3 only. One warm-up run each, then the two alternate.
+
+The goal is judged on the newest Python on the machine (``newest_python``: pyenv's versions and
+``python3.N`` on PATH), the closest to the Lambda runtime's; when it lacks boto3, a venv with
+the boto3 and botocore the project pins (``requirements-dev.txt``) is made for it in the
+scratch directory (pip byte-compiles them, as the runtime ships them). The benchmark's own
+interpreter is measured too, for reference.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -19,11 +26,13 @@ from pathlib import Path
 
 from benchmarks.common import (
     PYTHON,
+    ROOT,
     Figure,
     Section,
     base_env,
     log,
     median,
+    run_process,
     spread,
     timed_run,
 )
@@ -40,6 +49,58 @@ class ColdStartResult:
     own_import_cached: list[float]  # the same with the asset's bytecode cached
     modules: int  # .py files in the asset
     python_version: str
+
+
+def version_of(python: str) -> tuple[int, ...] | None:
+    """The interpreter's version, None when it does not run (a pyenv shim without a version)."""
+    try:
+        _, result = run_process(
+            [python, "-c", "import sys; print(*sys.version_info[:3])"], timeout=60
+        )
+    except OSError:
+        return None
+    if result.returncode != 0:
+        return None
+    return tuple(int(part) for part in result.stdout.split())
+
+
+def newest_python() -> str:
+    """The newest CPython 3 on this machine: pyenv's versions, ``python3.N`` on PATH, ours."""
+    candidates = [str(path) for path in Path.home().glob(".pyenv/versions/3.*/bin/python3")]
+    candidates += [found for n in range(30, 10, -1) if (found := shutil.which(f"python3.{n}"))]
+    best, best_version = PYTHON, version_of(PYTHON) or (0,)
+    for candidate in candidates:
+        version = version_of(candidate)
+        if version is not None and version > best_version:
+            best, best_version = candidate, version
+    return best
+
+
+def _pins(*names: str) -> list[str]:
+    """``name==version`` as ``requirements-dev.txt`` pins them."""
+    text = (ROOT / "requirements-dev.txt").read_text()
+    pins = []
+    for name in names:
+        match = re.search(rf"^{re.escape(name)}==(\S+)", text, re.MULTILINE)
+        if not match:
+            raise RuntimeError(f"requirements-dev.txt does not pin {name}")
+        pins.append(f"{name}=={match.group(1)}")
+    return pins
+
+
+def with_boto3(python: str, workdir: Path) -> str:
+    """``python`` itself when it imports the pinned boto3, else a venv of it that does."""
+    pins = _pins("boto3", "botocore")
+    wanted = pins[0].split("==")[1]
+    _, probe = run_process([python, "-c", "import boto3; print(boto3.__version__)"])
+    if probe.returncode == 0 and probe.stdout.strip() == wanted:
+        return python
+    venv = workdir / ("venv-" + ".".join(map(str, version_of(python) or ("unknown",))))
+    if not (venv / "bin" / "python").exists():
+        log(f"cold start: a venv of {python} with {' '.join(pins)}")
+        timed_run([python, "-m", "venv", str(venv)])
+        timed_run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *pins])
+    return str(venv / "bin" / "python")
 
 
 def _command(python: str, task: Path, module: str) -> list[str]:
@@ -99,38 +160,45 @@ def measure(asset_dir: Path, runs: int, workdir: Path, python: str = PYTHON) -> 
     return ColdStartResult(index, boto3, own, own_cached, modules, version)
 
 
-def section(result: ColdStartResult) -> Section:
-    ours, base = median(result.index), median(result.boto3)
-    ratio = ours / base
-    figure = Figure(
-        name="Cold start (fresh process imports `index`)",
-        ours=ours * 1000,
-        baseline=base * 1000,
-        unit="ms",
-        goal=f"≤ {GOAL_RATIO}x `import boto3`",
-        met=ratio <= GOAL_RATIO,
-        baseline_name="`import boto3` alone",
-    )
-    own, own_cached = median(result.own_import), median(result.own_import_cached)
-    details = [
-        f"Cold start (Python {result.python_version}): median of {len(result.index)} "
-        "alternating whole-process runs each; "
-        f"`import index` {spread(result.index)} s, `import boto3` {spread(result.boto3)} s. "
-        "The asset's modules are compiled on every run (read-only /var/task in Lambda, "
-        "`PYTHONDONTWRITEBYTECODE=1` here); boto3 is byte-compiled as in the runtime. "
-        f"Diagnostic: in one process with boto3 already loaded, `import index` (our "
-        f"{result.modules} modules incl. crhelper) takes {own * 1000:.1f} ms "
-        f"({own_cached * 1000:.1f} ms with bytecode cached, which Lambda cannot do).",
-    ]
-    misses = []
-    if not figure.met:
-        misses.append(
-            f"Cold start: {ratio:.2f}x `import boto3`, goal <= {GOAL_RATIO}x "
-            f"({(ratio / GOAL_RATIO - 1) * 100:.0f}% over): {(ours - base) * 1000:.0f} ms on "
-            f"top of the {base * 1000:.0f} ms of a process importing boto3. The import work "
-            f"of our modules themselves, timed after boto3 in one process, is "
-            f"{own * 1000:.0f} ms ({(own - own_cached) * 1000:.0f} ms of it compiling); the "
-            f"remaining {(ours - base - own) * 1000:.0f} ms is the same work running slower "
-            "when `index` imports boto3 itself (see Notes)."
+def section(results: list[ColdStartResult]) -> Section:
+    """The first result carries the goal (the newest Python); the others are for reference."""
+    figures: list[Figure] = []
+    details: list[str] = []
+    misses: list[str] = []
+    for n, result in enumerate(results):
+        ours, base = median(result.index), median(result.boto3)
+        ratio = ours / base
+        judged = n == 0
+        figures.append(
+            Figure(
+                name=f"Cold start, Python {result.python_version} (fresh process imports `index`)",
+                ours=ours * 1000,
+                baseline=base * 1000,
+                unit="ms",
+                goal=f"≤ {GOAL_RATIO}x `import boto3`" if judged else "—",
+                met=ratio <= GOAL_RATIO if judged else None,
+                baseline_name="`import boto3` alone",
+                notes="" if judged else "reference; the goal is judged on the newest Python",
+            )
         )
-    return Section("Cold start", [figure], details, misses)
+        own, own_cached = median(result.own_import), median(result.own_import_cached)
+        details.append(
+            f"Cold start (Python {result.python_version}): median of {len(result.index)} "
+            "alternating whole-process runs each; "
+            f"`import index` {spread(result.index)} s, `import boto3` {spread(result.boto3)} s. "
+            "The asset's modules are compiled on every run (read-only /var/task in Lambda, "
+            "`PYTHONDONTWRITEBYTECODE=1` here); boto3 is byte-compiled as in the runtime. "
+            f"Diagnostic: in one process with boto3 already loaded, `import index` (our "
+            f"{result.modules} modules incl. crhelper) takes {own * 1000:.1f} ms "
+            f"({own_cached * 1000:.1f} ms with bytecode cached, which Lambda cannot do)."
+        )
+        if judged and ratio > GOAL_RATIO:
+            misses.append(
+                f"Cold start (Python {result.python_version}): {ratio:.2f}x `import boto3`, "
+                f"goal <= {GOAL_RATIO}x ({(ratio / GOAL_RATIO - 1) * 100:.0f}% over): "
+                f"{(ours - base) * 1000:.0f} ms on top of the {base * 1000:.0f} ms of a process "
+                f"importing boto3. The import work of our modules themselves, timed after boto3 "
+                f"in one process, is {own * 1000:.0f} ms ({(own - own_cached) * 1000:.0f} ms of "
+                "it compiling)."
+            )
+    return Section("Cold start", figures, details, misses)
