@@ -256,6 +256,12 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
     cdk.CfnOutput(stack, "ImportId", value=trail_import.import_id)
     cdk.CfnOutput(stack, "ImportStatus", value=trail_import.import_status)
     cdk.CfnOutput(stack, "HandlerLogGroupName", value=trail_import.log_group.log_group_name)
+    cdk.CfnOutput(
+        stack,
+        "HandlerDeadLetterQueueUrl",
+        value=trail_import.handler_dead_letter_queue.queue_url,
+        description="where Lambda puts a request or continuation of the handler it gave up on",
+    )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

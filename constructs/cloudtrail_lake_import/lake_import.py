@@ -129,7 +129,7 @@ class CloudTrailLakeImport(Construct):
         :param vpc: run the handler in this VPC; it then needs VPC endpoints or NAT for
             CloudTrail, S3, Lambda and the CloudFormation response URL (an S3 URL).
         :param vpc_subnets: where in ``vpc``; default: the VPC's private subnets.
-        :param security_groups: of the handler; default: a new group allowing all egress.
+        :param security_groups: of the handler; default: a new group allowing HTTPS out, nothing in.
         :param server_access_logs_bucket: S3 server access logs of the bucket this construct
             creates go there; default: none (CloudTrail records the import role's reads).
         :param server_access_logs_prefix: key prefix of those logs.

@@ -163,9 +163,16 @@ def test_billing_mode_configures_the_new_store() -> None:
 def test_the_default_app_outputs_what_to_watch_the_import_with() -> None:
     synthesized = template()
     outputs = synthesized.find_outputs("*")
-    assert set(outputs) == {"ImportId", "ImportStatus", "HandlerLogGroupName"}
+    assert set(outputs) == {
+        "ImportId",
+        "ImportStatus",
+        "HandlerLogGroupName",
+        "HandlerDeadLetterQueueUrl",
+    }
     (log_group_id,) = synthesized.find_resources("AWS::Logs::LogGroup")
     assert outputs["HandlerLogGroupName"]["Value"] == {"Ref": log_group_id}
+    (queue_id,) = synthesized.find_resources("AWS::SQS::Queue")
+    assert outputs["HandlerDeadLetterQueueUrl"]["Value"] == {"Ref": queue_id}
 
 
 def test_context_configures_the_hardening_props_without_lookups() -> None:
