@@ -6,16 +6,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from cloudtrail_lake_import.import_plan import CloudTrailLakeImportPlan
     from cloudtrail_lake_import.lake_import import CloudTrailLakeImport
+    from cloudtrail_lake_import.plan_segments import ImportSpec
     from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 
-__all__ = ["CloudTrailLakeImport", "CloudTrailLakeImportPropsError"]
+__all__ = [
+    "CloudTrailLakeImport",
+    "CloudTrailLakeImportPlan",
+    "CloudTrailLakeImportPropsError",
+    "ImportSpec",
+]
 
 # Loaded on first use: the command line (cloudtrail_lake_import.cli) imports this package too,
 # and importing aws_cdk starts jsii's Node.js process (seconds, and Node's warnings).
 _LAZY = {
     "CloudTrailLakeImport": "cloudtrail_lake_import.lake_import",
     "CloudTrailLakeImportPropsError": "cloudtrail_lake_import.validation",
+    "CloudTrailLakeImportPlan": "cloudtrail_lake_import.import_plan",
+    "ImportSpec": "cloudtrail_lake_import.plan_segments",
 }
 
 

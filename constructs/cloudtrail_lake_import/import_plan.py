@@ -1,0 +1,373 @@
+"""The CloudTrailLakeImportPlan construct: many imports into one store, one at a time, on Step
+Functions Standard (executions up to a year), started by a custom resource."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
+from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+
+from cloudtrail_lake_import import validation
+from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
+from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
+from cloudtrail_lake_import.plan_definition import PlanBehaviour, plan_definition
+from cloudtrail_lake_import.plan_handler_asset import plan_handler_code
+from cloudtrail_lake_import.plan_segments import ImportSpec, Segment, plan_segments
+from constructs import Construct
+
+RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
+DEFAULT_POLL_INTERVAL = Duration.minutes(5)
+DEFAULT_BUSY_ACCOUNT_WAIT = Duration.days(3)
+DEFAULT_MAX_RETRIES = 2
+# The handler reads the store's earlier imports (about 1 call a second) and starts or stops
+# an execution: it never waits for an import.
+HANDLER_TIMEOUT = Duration.minutes(4)
+SERVICE_TIMEOUT = Duration.minutes(5)
+# What the custom resource handler may call on CloudTrail (no resource type: "*" only).
+HANDLER_IMPORT_ACTIONS = ["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:StopImport"]
+
+
+class CloudTrailLakeImportPlan(Construct):
+    """Runs an ordered list of CloudTrail Lake imports into one event data store, one at a time.
+
+    CloudTrail runs one import per account at a time and CloudFormation waits at most an hour;
+    a plan runs its segments in a Step Functions Standard state machine instead (no Lambda in
+    the loop), waiting for the account when another import holds it, retrying a FAILED segment
+    by its ImportId, and reporting every segment as an EventBridge event. The custom resource
+    starts the execution and succeeds once it runs; segments whose identical import already
+    COMPLETED on the store are skipped, so a redeploy resumes rather than copies again.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        event_data_store: cloudtrail.CfnEventDataStore | str,
+        imports: Sequence[ImportSpec],
+        split_window_by: Duration | None = None,
+        continue_on_failure: bool = False,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        poll_interval: Duration | None = None,
+        busy_account_wait: Duration | None = None,
+        notify: sns.ITopic | None = None,
+        stop_on_delete: bool = True,
+        retry_token: str | None = None,
+        tracing_enabled: bool = False,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+    ) -> None:
+        """Declare the plan.
+
+        :param event_data_store: the destination store (construct or ARN).
+        :param imports: the imports, in the order they run.
+        :param split_window_by: cut every import's window into pieces this long (at least a
+            day; e.g. 365 days), each its own segment; needs both window bounds. Default: one
+            segment per import.
+        :param continue_on_failure: go on with the next segment when one fails for good; the
+            execution still ends FAILED, listing the failed segments. Default false: stop there.
+        :param max_retries: how often a FAILED segment is retried by its ImportId (0 to 10);
+            default 2.
+        :param poll_interval: how often a running import is checked (10 s to 1 hour);
+            default 5 minutes.
+        :param busy_account_wait: how long StartImport keeps retrying while another import
+            holds the account (1 minute to 30 days); default 3 days.
+        :param notify: an SNS topic that also gets every segment's and the plan's outcome.
+        :param stop_on_delete: when the resource is deleted, also stop the plan's running
+            import (the execution is always stopped); default true. No data is deleted.
+        :param retry_token: change it on a deploy to run the plan again (completed segments
+            are skipped, FAILED or STOPPED ones resumed by ImportId).
+        :param tracing_enabled: X-Ray tracing of the state machine; default false.
+        :param log_retention: retention of the state machine's and the handler's logs.
+        """
+        super().__init__(scope, id)
+        if isinstance(event_data_store, str):
+            validation.check_event_data_store_arn(event_data_store)
+            self.event_data_store_arn = event_data_store
+        else:
+            self.event_data_store_arn = event_data_store.attr_event_data_store_arn
+        _check_range("max_retries", max_retries, 0, 10)
+        poll_interval = poll_interval or DEFAULT_POLL_INTERVAL
+        busy_account_wait = busy_account_wait or DEFAULT_BUSY_ACCOUNT_WAIT
+        _check_duration("poll_interval", poll_interval, Duration.seconds(10), Duration.hours(1))
+        _check_duration(
+            "busy_account_wait", busy_account_wait, Duration.minutes(1), Duration.days(30)
+        )
+        self.segments: list[Segment] = plan_segments(list(imports), split_window_by)
+        self.segment_count = len(self.segments)
+
+        self.access_roles = self._new_access_roles()
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(
+                plan_definition(
+                    self,
+                    PlanBehaviour(
+                        plan_name=self.node.path,
+                        continue_on_failure=continue_on_failure,
+                        busy_account_wait=busy_account_wait,
+                        notify=notify,
+                    ),
+                )
+            ),
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+            tracing_enabled=tracing_enabled,
+            comment="cdk-cloudtrail-lake-import plan: CloudTrail Lake imports, one at a time",
+        )
+        # StartImport is a CustomState (see plan_definition), so its permission is granted here.
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudtrail:StartImport"], resources=["*"])
+        )
+        for role in self._distinct_roles():
+            # CloudTrail, and only CloudTrail, may be handed the access roles.
+            self.state_machine.add_to_role_policy(_pass_role(role))
+
+        self.handler = self._new_handler(log_retention)
+        self.custom_resource = self._new_custom_resource(
+            poll_interval=poll_interval,
+            max_retries=max_retries,
+            stop_on_delete=stop_on_delete,
+            retry_token=retry_token,
+        )
+        self.execution_arn: str = self.custom_resource.get_att_string("ExecutionArn")
+        self._acknowledge_justified_findings(tracing_enabled)
+
+    # ------------------------------------------------------------------------- access roles
+    def _new_access_roles(self) -> dict[str, iam.Role]:
+        """One role per distinct bucket, reading every prefix the plan imports from it."""
+        by_bucket: dict[str, list[Segment]] = {}
+        for segment in self.segments:
+            by_bucket.setdefault(self._bucket_key(segment.spec.source_bucket), []).append(segment)
+        roles: dict[str, iam.Role] = {}
+        for number, (key, segments) in enumerate(by_bucket.items()):
+            keys = {s.spec.source_encryption_key for s in segments} - {None}
+            if len(keys) > 1:
+                raise validation.CloudTrailLakeImportPropsError(
+                    "imports from one bucket must name the same source_encryption_key; "
+                    f"bucket {segments[0].spec.source_bucket.bucket_name} has {len(keys)}"
+                )
+            key_arn: kms.IKey | None = next(iter(keys)) if keys else None
+            roles[key] = new_access_role(
+                self,
+                f"AccessRole{number}",
+                bucket=segments[0].spec.source_bucket,
+                prefixes=sorted({s.prefix for s in segments}),
+                encryption_key=key_arn,
+                event_data_store_arn=self.event_data_store_arn,
+            )
+        return roles
+
+    def _bucket_key(self, bucket: s3.IBucket) -> str:
+        return json.dumps(Stack.of(self).resolve(bucket.bucket_name), sort_keys=True)
+
+    def _distinct_roles(self) -> list[iam.Role]:
+        return list(self.access_roles.values())
+
+    def access_role_for(self, bucket: s3.IBucket) -> iam.Role:
+        """The role CloudTrail assumes to read ``bucket`` (one of the plan's buckets)."""
+        return self.access_roles[self._bucket_key(bucket)]
+
+    # ------------------------------------------------------------------------------ handler
+    def _new_handler(self, log_retention: logs.RetentionDays) -> lambda_.Function:
+        log_group = logs.LogGroup(self, "HandlerLogs", retention=log_retention)
+        role = iam.Role(
+            self,
+            "HandlerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Runs the CloudTrail Lake import plan custom resource",
+        )
+        log_group.grant_write(role)
+        role.add_to_policy(iam.PolicyStatement(actions=HANDLER_IMPORT_ACTIONS, resources=["*"]))
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution", "states:ListExecutions"],
+                resources=[self.state_machine.state_machine_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[self._executions_arn()],
+            )
+        )
+        return lambda_.Function(
+            self,
+            "Handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="plan_index.handler",
+            code=plan_handler_code(),
+            role=role,
+            log_group=log_group,
+            memory_size=256,
+            timeout=HANDLER_TIMEOUT,
+            description="CloudTrail Lake import plan custom resource (cdk-cloudtrail-lake-import)",
+        )
+
+    def _executions_arn(self) -> str:
+        stack = Stack.of(self)
+        return stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{self.state_machine.state_machine_name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _new_custom_resource(
+        self,
+        *,
+        poll_interval: Duration,
+        max_retries: int,
+        stop_on_delete: bool,
+        retry_token: str | None,
+    ) -> CustomResource:
+        segments = []
+        for segment in self.segments:
+            bucket = segment.spec.source_bucket
+            request: dict[str, object] = {
+                "Destinations": [self.event_data_store_arn],
+                "ImportSource": {
+                    "S3": {
+                        "S3LocationUri": f"s3://{bucket.bucket_name}/{segment.prefix}",
+                        "S3BucketRegion": bucket.env.region,
+                        "S3BucketAccessRoleArn": self.access_role_for(bucket).role_arn,
+                    }
+                },
+            }
+            if segment.start is not None:
+                request["StartEventTime"] = segment.start
+            if segment.end is not None:
+                request["EndEventTime"] = segment.end
+            segments.append(request)
+        properties: dict[str, object] = {
+            "StateMachineArn": self.state_machine.state_machine_arn,
+            "Segments": segments,
+            "PollIntervalSeconds": str(int(poll_interval.to_seconds())),
+            "MaxRetries": str(max_retries),
+            "StopOnDelete": "true" if stop_on_delete else "false",
+        }
+        if retry_token is not None:
+            properties["RetryToken"] = retry_token
+        resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.handler.function_arn,
+            resource_type=RESOURCE_TYPE,
+            properties=properties,
+            service_timeout=SERVICE_TIMEOUT,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # CloudTrail must find the roles' policies in place when the execution starts.
+        for role in self._distinct_roles():
+            resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
+        return resource
+
+    # ------------------------------------------------------------------------------ cdk-nag
+    def _acknowledge_justified_findings(self, tracing_enabled: bool) -> None:
+        stack = Stack.of(self)
+        Validations.of(self.handler.role.node.find_child("DefaultPolicy")).acknowledge(  # type: ignore[union-attr]
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="cloudtrail:ListImports, GetImport and StopImport have no resource type "
+                "in the Service Authorization Reference; IAM accepts them only on '*'.",
+            ),
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(self._executions_arn()))}]",
+                reason="Execution names are chosen at deploy time; the statement is scoped to "
+                "executions of this plan's state machine only.",
+            ),
+        )
+        Validations.of(self.state_machine.role.node.find_child("DefaultPolicy")).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="cloudtrail:StartImport, GetImport and ListImportFailures have no "
+                "resource type (IAM accepts them only on '*'); CloudWatch Logs' log delivery "
+                "actions, which Step Functions logging needs, do not support resource-level "
+                "permissions either.",
+            )
+        )
+        for role in self._distinct_roles():
+            Validations.of(role).acknowledge(
+                *[
+                    Acknowledgment(
+                        id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(arn))}]",
+                        reason="CloudTrail reads every log file under an imported prefix; "
+                        "s3:GetObject is scoped to the plan's prefixes of this one bucket, as "
+                        "the CloudTrail Lake import documentation prescribes.",
+                    )
+                    for arn in _object_arns(role)
+                ]
+            )
+        if not tracing_enabled:
+            Validations.of(self.state_machine).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-SF2",
+                    reason="X-Ray adds nothing to SDK integrations that wait hours between "
+                    "calls; the execution history and the log group record every step. Turn "
+                    "it on with tracing_enabled=True.",
+                )
+            )
+
+
+def _object_arns(role: iam.Role) -> list[str]:
+    """The ``s3:GetObject`` resources of an access role (from its policy document)."""
+    policy = role.node.find_child("DefaultPolicy")
+    assert isinstance(policy, iam.Policy)
+    arns: list[str] = []
+    for statement in policy.document.to_json()["Statement"]:
+        if statement.get("Action") == "s3:GetObject":
+            resources = statement["Resource"]
+            arns.extend(resources if isinstance(resources, list) else [resources])
+    return arns
+
+
+def _pass_role(role: iam.IRole) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        actions=["iam:PassRole"],
+        resources=[role.role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": CLOUDTRAIL_PRINCIPAL}},
+    )
+
+
+def _check_range(prop: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise validation.CloudTrailLakeImportPropsError(
+            f"{prop} must be between {low} and {high}; got {value}"
+        )
+
+
+def _check_duration(prop: str, value: Duration, low: Duration, high: Duration) -> None:
+    if value.is_unresolved():
+        raise validation.CloudTrailLakeImportPropsError(
+            f"{prop} must be a concrete duration (it shapes the state machine at synth time)"
+        )
+    seconds = value.to_seconds()
+    if not low.to_seconds() <= seconds <= high.to_seconds():
+        raise validation.CloudTrailLakeImportPropsError(
+            f"{prop} must be between {low.to_human_string()} and {high.to_human_string()}; "
+            f"got {value.to_human_string()}"
+        )
+
+
+__all__ = ["CloudTrailLakeImportPlan", "ImportSpec"]

@@ -1,0 +1,121 @@
+"""What a plan imports: ``ImportSpec``s, split into the segments that run one after another."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+
+from cloudtrail_lake_import import validation
+
+#: Step Functions keeps an execution's input under 256 KiB; 100 segments stay far below it.
+MAX_SEGMENTS = 100
+MIN_SPLIT = Duration.days(1)
+LAST_PIECE_FRACTION = 10
+
+
+@dataclass(frozen=True)
+class ImportSpec:
+    """One import of a plan: a bucket (and prefix) and an optional time window.
+
+    :param source_bucket: the bucket holding the trail archive.
+    :param source_prefix: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``;
+        default: the whole bucket.
+    :param start_event_time: timezone-aware start of the window; default: no lower bound.
+    :param end_event_time: timezone-aware end of the window; default: no upper bound.
+    :param source_encryption_key: the KMS key of an SSE-KMS source bucket.
+    """
+
+    source_bucket: s3.IBucket
+    source_prefix: str = ""
+    start_event_time: datetime | None = None
+    end_event_time: datetime | None = None
+    source_encryption_key: kms.IKey | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One StartImport of the plan, in the order the plan runs them."""
+
+    spec: ImportSpec
+    prefix: str  # as it goes into the S3 URI (see validation.check_source_prefix)
+    start: str | None  # YYYY-MM-DDTHH:MM:SSZ
+    end: str | None
+
+
+def plan_segments(imports: list[ImportSpec], split_window_by: Duration | None) -> list[Segment]:
+    """Validate ``imports`` and cut each window into pieces of ``split_window_by``.
+
+    Pieces do not overlap: one ends a second before the next starts (CloudTrail matches the
+    minute-precise dates in file names, so no file falls in two pieces or between them). A
+    remainder shorter than a tenth of the step is added to the last piece.
+    """
+    if not imports:
+        raise validation.CloudTrailLakeImportPropsError("imports must list at least one ImportSpec")
+    step = _split_step(split_window_by)
+    segments: list[Segment] = []
+    for number, spec in enumerate(imports):
+        where = f"imports[{number}]"
+        prefix = validation.check_source_prefix(spec.source_prefix)
+        validation.format_event_time(f"{where}.start_event_time", spec.start_event_time)
+        validation.format_event_time(f"{where}.end_event_time", spec.end_event_time)
+        validation.check_event_window(spec.start_event_time, spec.end_event_time)
+        for start, end in _windows(where, spec, step):
+            segments.append(
+                Segment(
+                    spec,
+                    prefix,
+                    validation.format_event_time("start_event_time", start),
+                    validation.format_event_time("end_event_time", end),
+                )
+            )
+    if len(segments) > MAX_SEGMENTS:
+        raise validation.CloudTrailLakeImportPropsError(
+            f"a plan runs at most {MAX_SEGMENTS} segments, these imports make {len(segments)}: "
+            "raise split_window_by or use fewer imports"
+        )
+    return segments
+
+
+def _split_step(split_window_by: Duration | None) -> timedelta | None:
+    if split_window_by is None:
+        return None
+    if split_window_by.is_unresolved():
+        raise validation.CloudTrailLakeImportPropsError(
+            "split_window_by must be a concrete duration (the segments are decided at synth time)"
+        )
+    seconds = split_window_by.to_seconds()
+    if seconds < MIN_SPLIT.to_seconds():
+        raise validation.CloudTrailLakeImportPropsError(
+            f"split_window_by must be at least one day; got {seconds:g} seconds"
+        )
+    return timedelta(seconds=seconds)
+
+
+def _windows(
+    where: str, spec: ImportSpec, step: timedelta | None
+) -> list[tuple[datetime | None, datetime | None]]:
+    start, end = spec.start_event_time, spec.end_event_time
+    if step is None:
+        return [(start, end)]
+    if start is None or end is None:
+        raise validation.CloudTrailLakeImportPropsError(
+            f"split_window_by needs both start_event_time and end_event_time; {where} lacks "
+            f"{'start_event_time' if start is None else 'end_event_time'}"
+        )
+    pieces: list[tuple[datetime | None, datetime | None]] = []
+    piece_start = start
+    while piece_start < end:
+        piece_end = min(piece_start + step, end)
+        # A remainder under a tenth of the step joins the last piece: three calendar years cut
+        # by 365 days stay three segments despite a leap day.
+        last = piece_end + step / LAST_PIECE_FRACTION >= end
+        if last:
+            pieces.append((piece_start, end))
+            break
+        pieces.append((piece_start, piece_end - timedelta(seconds=1)))
+        piece_start = piece_end
+    return pieces

@@ -1,0 +1,1 @@
+"""The import plan handler as a package, found by the construct when installed."""

@@ -1,0 +1,131 @@
+"""The plan handler's pure decisions: execution names, the execution input, imports to stop."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from import_handler.model import ImportRecord
+from import_handler.properties import ImportIdentity, PropertyError
+from plan_handler import plan_decisions, plan_properties
+
+STORE = "arn:aws:cloudtrail:eu-west-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
+MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:PlanStateMachine-AbC123"
+ROLE = "arn:aws:iam::123456789012:role/PlanAccessRole0"
+
+
+def request(year: int) -> dict[str, Any]:
+    return {
+        "Destinations": [STORE],
+        "ImportSource": {
+            "S3": {
+                "S3LocationUri": "s3://trail-archive/AWSLogs/",
+                "S3BucketRegion": "eu-west-1",
+                "S3BucketAccessRoleArn": ROLE,
+            }
+        },
+        "StartEventTime": f"{year}-01-01T00:00:00Z",
+        "EndEventTime": f"{year}-12-31T23:59:59Z",
+    }
+
+
+def raw_plan(**extra: Any) -> dict[str, Any]:
+    return {
+        "ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:x",
+        "StateMachineArn": MACHINE,
+        "Segments": [request(2021), request(2022), request(2023)],
+        "PollIntervalSeconds": "300",
+        "MaxRetries": "2",
+        "StopOnDelete": "true",
+        **extra,
+    }
+
+
+def identity(year: int) -> ImportIdentity:
+    return ImportIdentity(
+        STORE,
+        "s3://trail-archive/AWSLogs/",
+        "eu-west-1",
+        ROLE,
+        datetime(year, 1, 1, tzinfo=UTC),
+        datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC),
+    )
+
+
+def test_the_execution_name_is_the_same_for_the_same_plan_and_new_for_a_changed_one() -> None:
+    one = plan_decisions.plan_identity("stack", "Plan", raw_plan())
+    again = plan_decisions.plan_identity("stack", "Plan", raw_plan(ServiceToken="other"))
+    retried = plan_decisions.plan_identity("stack", "Plan", raw_plan(RetryToken="2"))
+    elsewhere = plan_decisions.plan_identity("stack", "Plan2", raw_plan())
+    assert one == again
+    assert len({one, retried, elsewhere}) == 3
+    name = plan_decisions.execution_name(one, 0)
+    assert name == f"plan-{one}"
+    assert len(plan_decisions.execution_name(one, plan_decisions.MAX_GENERATIONS)) <= 80
+
+
+def test_execution_and_state_machine_arns_convert_both_ways() -> None:
+    arn = plan_decisions.execution_arn(MACHINE, "plan-1")
+    assert arn == "arn:aws:states:eu-west-1:123456789012:execution:PlanStateMachine-AbC123:plan-1"
+    assert plan_decisions.state_machine_of(arn) == MACHINE
+    assert plan_decisions.state_machine_of("plan-not-started") is None
+
+
+def test_the_input_skips_completed_follows_running_and_resumes_failed_segments() -> None:
+    props = plan_properties.parse(raw_plan())
+    earlier = {
+        identity(2021): [ImportRecord("done", "COMPLETED", identity(2021), {"FilesCompleted": 3})],
+        identity(2022): [
+            ImportRecord("newer-failed", "FAILED", identity(2022)),
+            ImportRecord("older-running", "IN_PROGRESS", identity(2022)),
+        ],
+    }
+    execution_input = plan_decisions.execution_input(props, earlier)
+    assert execution_input["Settings"] == {"PollIntervalSeconds": 300, "MaxRetries": 2}
+    first, second, third = execution_input["Segments"]
+    assert first["Completed"] == {"ImportId": "done", "ImportStatistics": {"FilesCompleted": 3}}
+    assert second["Adopt"] == {"ImportId": "older-running"}
+    assert "Completed" not in third
+    assert "Adopt" not in third
+    assert [s["Index"] for s in execution_input["Segments"]] == [0, 1, 2]
+    assert third["Request"] == request(2023)
+
+    only_failed = {identity(2023): [ImportRecord("failed", "STOPPED", identity(2023))]}
+    resumed = plan_decisions.execution_input(props, only_failed)["Segments"][2]
+    assert resumed["Adopt"] == {"ImportId": "failed", "Resume": True}
+
+
+def test_only_running_imports_of_segments_that_leave_the_plan_are_stopped() -> None:
+    running = [
+        ImportRecord("a", "IN_PROGRESS", identity(2021)),
+        ImportRecord("b", "COMPLETED", identity(2022)),
+        ImportRecord("c", "INITIALIZING", identity(2023)),
+        ImportRecord("someone-elses", "IN_PROGRESS", identity(2030)),
+    ]
+    stop = plan_decisions.imports_to_stop(
+        running, leaving=[identity(2021), identity(2022), identity(2023)], staying=[identity(2023)]
+    )
+    assert [r.import_id for r in stop] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"StateMachineArn": "arn:aws:lambda:x"}, "StateMachineArn must be a state machine ARN"),
+        ({"Segments": []}, "Segments must be a non-empty list"),
+        ({"MaxRetries": "eleven"}, "MaxRetries must be an integer from 0 to 10"),
+        ({"PollIntervalSeconds": "0"}, "PollIntervalSeconds must be an integer from 1 to 3600"),
+        ({"StopOnDelete": "maybe"}, "StopOnDelete must be"),
+    ],
+)
+def test_bad_properties_fail_with_the_property_named(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(PropertyError, match=message):
+        plan_properties.parse(raw_plan(**change))
+
+
+def test_a_bad_segment_is_named_by_its_position() -> None:
+    segments = [request(2021), {**request(2022), "StartEventTime": "yesterday"}]
+    with pytest.raises(PropertyError, match=r"^Segments\[1\]\.StartEventTime must be a UTC time"):
+        plan_properties.parse(raw_plan(Segments=segments))

@@ -1,0 +1,139 @@
+"""How a plan's imports become segments, and the props a plan refuses at synth time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+
+from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
+from cloudtrail_lake_import.plan_segments import plan_segments
+from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
+from tests.construct.conftest import STORE_ARN, new_app
+from tests.plan.conftest import year
+
+
+@pytest.fixture
+def bucket() -> s3.IBucket:
+    stack = cdk.Stack(new_app(), "Segments")
+    return s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+
+
+def windows(specs: list[ImportSpec], step: cdk.Duration | None) -> list[tuple[Any, Any]]:
+    return [(s.start, s.end) for s in plan_segments(specs, step)]
+
+
+def test_without_a_split_each_import_is_one_segment_in_the_given_order(
+    bucket: s3.IBucket,
+) -> None:
+    specs = [ImportSpec(bucket, "b/", year(2021), year(2022)), ImportSpec(bucket, "a/")]
+    segments = plan_segments(specs, None)
+    assert [(s.prefix, s.start, s.end) for s in segments] == [
+        ("b/", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"),
+        ("a/", None, None),
+    ]
+
+
+def test_a_split_window_makes_pieces_that_neither_overlap_nor_leave_gaps(
+    bucket: s3.IBucket,
+) -> None:
+    pieces = windows(
+        [ImportSpec(bucket, "", year(2021), year(2021).replace(month=1, day=11))],
+        cdk.Duration.days(3),
+    )
+    assert pieces == [
+        ("2021-01-01T00:00:00Z", "2021-01-03T23:59:59Z"),
+        ("2021-01-04T00:00:00Z", "2021-01-06T23:59:59Z"),
+        ("2021-01-07T00:00:00Z", "2021-01-09T23:59:59Z"),
+        ("2021-01-10T00:00:00Z", "2021-01-11T00:00:00Z"),
+    ]
+
+
+def test_a_leap_day_does_not_make_a_one_day_segment(bucket: s3.IBucket) -> None:
+    pieces = windows([ImportSpec(bucket, "", year(2020), year(2022))], cdk.Duration.days(365))
+    assert pieces == [
+        ("2020-01-01T00:00:00Z", "2020-12-30T23:59:59Z"),
+        ("2020-12-31T00:00:00Z", "2022-01-01T00:00:00Z"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("specs", "step", "message"),
+    [
+        ([], None, "imports must list at least one ImportSpec"),
+        ([("", None, year(2022))], cdk.Duration.days(365), "imports[0] lacks start_event_time"),
+        ([("", year(2020), year(2022))], cdk.Duration.hours(1), "at least one day"),
+        ([("", year(2020), year(2022))], cdk.Duration.days(7), "at most 100 segments"),
+        ([("", year(2022), year(2020))], None, "start_event_time"),
+        (
+            [("", datetime(2020, 1, 1), None)],
+            None,
+            "imports[0].start_event_time",
+        ),
+    ],
+)
+def test_bad_imports_are_refused_with_the_property_named(
+    bucket: s3.IBucket, specs: list[tuple[str, Any, Any]], step: cdk.Duration | None, message: str
+) -> None:
+    with pytest.raises(CloudTrailLakeImportPropsError, match=message.replace("[", r"\[")):
+        plan_segments([ImportSpec(bucket, *spec) for spec in specs], step)
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [
+        ({"max_retries": 11}, "max_retries must be between 0 and 10; got 11"),
+        ({"poll_interval": cdk.Duration.seconds(5)}, "poll_interval must be between"),
+        ({"busy_account_wait": cdk.Duration.days(31)}, "busy_account_wait must be between"),
+        ({"event_data_store": "arn:aws:s3:::nope"}, "event_data_store"),
+    ],
+)
+def test_bad_plan_props_are_refused_at_synth_time(props: dict[str, Any], message: str) -> None:
+    stack = cdk.Stack(new_app(), "Bad")
+    archive = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    kwargs: dict[str, Any] = {"event_data_store": STORE_ARN, **props}
+    with pytest.raises(CloudTrailLakeImportPropsError, match=message):
+        CloudTrailLakeImportPlan(stack, "Plan", imports=[ImportSpec(archive)], **kwargs)
+
+
+def test_one_bucket_with_two_keys_is_refused() -> None:
+    from aws_cdk import aws_kms as kms
+
+    stack = cdk.Stack(new_app(), "Keys")
+    archive = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    one, two = (kms.Key(stack, name, enable_key_rotation=True) for name in ("One", "Two"))
+    with pytest.raises(CloudTrailLakeImportPropsError, match="same source_encryption_key"):
+        CloudTrailLakeImportPlan(
+            stack,
+            "Plan",
+            event_data_store=STORE_ARN,
+            imports=[
+                ImportSpec(archive, "a/", source_encryption_key=one),
+                ImportSpec(archive, "b/", source_encryption_key=two),
+            ],
+        )
+
+
+def test_two_prefixes_of_one_bucket_share_one_role_reading_both() -> None:
+    stack = cdk.Stack(new_app(), "Prefixes")
+    archive = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    plan = CloudTrailLakeImportPlan(
+        stack,
+        "Plan",
+        event_data_store=STORE_ARN,
+        imports=[ImportSpec(archive, "AWSLogs/1/"), ImportSpec(archive, "AWSLogs/2/")],
+    )
+    assert len(plan.access_roles) == 1
+    assert plan.segment_count == 2
+    default_policy = plan.access_role_for(archive).node.find_child("DefaultPolicy")
+    assert isinstance(default_policy, iam.Policy)
+    policy = stack.resolve(default_policy.document.to_json())
+    (get_object,) = [s for s in policy["Statement"] if s["Action"] == "s3:GetObject"]
+    assert [r["Fn::Join"][1][-1] for r in get_object["Resource"]] == [
+        ":s3:::trail-archive/AWSLogs/1/*",
+        ":s3:::trail-archive/AWSLogs/2/*",
+    ]

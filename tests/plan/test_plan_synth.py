@@ -1,0 +1,246 @@
+"""The plan's synthesized resources: roles, state machine, custom resource, definition."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from cloudtrail_lake_import import plan_definition
+from tests.construct.conftest import STORE_ARN, only, resources
+from tests.construct.test_nag import acknowledgments
+from tests.plan.conftest import definition, inner_states, plan_stack
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> tuple[cdk.Stack, dict[str, Any]]:
+    _, stack, _ = plan_stack()
+    return stack, dict(Template.from_stack(stack).to_json())
+
+
+def test_five_yearly_segments_from_two_buckets_become_five_start_import_requests(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    plan = only(Template.from_json(template), "Custom::CloudTrailLakeImportPlan")
+    segments = plan["Properties"]["Segments"]
+    windows = [(s["StartEventTime"], s["EndEventTime"]) for s in segments]
+    assert windows == [
+        ("2019-01-01T00:00:00Z", "2019-12-31T23:59:59Z"),
+        ("2020-01-01T00:00:00Z", "2020-12-30T23:59:59Z"),
+        ("2020-12-31T00:00:00Z", "2022-01-01T00:00:00Z"),
+        ("2022-01-01T00:00:00Z", "2022-12-31T23:59:59Z"),
+        ("2023-01-01T00:00:00Z", "2024-01-01T00:00:00Z"),
+    ]
+    assert {s["ImportSource"]["S3"]["S3LocationUri"] for s in segments} == {
+        "s3://legacy-trail-archive/AWSLogs/111122223333/CloudTrail/",
+        "s3://org-trail-archive/AWSLogs/o-abc123/",
+    }
+    assert all(s["Destinations"] == [STORE_ARN] for s in segments)
+    assert plan["Properties"]["PollIntervalSeconds"] == "300"
+    assert plan["Properties"]["MaxRetries"] == "2"
+    assert plan["Properties"]["StopOnDelete"] == "true"
+
+
+def test_one_access_role_per_bucket_with_the_confused_deputy_conditions(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    roles = [
+        r
+        for r in resources(Template.from_json(template), "AWS::IAM::Role").values()
+        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"Service": "cloudtrail.amazonaws.com"}
+    ]
+    assert len(roles) == 2
+    for role in roles:
+        condition = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+        assert condition == {
+            "StringEquals": {
+                "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+                "aws:SourceArn": STORE_ARN,
+            }
+        }
+
+
+def test_the_state_machine_is_standard_logged_and_untraced_by_default(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    machine = only(Template.from_json(template), "AWS::StepFunctions::StateMachine")
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props.get("TracingConfiguration", {"Enabled": False}) == {"Enabled": False}
+
+
+def policy_of(template: dict[str, Any], role_prefix: str) -> list[dict[str, Any]]:
+    (policy,) = [
+        r
+        for r in resources(Template.from_json(template), "AWS::IAM::Policy").values()
+        if r["Properties"]["Roles"][0]["Ref"].startswith(role_prefix)
+    ]
+    statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_the_state_machine_may_pass_only_the_access_roles_and_only_to_cloudtrail(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    statements = policy_of(template, "PlanStateMachineRole")
+    (pass_role,) = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "cloudtrail.amazonaws.com"}
+    }
+    assert sorted(r["Fn::GetAtt"][0][:15] for r in pass_role["Resource"]) == [
+        "PlanAccessRole0",
+        "PlanAccessRole1",
+    ]
+    (anywhere,) = [s for s in statements if s["Resource"] == "*"]
+    cloudtrail_actions = [a for a in anywhere["Action"] if a.startswith("cloudtrail:")]
+    assert cloudtrail_actions == [
+        "cloudtrail:GetImport",
+        "cloudtrail:ListImportFailures",
+        "cloudtrail:StartImport",
+    ]
+    (events,) = [s for s in statements if s["Action"] == "events:PutEvents"]
+    assert events["Resource"]["Fn::Join"][1][-1] == ":event-bus/default"
+
+
+def test_the_handler_starts_and_stops_only_this_plans_executions(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    statements = {
+        json.dumps(s["Action"]): s["Resource"] for s in policy_of(template, "PlanHandlerRole")
+    }
+    machine = statements['["states:ListExecutions", "states:StartExecution"]']
+    assert machine["Ref"].startswith("PlanStateMachine")
+    executions = statements['["states:DescribeExecution", "states:StopExecution"]']
+    parts = executions["Fn::Join"][1]
+    assert parts[-2]["Fn::GetAtt"][0].startswith("PlanStateMachine")
+    assert parts[-2]["Fn::GetAtt"][1] == "Name"
+    assert parts[-1] == ":*"
+    reads_and_stops = '["cloudtrail:GetImport", "cloudtrail:ListImports", "cloudtrail:StopImport"]'
+    assert statements[reads_and_stops] == "*"
+    assert "cloudtrail:StartImport" not in json.dumps(list(statements))
+
+
+def test_the_plan_is_clean_under_cdk_nag_and_every_acknowledgment_says_why() -> None:
+    app, stack, _ = plan_stack(with_topic=True)
+    report = AwsSolutionsChecks(app).validate_scope(stack)
+    assert [v.rule_name for v in report.violations] == []
+    acknowledged = [a for a in acknowledgments(stack) if "Plan" in str(a)]
+    assert acknowledged
+    assert all(len(a["reason"]) > 40 for a in acknowledgments(stack))
+
+
+def test_start_import_retries_while_the_account_is_busy_for_three_days() -> None:
+    _, stack, _ = plan_stack()
+    states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
+    for name in ("StartImport", "RetryImport"):
+        (busy,) = states[name]["Retry"]
+        assert busy["ErrorEquals"] == ["CloudTrail.AccountHasOngoingImportException"]
+        assert busy["IntervalSeconds"] == 60
+        assert busy["MaxDelaySeconds"] == 3600
+        waited = sum(min(60 * 2**n, 3600) for n in range(busy["MaxAttempts"]))
+        assert 3 * 86400 <= waited < 3 * 86400 + 3600
+    assert states["StartImport"]["InputPath"] == "$.Segment.Request"
+    assert states["RetryImport"]["Parameters"] == {"ImportId.$": "$.Import.ImportId"}
+
+
+def test_each_segment_polls_with_the_inputs_interval_and_retries_failed_imports_by_id() -> None:
+    _, stack, _ = plan_stack()
+    asl = definition(dict(Template.from_stack(stack).to_json()))
+    each = asl["States"]["EachSegment"]
+    assert each["Type"] == "Map"
+    assert each["MaxConcurrency"] == 1
+    states = inner_states(asl)
+    assert states["WaitForImport"]["SecondsPath"] == "$.Settings.PollIntervalSeconds"
+    assert states["GetImport"]["Resource"] == "arn:aws:states:::aws-sdk:cloudtrail:getImport"
+    status_next = {c["StringEquals"]: c["Next"] for c in states["ImportStatus"]["Choices"]}
+    assert status_next == {
+        "COMPLETED": "CompletedResult",
+        "FAILED": "RetryLeft",
+        "STOPPED": "StoppedResult",
+    }
+    assert states["ImportStatus"]["Default"] == "WaitForImport"
+    (retry_left,) = states["RetryLeft"]["Choices"]
+    assert retry_left == {
+        "Variable": "$.Retries",
+        "NumericLessThanPath": "$.Settings.MaxRetries",
+        "Next": "RetryImport",
+    }
+    assert states["RetryLeft"]["Default"] == "ListImportFailures"
+    kinds = {c["Variable"]: c["Next"] for c in states["SegmentKind"]["Choices"]}
+    assert kinds == {
+        "$.Segment.Completed": "SkipCompletedSegment",
+        "$.Segment.Adopt.Resume": "ResumeEarlierImport",
+        "$.Segment.Adopt": "FollowRunningImport",
+    }
+    assert states["SegmentKind"]["Default"] == "StartImport"
+
+
+def test_a_failed_segment_stops_the_plan_unless_continue_on_failure() -> None:
+    _, stack, _ = plan_stack()
+    states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
+    assert states["StopPlan"] == {
+        "Type": "Fail",
+        "Error": plan_definition.SEGMENT_FAILED_ERROR,
+        "CausePath": "States.JsonToString($.Result)",
+    }
+    _, stack, _ = plan_stack(continue_on_failure=True)
+    states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
+    assert "StopPlan" not in states
+    assert states["SegmentFailedEvent"]["Next"] == "FailedSegmentOutput"
+
+
+def test_every_segment_and_the_plan_end_as_events_and_on_the_topic() -> None:
+    _, stack, _ = plan_stack(with_topic=True)
+    asl = definition(dict(Template.from_stack(stack).to_json()))
+    everything = {**asl["States"], **inner_states(asl)}
+    events = {
+        name: s["Parameters"]["Entries"][0]["DetailType"]
+        for name, s in everything.items()
+        if s.get("Resource") == "arn:aws:states:::events:putEvents"
+    }
+    assert events == {
+        "SegmentCompletedEvent": plan_definition.SEGMENT_DETAIL_TYPE,
+        "SegmentFailedEvent": plan_definition.SEGMENT_DETAIL_TYPE,
+        "PlanSucceededEvent": plan_definition.PLAN_DETAIL_TYPE,
+        "PlanFinishedWithFailuresEvent": plan_definition.PLAN_DETAIL_TYPE,
+        "PlanFailedEvent": plan_definition.PLAN_DETAIL_TYPE,
+    }
+    for name in events:
+        assert everything[name]["Next"] == name.replace("Event", "Notification")
+        assert everything[name.replace("Event", "Notification")]["Resource"] == (
+            "arn:aws:states:::sns:publish"
+        )
+
+
+def test_snapshot_of_a_plan(snapshot: SnapshotAssertion) -> None:
+    _, stack, _ = plan_stack(with_topic=True)
+    assert Template.from_stack(stack).to_json() == snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_cfn_lint_accepts_the_plans_template(tmp_path: Path) -> None:
+    _, stack, _ = plan_stack(with_topic=True, continue_on_failure=True)
+    path = tmp_path / "plan.template.json"
+    path.write_text(json.dumps(Template.from_stack(stack).to_json()))
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
