@@ -125,6 +125,9 @@ class CloudTrailLakeImportPlan(Construct):
                         continue_on_failure=continue_on_failure,
                         busy_account_wait=busy_account_wait,
                         notify=notify,
+                        window_shapes=frozenset(
+                            (s.start is not None, s.end is not None) for s in self.segments
+                        ),
                     ),
                 )
             ),
@@ -134,10 +137,6 @@ class CloudTrailLakeImportPlan(Construct):
             ),
             tracing_enabled=tracing_enabled,
             comment="cdk-cloudtrail-lake-import plan: CloudTrail Lake imports, one at a time",
-        )
-        # StartImport is a CustomState (see plan_definition), so its permission is granted here.
-        self.state_machine.add_to_role_policy(
-            iam.PolicyStatement(actions=["cloudtrail:StartImport"], resources=["*"])
         )
         for role in self._distinct_roles():
             # CloudTrail, and only CloudTrail, may be handed the access roles.

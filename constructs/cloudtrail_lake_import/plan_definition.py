@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -21,6 +21,7 @@ SEGMENT_DETAIL_TYPE = "CloudTrail Lake Import Plan Segment Finished"
 PLAN_DETAIL_TYPE = "CloudTrail Lake Import Plan Finished"
 SEGMENT_FAILED_ERROR = "CloudTrailLakeImportPlan.SegmentFailed"
 SEGMENTS_FAILED_ERROR = "CloudTrailLakeImportPlan.SegmentsFailed"
+PLAN_STOPPED_ERROR = "CloudTrailLakeImportPlan.Stopped"
 BUSY_ERROR = "CloudTrail.AccountHasOngoingImportException"
 # Back-off while another import holds the account: 1 min, doubling, at most an hour apart.
 BUSY_FIRST_INTERVAL = Duration.minutes(1)
@@ -37,6 +38,8 @@ class PlanBehaviour:
     continue_on_failure: bool
     busy_account_wait: Duration
     notify: sns.ITopic | None
+    #: (has a start, has an end) of the segments' windows; one StartImport state for each.
+    window_shapes: frozenset[tuple[bool, bool]]
 
 
 def busy_retry_attempts(wait: Duration) -> int:
@@ -49,23 +52,42 @@ def busy_retry_attempts(wait: Duration) -> int:
     return max(attempts, 1)
 
 
-def _start_import(scope: Construct, id: str, parameters: dict[str, str] | None) -> sfn.CustomState:
-    # A CustomState because CallAwsService always renders Parameters: a new import passes the
-    # segment's request as it is (InputPath), so that an absent window stays absent.
-    state: dict[str, object] = {
-        "Type": "Task",
-        "Resource": f"arn:{Stack.of(scope).partition}:states:::aws-sdk:cloudtrail:startImport",
-        "ResultSelector": {"ImportId.$": "$.ImportId"},
-        "ResultPath": "$.Import",
+#: The StartImport state for each window shape (start bound given, end bound given).
+_START_STATES = {
+    (True, True): "StartImport",
+    (True, False): "StartImportFromStart",
+    (False, True): "StartImportUntilEnd",
+    (False, False): "StartImportWholeSource",
+}
+
+
+def _start_import(scope: Construct, id: str, parameters: dict[str, str]) -> tasks.CallAwsService:
+    return _sdk(
+        scope,
+        id,
+        "startImport",
+        parameters=parameters,
+        result_selector={"ImportId.$": "$.ImportId"},
+        result_path="$.Import",
+    )
+
+
+def _new_import(scope: Construct, shape: tuple[bool, bool]) -> tasks.CallAwsService:
+    """StartImport of a segment's request; an absent bound must stay absent (no window), and
+    Parameters cannot leave out a missing key, so there is one state per window shape."""
+    parameters = {
+        "Destinations.$": "$.Segment.Request.Destinations",
+        "ImportSource.$": "$.Segment.Request.ImportSource",
     }
-    if parameters is None:
-        state["InputPath"] = "$.Segment.Request"
-    else:
-        state["Parameters"] = parameters
-    return sfn.CustomState(scope, id, state_json=state)
+    has_start, has_end = shape
+    if has_start:
+        parameters["StartEventTime.$"] = "$.Segment.Request.StartEventTime"
+    if has_end:
+        parameters["EndEventTime.$"] = "$.Segment.Request.EndEventTime"
+    return _start_import(scope, _START_STATES[shape], parameters)
 
 
-def _with_busy_retry(state: sfn.CustomState, behaviour: PlanBehaviour) -> sfn.CustomState:
+def _with_busy_retry(state: tasks.CallAwsService, behaviour: PlanBehaviour) -> tasks.CallAwsService:
     state.add_retry(
         errors=[BUSY_ERROR],
         interval=BUSY_FIRST_INTERVAL,
@@ -138,25 +160,36 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
     outcome = {
         "Plan": behaviour.plan_name,
         "ExecutionArn.$": "$$.Execution.Id",
-        "Segments.$": "$.Results",
+        "Segments.$": "$.Segments",
     }
+    # A JSONPath filter that matches nothing is an error, so presence is asked first.
     summarize = sfn.Pass(
         scope,
         "Summarize",
         parameters={
             "Segments.$": "$.Results",
-            "FailedSegments.$": "$.Results[?(@.ImportStatus != 'COMPLETED')].Index",
+            "AnyFailed.$": "States.ArrayContains($.Results[*].Failed, true)",
         },
     )
     succeeded = _notify(
         scope, "PlanSucceeded", behaviour, PLAN_DETAIL_TYPE, {**_status("SUCCEEDED"), **outcome}
     ).next(sfn.Succeed(scope, "Done"))
-    some_failed = _notify(
+    list_failed = sfn.Pass(
         scope,
-        "PlanFinishedWithFailures",
-        behaviour,
-        PLAN_DETAIL_TYPE,
-        {**_status("FAILED"), **outcome},
+        "ListFailedSegments",
+        parameters={
+            "Segments.$": "$.Segments",
+            "FailedSegments.$": "$.Segments[?(@.Failed == true)].Index",
+        },
+    )
+    some_failed = list_failed.next(
+        _notify(
+            scope,
+            "PlanFinishedWithFailures",
+            behaviour,
+            PLAN_DETAIL_TYPE,
+            {**_status("FAILED"), **outcome, "FailedSegments.$": "$.FailedSegments"},
+        )
     ).next(
         sfn.Fail(
             scope,
@@ -179,12 +212,18 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "Cause.$": "$.Failure.Cause",
         },
     ).next(
-        sfn.Fail(scope, "PlanStopped", error_path="$.Failure.Error", cause_path="$.Failure.Cause")
+        # A fixed error name: the caught one may be reserved (States.*), which Fail cannot raise.
+        sfn.Fail(
+            scope,
+            "PlanStopped",
+            error=PLAN_STOPPED_ERROR,
+            cause_path="States.JsonToString($.Failure)",
+        )
     )
     each.add_catch(stopped, errors=["States.ALL"], result_path="$.Failure")
     return each.next(summarize).next(
         sfn.Choice(scope, "AnySegmentFailed")
-        .when(sfn.Condition.is_present("$.FailedSegments[0]"), some_failed)
+        .when(sfn.Condition.boolean_equals("$.AnyFailed", True), some_failed)
         .otherwise(succeeded)
     )
 
@@ -206,6 +245,7 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "ImportStatistics.$": "$.Segment.Completed.ImportStatistics",
             "Retries": 0,
             "Skipped": True,
+            "Failed": False,
         },
         result_path="$.Result",
     )
@@ -223,7 +263,10 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         parameters={"ImportId.$": "$.Segment.Adopt.ImportId"},
         result_path="$.Import",
     )
-    start = _with_busy_retry(_start_import(scope, "StartImport", None), behaviour)
+    starts = {
+        shape: _with_busy_retry(_new_import(scope, shape), behaviour)
+        for shape in sorted(behaviour.window_shapes, reverse=True)
+    }
     wait = sfn.Wait(
         scope,
         "WaitForImport",
@@ -262,20 +305,25 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "Retries.$": "States.MathAdd($.Retries, 1)",
         },
     )
-    completed = _result(scope, "CompletedResult", failures=False)
+    completed = _result(scope, "CompletedResult", failed=False)
     failures = _sdk(
         scope,
         "ListImportFailures",
         "listImportFailures",
         parameters={"ImportId.$": "$.Import.ImportId", "MaxResults": FAILURES_SHOWN},
-        result_selector={"Failures.$": "$.Failures"},
+        # Not the whole entries: their LastUpdatedTime adds nothing to "which files, why".
+        result_selector={
+            "Locations.$": "$.Failures[*].Location",
+            "ErrorTypes.$": "$.Failures[*].ErrorType",
+            "ErrorMessages.$": "$.Failures[*].ErrorMessage",
+        },
         result_path="$.Failures",
     )
-    failed = _result(scope, "FailedResult", failures=True)
+    failed = _result(scope, "FailedResult", failed=True, failures=True)
     # Without the list the segment's outcome is still known: the error takes its place.
     failures.add_catch(failed, errors=["States.ALL"], result_path="$.Failures")
     failures.next(failed)
-    stopped = _result(scope, "StoppedResult", failures=False)
+    stopped = _result(scope, "StoppedResult", failed=True)
     not_started = sfn.Pass(
         scope,
         "NotStartedResult",
@@ -284,12 +332,15 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "ImportStatus": "NOT_STARTED",
             "Retries.$": "$.Retries",
             "Skipped": False,
+            "Failed": True,
             "Error.$": "$.Error.Error",
             "Cause.$": "$.Error.Cause",
         },
         result_path="$.Result",
     )
-    start.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
+    for start in starts.values():
+        start.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
+        start.next(wait)
     retry.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
 
     finished_ok = _segment_finished(scope, "SegmentCompleted", behaviour).next(
@@ -335,11 +386,11 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         .when(sfn.Condition.is_present("$.Segment.Completed"), skip)
         .when(sfn.Condition.is_present("$.Segment.Adopt.Resume"), resume.next(retry))
         .when(sfn.Condition.is_present("$.Segment.Adopt"), follow.next(wait))
-        .otherwise(start.next(wait))
+        .otherwise(_by_window_shape(scope, starts))
     )
 
 
-def _result(scope: Construct, id: str, *, failures: bool) -> sfn.Pass:
+def _result(scope: Construct, id: str, *, failed: bool, failures: bool = False) -> sfn.Pass:
     parameters: dict[str, object] = {
         "Index.$": "$.Segment.Index",
         "ImportId.$": "$.Import.ImportId",
@@ -347,6 +398,7 @@ def _result(scope: Construct, id: str, *, failures: bool) -> sfn.Pass:
         "ImportStatistics.$": "$.Import.ImportStatistics",
         "Retries.$": "$.Retries",
         "Skipped": False,
+        "Failed": failed,
     }
     if failures:
         parameters["FirstFailures.$"] = "$.Failures"
@@ -365,3 +417,24 @@ def _segment_finished(scope: Construct, id: str, behaviour: PlanBehaviour) -> sf
             "Segment.$": "$.Result",
         },
     )
+
+
+def _by_window_shape(
+    scope: Construct, starts: dict[tuple[bool, bool], tasks.CallAwsService]
+) -> sfn.IChainable:
+    if len(starts) == 1:
+        return next(iter(starts.values()))
+    choice = sfn.Choice(scope, "WindowShape")
+    for (has_start, has_end), state in starts.items():
+        choice.when(
+            sfn.Condition.and_(
+                _presence("$.Segment.Request.StartEventTime", present=has_start),
+                _presence("$.Segment.Request.EndEventTime", present=has_end),
+            ),
+            state,
+        )
+    return choice
+
+
+def _presence(path: str, *, present: bool) -> sfn.Condition:
+    return sfn.Condition.is_present(path) if present else sfn.Condition.is_not_present(path)

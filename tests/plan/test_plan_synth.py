@@ -10,15 +10,16 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from cloudtrail_lake_import import plan_definition
-from tests.construct.conftest import STORE_ARN, only, resources
+from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec, plan_definition
+from tests.construct.conftest import STORE_ARN, new_app, only, resources
 from tests.construct.test_nag import acknowledgments
-from tests.plan.conftest import definition, inner_states, plan_stack
+from tests.plan.conftest import definition, inner_states, plan_stack, year
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,12 @@ def test_start_import_retries_while_the_account_is_busy_for_three_days() -> None
         assert busy["MaxDelaySeconds"] == 3600
         waited = sum(min(60 * 2**n, 3600) for n in range(busy["MaxAttempts"]))
         assert 3 * 86400 <= waited < 3 * 86400 + 3600
-    assert states["StartImport"]["InputPath"] == "$.Segment.Request"
+    assert states["StartImport"]["Parameters"] == {
+        "Destinations.$": "$.Segment.Request.Destinations",
+        "ImportSource.$": "$.Segment.Request.ImportSource",
+        "StartEventTime.$": "$.Segment.Request.StartEventTime",
+        "EndEventTime.$": "$.Segment.Request.EndEventTime",
+    }
     assert states["RetryImport"]["Parameters"] == {"ImportId.$": "$.Import.ImportId"}
 
 
@@ -244,3 +250,25 @@ def test_cfn_lint_accepts_the_plans_template(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_windows_without_bounds_get_start_import_states_that_leave_them_out() -> None:
+    stack = cdk.Stack(new_app(), "Shapes")
+    archive = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    CloudTrailLakeImportPlan(
+        stack,
+        "Plan",
+        event_data_store=STORE_ARN,
+        imports=[ImportSpec(archive, "a/"), ImportSpec(archive, "b/", year(2020), year(2021))],
+    )
+    states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
+    assert states["SegmentKind"]["Default"] == "WindowShape"
+    whole = states["StartImportWholeSource"]["Parameters"]
+    assert sorted(whole) == ["Destinations.$", "ImportSource.$"]
+    assert "StartEventTime.$" in states["StartImport"]["Parameters"]
+    shapes = {c["Next"]: c["And"] for c in states["WindowShape"]["Choices"]}
+    assert shapes["StartImportWholeSource"] == [
+        {"Variable": "$.Segment.Request.StartEventTime", "IsPresent": False},
+        {"Variable": "$.Segment.Request.EndEventTime", "IsPresent": False},
+    ]
+    assert "StartImportFromStart" not in states
