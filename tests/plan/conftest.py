@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
 from tests.construct.conftest import STORE_ARN, new_app
+from tests.lake_emulator.trail_archive import TrailArchive
 
 
 def year(y: int) -> datetime:
@@ -64,3 +66,23 @@ def _placeholder(intrinsic: dict[str, Any]) -> str:
 def inner_states(asl: dict[str, Any]) -> dict[str, Any]:
     states: dict[str, Any] = asl["States"]["EachSegment"]["ItemProcessor"]["States"]
     return states
+
+
+@pytest.fixture(scope="session")
+def templates() -> dict[str, dict[str, Any]]:
+    """The synthesized plan: stopping at a failed segment (default) and going on."""
+    from aws_cdk.assertions import Template
+
+    found = {}
+    for name, props in (("stop", {}), ("go_on", {"continue_on_failure": True})):
+        _, stack, _ = plan_stack(with_topic=True, **props)
+        found[name] = dict(Template.from_stack(stack).to_json())
+    return found
+
+
+@pytest.fixture(scope="session")
+def archive() -> TrailArchive:
+    """One account and region, three days of two log files each."""
+    from tests.plan.scenario import three_day_archive
+
+    return three_day_archive()

@@ -59,6 +59,7 @@ class Router:
     lake: CloudTrailLake
     clock: EmulatedClock
     moto_port: int
+    step_seconds: float = CLOCK_STEP_SECONDS
     hooks: list[CallHook] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,7 +72,7 @@ class Router:
                 self.calls.append((operation, params))
             for hook in self.hooks:
                 hook(operation, params)
-            self.clock.advance(CLOCK_STEP_SECONDS)
+            self.clock.advance(self.step_seconds)
             return self.lake(request)
         return self._to_moto(request)
 

@@ -11,141 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Template
 
-from import_handler import cloudtrail
-from plan_handler import plan_decisions, plan_properties
 from tests.e2e.harness import ACCOUNT, REGION
 from tests.e2e.world import bucket_holding
-from tests.lake_emulator.records import EventDataStore
-from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
-from tests.plan.conftest import plan_stack
+from tests.lake_emulator.trail_archive import TrailArchive
 from tests.plan.engine import PlanEngine, plan_engine
-
-DAYS = (date(2025, 1, 10), date(2025, 1, 11), date(2025, 1, 12))
-ROLE = f"arn:aws:iam::{ACCOUNT}:role/PlanAccessRole0"
-NOT_GZIP = b"this is not a gzip CloudTrail log file"
-
-
-@pytest.fixture(scope="module")
-def templates() -> dict[str, dict[str, Any]]:
-    """The synthesized plan: stopping at a failed segment (default) and going on."""
-    found = {}
-    for name, props in (("stop", {}), ("go_on", {"continue_on_failure": True})):
-        _, stack, _ = plan_stack(with_topic=True, **props)
-        found[name] = dict(Template.from_stack(stack).to_json())
-    return found
-
-
-@pytest.fixture(scope="module")
-def archive() -> TrailArchive:
-    return generate_archive(
-        seed=5, accounts=(ACCOUNT,), regions=(REGION,), days=DAYS, files_per_day=(2, 2)
-    )
+from tests.plan.scenario import DAYS, NOT_GZIP, ROLE, Plan
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[PlanEngine]:
     with plan_engine(tmp_path) as running:
         yield running
-
-
-class Plan:
-    """One plan run: a bucket with the archive, a store, the state machine, an event queue."""
-
-    def __init__(self, engine: PlanEngine, template: dict[str, Any], archive: TrailArchive):
-        self.engine = engine
-        self.s3 = engine.s3.client()
-        self.bucket = bucket_holding(self.s3, archive)
-        self.archive = archive
-        self.store: EventDataStore = engine.lake.add_event_data_store("plan", account=ACCOUNT)
-        sns = engine.client("sns")
-        self.topic = sns.create_topic(Name="plan-notifications")["TopicArn"]
-        self.machine = engine.machine_from(template, self.topic)
-        self.queue = self._event_queue()
-        self.states = engine.client("stepfunctions")
-
-    def _event_queue(self) -> str:
-        sqs = self.engine.client("sqs")
-        url: str = sqs.create_queue(QueueName="plan-events")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        events = self.engine.client("events")
-        events.put_rule(
-            Name="plan-events", EventPattern=json.dumps({"source": ["cloudtrail-lake-import"]})
-        )
-        events.put_targets(Rule="plan-events", Targets=[{"Id": "queue", "Arn": arn}])
-        return url
-
-    def request(self, day: date) -> dict[str, Any]:
-        return {
-            "Destinations": [self.store.arn],
-            "ImportSource": {
-                "S3": {
-                    "S3LocationUri": f"s3://{self.bucket}/AWSLogs/{ACCOUNT}/CloudTrail/",
-                    "S3BucketRegion": REGION,
-                    "S3BucketAccessRoleArn": ROLE,
-                }
-            },
-            "StartEventTime": f"{day:%Y-%m-%d}T00:00:00Z",
-            "EndEventTime": f"{day:%Y-%m-%d}T23:59:59Z",
-        }
-
-    def execution_input(self, *, max_retries: int = 2) -> dict[str, Any]:
-        """Built as the plan handler builds it: its property parsing, its earlier-import lookup
-        (every import on the store, read with the handler's GetImport), its decisions."""
-        props = plan_properties.parse(
-            {
-                "StateMachineArn": self.machine,
-                "Segments": [self.request(day) for day in DAYS],
-                "PollIntervalSeconds": "1",
-                "MaxRetries": str(max_retries),
-            }
-        )
-        client = self.engine.client("cloudtrail")
-        earlier: dict[Any, list[Any]] = {}
-        for item in client.list_imports(Destination=self.store.arn)["Imports"]:
-            record = cloudtrail.get_import(client, item["ImportId"])
-            if record is not None and record.identity is not None:
-                earlier.setdefault(record.identity, []).append(record)
-        return plan_decisions.execution_input(props, earlier)
-
-    def start(self, execution_input: dict[str, Any]) -> str:
-        arn: str = self.states.start_execution(
-            stateMachineArn=self.machine, name="plan", input=json.dumps(execution_input)
-        )["executionArn"]
-        return arn
-
-    def day_keys(self, day: date) -> list[str]:
-        return [
-            k
-            for k in sorted(self.archive.objects())
-            if f"/{day:%Y/%m/%d}/" in k and "Digest" not in k
-        ]
-
-    def events(self) -> list[dict[str, Any]]:
-        sqs = self.engine.client("sqs")
-        found: list[dict[str, Any]] = []
-        while True:
-            batch = sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get(
-                "Messages", []
-            )
-            if not batch:
-                return found
-            for message in batch:
-                found.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
-
-    def complete_import_of(self, day: date) -> str:
-        """An import of ``day``'s segment, run to COMPLETED before the plan starts."""
-        client = self.engine.client("cloudtrail")
-        request = self.request(day)
-        import_id: str = client.start_import(**request)["ImportId"]
-        self.engine.wait_until(
-            lambda: client.get_import(ImportId=import_id)["ImportStatus"] == "COMPLETED"
-        )
-        return import_id
 
 
 def test_segments_run_in_turn_waiting_for_a_busy_account_retrying_a_failure_skipping_done_ones(

@@ -1,0 +1,263 @@
+"""The plan's custom resource handler (``plan_index.handler``) against the offline engine:
+Create, a repeated Create, Update after a failed segment, Delete in the middle of a plan."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import plan_index
+from tests.e2e.harness import ACCOUNT, REGION
+from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET
+from tests.e2e.world import environment
+from tests.lake_emulator.local_http import HttpRequest, HttpResponse, LocalHttpServer
+from tests.lake_emulator.trail_archive import TrailArchive
+from tests.plan.engine import PlanEngine, plan_engine
+from tests.plan.scenario import DAYS, NOT_GZIP, Plan
+
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/PlanStack/{uuid.uuid4()}"
+
+
+@dataclass
+class ResponseBin:
+    """Stands in for CloudFormation's presigned response URL: keeps every answer."""
+
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.answers.append(json.loads(request.body))
+        return HttpResponse(200)
+
+
+class LambdaContext:
+    def get_remaining_time_in_millis(self) -> int:
+        return 240_000
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[PlanEngine]:
+    with plan_engine(tmp_path) as running:
+        env = {
+            "AWS_ENDPOINT_URL": running.url,
+            "AWS_ACCESS_KEY_ID": FAKE_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
+        }
+        unset = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CA_BUNDLE", "AWS_ENDPOINT_URL_CLOUDTRAIL")
+        with environment(env, unset=unset):
+            yield running
+
+
+@pytest.fixture
+def responses() -> Iterator[tuple[ResponseBin, str]]:
+    answers = ResponseBin()
+    with LocalHttpServer(answers) as server:
+        yield answers, server.url
+
+
+class Resource:
+    """The plan's custom resource as CloudFormation drives it."""
+
+    def __init__(self, plan: Plan, responses: tuple[ResponseBin, str]) -> None:
+        self.plan = plan
+        self.answers, self.url = responses
+
+    def properties(self, **extra: str) -> dict[str, Any]:
+        return {
+            "ServiceToken": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:plan-handler",
+            "StateMachineArn": self.plan.machine,
+            "Segments": [self.plan.request(day) for day in DAYS],
+            "PollIntervalSeconds": "1",
+            "MaxRetries": "0",
+            "StopOnDelete": "true",
+            **extra,
+        }
+
+    def send(self, request_type: str, **fields: Any) -> dict[str, Any]:
+        event = {
+            "RequestType": request_type,
+            "ResponseURL": f"{self.url}/response?X-Amz-Signature=secret",
+            "StackId": STACK_ID,
+            "RequestId": str(uuid.uuid4()),
+            "LogicalResourceId": "PlanDAF4E53A",
+            "ResourceType": "Custom::CloudTrailLakeImportPlan",
+            **fields,
+        }
+        before = len(self.answers.answers)
+        plan_index.handler(event, LambdaContext())
+        assert len(self.answers.answers) == before + 1, "exactly one answer per request"
+        return self.answers.answers[-1]
+
+    def executions(self) -> list[dict[str, Any]]:
+        listed: list[dict[str, Any]] = self.plan.states.list_executions(
+            stateMachineArn=self.plan.machine
+        )["executions"]
+        return listed
+
+
+def test_create_starts_the_plan_once_and_a_repeated_create_adopts_it(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    resource = Resource(Plan(engine, templates["stop"], archive), responses)
+    first = resource.send("Create", ResourceProperties=resource.properties())
+    again = resource.send("Create", ResourceProperties=resource.properties())
+
+    assert first["Status"] == "SUCCESS", first.get("Reason")
+    assert again["Status"] == "SUCCESS", again.get("Reason")
+    assert first["PhysicalResourceId"] == again["PhysicalResourceId"]
+    assert first["Data"]["ExecutionArn"] == first["PhysicalResourceId"]
+    assert first["Data"]["SegmentCount"] == 3
+    assert [e["executionArn"] for e in resource.executions()] == [first["PhysicalResourceId"]]
+    done = engine.wait_for_execution(first["PhysicalResourceId"])
+    assert done["status"] == "SUCCEEDED"
+
+
+def test_redeploying_after_a_failed_segment_resumes_it_and_does_not_copy_completed_days_again(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    broken = plan.day_keys(DAYS[1])[0]
+    plan.s3.put_object(Bucket=plan.bucket, Key=broken, Body=NOT_GZIP)
+    created = resource.send("Create", ResourceProperties=resource.properties())
+    first = engine.wait_for_execution(created["PhysicalResourceId"])
+    assert first["status"] == "FAILED"
+    failed_import = json.loads(json.loads(first["cause"])["Cause"])["ImportId"]
+
+    plan.s3.put_object(Bucket=plan.bucket, Key=broken, Body=archive.objects()[broken])
+    updated = resource.send(
+        "Update",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(RetryToken="2"),
+        OldResourceProperties=resource.properties(),
+    )
+
+    assert updated["Status"] == "SUCCESS", updated.get("Reason")
+    assert updated["PhysicalResourceId"] != created["PhysicalResourceId"]
+    second = engine.wait_for_execution(updated["PhysicalResourceId"])
+    assert second["status"] == "SUCCEEDED", second.get("cause")
+    segments = json.loads(second["output"])["Segments"]
+    assert [(s["Skipped"], s["ImportStatus"]) for s in segments] == [
+        (True, "COMPLETED"),
+        (False, "COMPLETED"),
+        (False, "COMPLETED"),
+    ]
+    assert segments[1]["ImportId"] == failed_import
+    on_store = [i for i in engine.lake.imports.values() if i.store.arn == plan.store.arn]
+    assert len(on_store) == 3
+
+
+def test_delete_in_the_middle_stops_the_execution_and_its_running_import(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    # Imports advance slowly here, so that one still runs when the Delete looks.
+    engine.router.step_seconds = 0.25
+    created = resource.send("Create", ResourceProperties=resource.properties())
+    engine.wait_until(
+        lambda: any(
+            i.status in ("INITIALIZING", "IN_PROGRESS") and i.store.arn == plan.store.arn
+            for i in list(engine.lake.imports.values())
+        )
+    )
+
+    deleted = resource.send(
+        "Delete",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(),
+    )
+
+    assert deleted["Status"] == "SUCCESS", deleted.get("Reason")
+    execution = engine.wait_for_execution(created["PhysicalResourceId"])
+    assert execution["status"] != "SUCCEEDED"
+    statuses = sorted(
+        i.status for i in engine.lake.imports.values() if i.store.arn == plan.store.arn
+    )
+    assert "STOPPED" in statuses
+    assert not {"INITIALIZING", "IN_PROGRESS"} & set(statuses)
+
+
+def test_a_bad_property_fails_the_create_naming_it_and_delete_then_succeeds(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    resource = Resource(Plan(engine, templates["stop"], archive), responses)
+    segments = [resource.plan.request(DAYS[0]) | {"EndEventTime": "soon"}]
+    failed = resource.send(
+        "Create", ResourceProperties=resource.properties() | {"Segments": segments}
+    )
+    assert failed["Status"] == "FAILED"
+    assert failed["Reason"].startswith("Segments[0].EndEventTime must be a UTC time")
+    assert "secret" not in json.dumps(failed)
+    deleted = resource.send(
+        "Delete",
+        PhysicalResourceId=failed["PhysicalResourceId"],
+        ResourceProperties=resource.properties() | {"Segments": segments},
+    )
+    assert deleted["Status"] == "SUCCESS"
+    assert resource.executions() == []
+
+
+def test_an_update_adopts_the_running_import_and_the_old_executions_cleanup_leaves_it_running(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    # Slow imports: the first one still runs when the Update and the clean-up come.
+    engine.router.step_seconds = 0.25
+    created = resource.send("Create", ResourceProperties=resource.properties())
+
+    def running() -> list[str]:
+        return [
+            i.import_id
+            for i in list(engine.lake.imports.values())
+            if i.status in ("INITIALIZING", "IN_PROGRESS") and i.store.arn == plan.store.arn
+        ]
+
+    engine.wait_until(lambda: bool(running()))
+    (first_import,) = running()
+    updated = resource.send(
+        "Update",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(RetryToken="2"),
+        OldResourceProperties=resource.properties(),
+    )
+    cleanup = resource.send(
+        "Delete",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(),
+    )
+
+    assert updated["Status"] == cleanup["Status"] == "SUCCESS"
+    assert engine.lake.get(first_import).status != "STOPPED"
+    engine.router.step_seconds = 4.0
+    second = engine.wait_for_execution(updated["PhysicalResourceId"])
+    assert second["status"] == "SUCCEEDED", second.get("cause")
+    segments = json.loads(second["output"])["Segments"]
+    assert segments[0]["ImportId"] == first_import
+    old = plan.states.describe_execution(executionArn=created["PhysicalResourceId"])
+    assert old["status"] != "RUNNING"
