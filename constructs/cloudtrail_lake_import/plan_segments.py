@@ -60,9 +60,10 @@ def plan_segments(imports: list[ImportSpec], split_window_by: Duration | None) -
     for number, spec in enumerate(imports):
         where = f"imports[{number}]"
         prefix = validation.check_source_prefix(spec.source_prefix)
-        validation.format_event_time(f"{where}.start_event_time", spec.start_event_time)
-        validation.format_event_time(f"{where}.end_event_time", spec.end_event_time)
-        validation.check_event_window(spec.start_event_time, spec.end_event_time)
+        validation.check_event_window(
+            validation.format_event_time(f"{where}.start_event_time", spec.start_event_time),
+            validation.format_event_time(f"{where}.end_event_time", spec.end_event_time),
+        )
         for start, end in _windows(where, spec, step):
             segments.append(
                 Segment(
