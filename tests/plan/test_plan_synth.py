@@ -236,7 +236,13 @@ def test_every_segment_and_the_plan_end_as_events_and_on_the_topic() -> None:
 
 def test_snapshot_of_a_plan(snapshot: SnapshotAssertion) -> None:
     _, stack, _ = plan_stack(with_topic=True)
-    assert Template.from_stack(stack).to_json() == snapshot.use_extension(JSONSnapshotExtension)
+    template = dict(Template.from_stack(stack).to_json())
+    # The handler asset also ships import_handler, which other work changes often; what the
+    # asset holds is checked from the installed wheel (test_plan_installed), not by its hash.
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["Code"]["S3Key"] = "<plan handler asset>.zip"
+    assert template == snapshot.use_extension(JSONSnapshotExtension)
 
 
 def test_cfn_lint_accepts_the_plans_template(tmp_path: Path) -> None:
