@@ -1,9 +1,10 @@
 """The installed wheel placed the ways people place constructs, with cdk-nag on every app.
 
-Cross-stack and nested-stack references are rendered as ``Fn::ImportValue`` or a parameter
-``Ref`` only when the app is synthesized, so the construct's own acknowledgments must follow
-the rendered policy: here each placement's report may only hold the user's own finding (their
-archive bucket has no access logs) and, for CDK Pipelines, the pipeline's own findings.
+Cross-stack, cross-region and nested-stack references are rendered as ``Fn::ImportValue``, an
+``Fn::GetAtt`` of CDK's exports reader or a parameter ``Ref`` only when the app is synthesized,
+so the construct's own acknowledgments must follow the rendered policy: here each placement's
+report may only hold the user's own finding (their archive bucket has no access logs) and, for
+CDK Pipelines, the pipeline's own findings.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ USER_APP = Path(__file__).parent / "user_apps" / "placements.py"
 USER_BUCKET = {
     "same-stack": "Audit/TrailArchive/Resource",
     "cross-stack": "Archive/TrailArchive/Resource",
+    "cross-region": "Archive/TrailArchive/Resource",
     "nested-stack": "Audit/TrailArchive/Resource",
     "stage": "Prod/Archive/TrailArchive/Resource",
     "pipeline": "Prod/Archive/TrailArchive/Resource",
@@ -29,6 +31,8 @@ USER_BUCKET = {
 # The construct's access role in each placement, and how its bucket reference is rendered.
 ACCESS_POLICY = {
     "cross-stack": ("Audit.template.json", "Fn::ImportValue"),
+    # Read through CDK's ExportsReader custom resource from the bucket's region.
+    "cross-region": ("Audit.template.json", "Fn::GetAtt"),
     "nested-stack": ("AuditImports*.nested.template.json", "Ref"),
     "stage": ("assembly-Prod/ProdAudit*.template.json", "Fn::ImportValue"),
 }

@@ -48,6 +48,14 @@ def cross_stack(scope: cdk.App | cdk.Stage, env: cdk.Environment | None = ENV) -
     CloudTrailLakeImport(stack, "Import", source_bucket=bucket, source_prefix=PREFIX)
 
 
+def cross_region(app: cdk.App) -> None:
+    us_east_1 = cdk.Environment(account=ENV.account, region="us-east-1")
+    archive = cdk.Stack(app, "Archive", env=us_east_1, cross_region_references=True)
+    bucket = archive_bucket(archive)
+    stack = cdk.Stack(app, "Audit", env=ENV, cross_region_references=True)
+    CloudTrailLakeImport(stack, "Import", source_bucket=bucket, source_prefix=PREFIX)
+
+
 def nested_stack(app: cdk.App) -> None:
     parent = cdk.Stack(app, "Audit", env=ENV)
     bucket = archive_bucket(parent)
@@ -83,6 +91,7 @@ def pipeline(app: cdk.App) -> None:
 PLACEMENTS: dict[str, Callable[[cdk.App], None]] = {
     "same-stack": same_stack,
     "cross-stack": cross_stack,
+    "cross-region": cross_region,
     "nested-stack": nested_stack,
     "stage": stage,
     "pipeline": pipeline,
