@@ -11,7 +11,7 @@ and imports boto3 only. One warm-up run each, then the two alternate.
 
 The goal is judged on the newest Python on the machine (``newest_python``: pyenv's versions and
 ``python3.N`` on PATH), the closest to the Lambda runtime's; when it lacks boto3, a venv with
-the boto3 and botocore the project pins (``requirements-dev.txt``) is made for it in the
+the boto3 and botocore the project pins (``requirements*.txt``) is made for it in the
 scratch directory (pip byte-compiles them, as the runtime ships them). The benchmark's own
 interpreter is measured too, for reference.
 """
@@ -77,13 +77,13 @@ def newest_python() -> str:
 
 
 def _pins(*names: str) -> list[str]:
-    """``name==version`` as ``requirements-dev.txt`` pins them."""
-    text = (ROOT / "requirements-dev.txt").read_text()
+    """``name==version`` as the project's requirements files pin them."""
+    text = "\n".join((ROOT / f).read_text() for f in ("requirements.txt", "requirements-dev.txt"))
     pins = []
     for name in names:
         match = re.search(rf"^{re.escape(name)}==(\S+)", text, re.MULTILINE)
         if not match:
-            raise RuntimeError(f"requirements-dev.txt does not pin {name}")
+            raise RuntimeError(f"the requirements files do not pin {name}")
         pins.append(f"{name}=={match.group(1)}")
     return pins
 
