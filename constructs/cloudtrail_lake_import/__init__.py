@@ -9,12 +9,14 @@ if TYPE_CHECKING:
     from cloudtrail_lake_import.import_plan import CloudTrailLakeImportPlan
     from cloudtrail_lake_import.lake_import import CloudTrailLakeImport
     from cloudtrail_lake_import.plan_segments import ImportSpec
+    from cloudtrail_lake_import.source_access import CloudTrailLakeImportSourceAccess
     from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 
 __all__ = [
     "CloudTrailLakeImport",
     "CloudTrailLakeImportPlan",
     "CloudTrailLakeImportPropsError",
+    "CloudTrailLakeImportSourceAccess",
     "ImportSpec",
 ]
 
@@ -25,6 +27,7 @@ _LAZY = {
     "CloudTrailLakeImportPropsError": "cloudtrail_lake_import.validation",
     "CloudTrailLakeImportPlan": "cloudtrail_lake_import.import_plan",
     "ImportSpec": "cloudtrail_lake_import.plan_segments",
+    "CloudTrailLakeImportSourceAccess": "cloudtrail_lake_import.source_access",
 }
 
 

@@ -6,7 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from aws_cdk import Annotations, CustomResource, Duration, RemovalPolicy, Stack
+from aws_cdk import (
+    Annotations,
+    CfnOutput,
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -16,7 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 
-from cloudtrail_lake_import import placement, validation
+from cloudtrail_lake_import import placement, source_statements, validation
 from cloudtrail_lake_import.checkov_skips import skip_checks_left_to_defaults
 from cloudtrail_lake_import.handler_asset import handler_code
 from cloudtrail_lake_import.nag_acknowledgments import (
@@ -79,6 +87,9 @@ class CloudTrailLakeImport(Construct):
         event_data_store_termination_protection: bool | None = None,
         event_data_store_encryption_key: kms.IKey | None = None,
         event_data_store_billing_mode: str | None = None,
+        event_data_store_organization_enabled: bool | None = None,
+        access_role_name: str | None = None,
+        handler_role_name: str | None = None,
         start_event_time: datetime | None = None,
         end_event_time: datetime | None = None,
         wait_for_completion: bool = False,
@@ -111,6 +122,14 @@ class CloudTrailLakeImport(Construct):
         :param event_data_store_billing_mode: billing mode of the new store,
             ``EXTENDABLE_RETENTION_PRICING`` (retention up to 3653 days) or
             ``FIXED_RETENTION_PRICING`` (up to 2557 days); default: CloudTrail's (extendable).
+        :param event_data_store_organization_enabled: make the new store an organization store
+            (events of every account of the organization); default false. Only the
+            organization's management account can import into one.
+        :param access_role_name: physical name of the access role; default: generated. Give
+            one when the bucket is in another account, so its owner can name the role.
+        :param handler_role_name: physical name of the handler's role; default: generated.
+            Give one when the bucket is in another account (the owner grants it the preflight's
+            ``s3:GetBucketOwnershipControls``).
         :param start_event_time: timezone-aware start of the window (matched against the dates
             in prefix and file names); default: no lower bound.
         :param end_event_time: timezone-aware end of the window; default: no upper bound.
@@ -165,6 +184,7 @@ class CloudTrailLakeImport(Construct):
             event_data_store_termination_protection=event_data_store_termination_protection,
             event_data_store_encryption_key=event_data_store_encryption_key,
             event_data_store_billing_mode=event_data_store_billing_mode,
+            event_data_store_organization_enabled=event_data_store_organization_enabled,
         )
         if isinstance(event_data_store, str):
             validation.check_event_data_store_arn(event_data_store)
@@ -210,6 +230,7 @@ class CloudTrailLakeImport(Construct):
                 termination_protection=event_data_store_termination_protection,
                 encryption_key=event_data_store_encryption_key,
                 billing_mode=event_data_store_billing_mode,
+                organization_enabled=event_data_store_organization_enabled,
             )
             self.event_data_store_arn = self.event_data_store.attr_event_data_store_arn
             self._warn_if_window_outside_retention(start_event_time, retention)
@@ -221,7 +242,8 @@ class CloudTrailLakeImport(Construct):
             self.event_data_store_arn = event_data_store.attr_event_data_store_arn
             self._warn_if_live_events_may_overlap(event_data_store, end_event_time)
 
-        self.access_role = self._new_access_role(prefix)
+        self.source_bucket_account = _other_account(self.source_bucket, Stack.of(self))
+        self.access_role = self._new_access_role(prefix, access_role_name)
         self.handler_dead_letter_queue = self._new_dead_letter_queue()
         log_group = self._new_handler_log_group(log_retention, log_encryption_key)
         self.handler, self._self_invoke_policy = self._new_handler(
@@ -231,6 +253,7 @@ class CloudTrailLakeImport(Construct):
             reserved_concurrent_executions,
             prefix=prefix,
             max_event_age=_service_timeout(wait_for_completion, completion_timeout),
+            role_name=handler_role_name,
         )
         self.log_group: logs.ILogGroup = self.handler.log_group
         earlier = placement.earlier_imports_in_stack(self, CloudTrailLakeImport)
@@ -249,6 +272,12 @@ class CloudTrailLakeImport(Construct):
         )
         self.import_id: str = self.custom_resource.get_att_string("ImportId")
         self.import_status: str = self.custom_resource.get_att_string("ImportStatus")
+        self._publish_source_statements(
+            prefix,
+            bucket=self.source_bucket_account is not None,
+            key=self.source_bucket_account is not None
+            or _other_account(source_encryption_key, Stack.of(self)) is not None,
+        )
         acknowledge_justified_findings(
             handler_role=self.handler.role,
             access_role=self.access_role,
@@ -300,6 +329,7 @@ class CloudTrailLakeImport(Construct):
         termination_protection: bool | None,
         encryption_key: kms.IKey | None,
         billing_mode: str | None,
+        organization_enabled: bool | None,
     ) -> cloudtrail.CfnEventDataStore:
         if encryption_key is not None:
             # CloudTrail encrypts the store's events with this key; the key policy must say so.
@@ -330,6 +360,7 @@ class CloudTrailLakeImport(Construct):
             kms_key_id=encryption_key.key_arn if encryption_key else None,
             billing_mode=billing_mode,
             multi_region_enabled=True,
+            organization_enabled=organization_enabled or None,
         )
         store.apply_removal_policy(RemovalPolicy.RETAIN)
         return store
@@ -359,7 +390,7 @@ class CloudTrailLakeImport(Construct):
                 "to when the store was created",
             )
 
-    def _new_access_role(self, prefix: str) -> iam.Role:
+    def _new_access_role(self, prefix: str, role_name: str | None) -> iam.Role:
         # The confused-deputy conditions tie the role to this account and this one store.
         account = Stack.of(self).account
         source_conditions = {
@@ -371,6 +402,7 @@ class CloudTrailLakeImport(Construct):
         role = iam.Role(
             self,
             "AccessRole",
+            role_name=role_name,
             assumed_by=iam.ServicePrincipal(CLOUDTRAIL_PRINCIPAL, conditions=source_conditions),
             description="Lets CloudTrail Lake read the trail archive it imports",
         )
@@ -466,10 +498,12 @@ class CloudTrailLakeImport(Construct):
         *,
         prefix: str,
         max_event_age: Duration,
+        role_name: str | None,
     ) -> tuple[lambda_.Function, iam.Policy]:
         role = iam.Role(
             self,
             "HandlerRole",
+            role_name=role_name,
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Runs the CloudTrail Lake import custom resource",
         )
@@ -495,6 +529,13 @@ class CloudTrailLakeImport(Construct):
             )
         )
         role.add_to_policy(_list_prefix_statement(self.source_bucket, prefix))
+        if self._may_be_organization_store():
+            # The preflight tells a member account that only the management account can import
+            # into an organization store. DescribeOrganization has no resource type: IAM only
+            # accepts it on "*"; it reveals the organization's id and management account.
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["organizations:DescribeOrganization"], resources=["*"])
+            )
         security_groups = self._handler_security_groups(network)
         function = lambda_.Function(
             self,
@@ -606,6 +647,10 @@ class CloudTrailLakeImport(Construct):
             properties["EndEventTime"] = end
         if retry_token is not None:
             properties["RetryToken"] = retry_token
+        if self.source_bucket_account is not None:
+            # The preflight reads the bucket as its owner allows, and quotes what to grant.
+            properties["SourceBucketOwner"] = self.source_bucket_account
+            properties["HandlerRoleArn"] = self.handler.role.role_arn  # type: ignore[union-attr]
         resource = CustomResource(
             self,
             "Resource",
@@ -620,6 +665,76 @@ class CloudTrailLakeImport(Construct):
         # is already a dependency through its ARN).
         resource.node.add_dependency(self.access_role.node.find_child("DefaultPolicy"))
         return resource
+
+    def _may_be_organization_store(self) -> bool:
+        if self.event_data_store is None:
+            return True  # a store given by ARN: only the handler can tell
+        enabled = self.event_data_store.organization_enabled
+        return enabled is not None and enabled is not False
+
+    def _publish_source_statements(self, prefix: str, *, bucket: bool, key: bool) -> None:
+        """What the owner of a bucket (or key) in another account must add to its policies.
+
+        ``CloudTrailLakeImportSourceAccess`` adds exactly these in the owner's stack; the
+        outputs (values known at deploy) and synth messages are for policies written by hand.
+        """
+        source = self.source_bucket
+        objects_arn = source.arn_for_objects(f"{prefix}*")
+        published: list[tuple[str, str, list[iam.PolicyStatement]]] = []
+        stack = Stack.of(self)
+        access_role_arn = self._role_arn_for_owner(self.access_role)
+        if bucket:
+            statements = source_statements.bucket_policy_statements(
+                importer_account=stack.account,
+                bucket_arn=source.bucket_arn,
+                prefix=prefix,
+                access_role_arn=access_role_arn,
+                handler_role_arn=self._role_arn_for_owner(self.handler.role),
+            )
+            published.append(("SourceBucketPolicyStatements", "the bucket policy", statements))
+        if key and self.source_encryption_key is not None:
+            statement = source_statements.key_policy_statement(
+                importer_account=stack.account,
+                access_role_arn=access_role_arn,
+                bucket_region=source.env.region,
+                bucket_arn=source.bucket_arn,
+                objects_arn=objects_arn,
+            )
+            published.append(("SourceKeyPolicyStatements", "the key policy", [statement]))
+        for output_id, where, statements in published:
+            CfnOutput(
+                self,
+                output_id,
+                value=stack.to_json_string([s.to_statement_json() for s in statements]),
+                description=f"Statements the trail archive's owner adds to {where}",
+            )
+            Annotations.of(self).add_info(
+                f"the trail archive's owner must add to {where} (or deploy "
+                "CloudTrailLakeImportSourceAccess with these role ARNs): "
+                + source_statements.for_people(stack, statements)
+            )
+
+    def _role_arn_for_owner(self, role: iam.IRole | None) -> str:
+        """A named role's ARN written out (readable at synth, no dependency on the role)."""
+        assert isinstance(role, iam.Role)
+        name = role.node.default_child.role_name  # type: ignore[union-attr]
+        if isinstance(name, str) and not Token.is_unresolved(name):
+            return Stack.of(self).format_arn(
+                service="iam", region="", resource="role", resource_name=name
+            )
+        return role.role_arn
+
+
+def _other_account(resource: s3.IBucket | kms.IKey | None, stack: Stack) -> str | None:
+    """The account of a bucket or key that lives in another account than ``stack``, if known."""
+    if resource is None:
+        return None
+    account = resource.env.account
+    if Token.is_unresolved(account) or account == stack.account:
+        return None
+    # An environment-agnostic stack's account is unknown: a bucket given with an account is
+    # taken to be another account's (the published statements are harmless if it is not).
+    return account
 
 
 def _list_prefix_statement(bucket: s3.IBucket, prefix: str) -> iam.PolicyStatement:

@@ -39,7 +39,9 @@ def acknowledge_justified_findings(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="cloudtrail:StartImport, GetImport, ListImports, StopImport and "
             "ListImportFailures have no resource type in the Service Authorization "
-            "Reference; IAM accepts them only on '*'. Every other statement is scoped.",
+            "Reference; IAM accepts them only on '*' (so does organizations:DescribeOrganization, "
+            "granted only when the store may be an organization store, for the preflight's "
+            "management-account check). Every other statement is scoped.",
         )
     )
     objects_arn = nag_resource_id(

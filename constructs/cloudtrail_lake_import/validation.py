@@ -42,18 +42,18 @@ def check_event_data_store_arn(arn: str) -> None:
         )
 
 
-def check_source_prefix(prefix: str) -> str:
+def check_source_prefix(prefix: str, *, prop: str = "source_prefix") -> str:
     """The prefix as it goes into the S3 URI: no leading slash, a trailing slash unless empty."""
     if Token.is_unresolved(prefix):
         return prefix
     if prefix.startswith(("/", "s3://", "S3://")):
         raise CloudTrailLakeImportPropsError(
-            "source_prefix must be a key prefix inside the bucket, such as "
+            f"{prop} must be a key prefix inside the bucket, such as "
             f"'AWSLogs/123456789012/CloudTrail/', without a leading '/' or 's3://'; got {prefix!r}"
         )
     if any(ch in prefix for ch in "*?"):
         raise CloudTrailLakeImportPropsError(
-            f"source_prefix must be a literal key prefix without wildcards; got {prefix!r}"
+            f"{prop} must be a literal key prefix without wildcards; got {prefix!r}"
         )
     if prefix and not prefix.endswith("/"):
         prefix += "/"

@@ -4,7 +4,8 @@
 ``ca_bundle`` is the PEM file to put in ``AWS_CA_BUNDLE``: the handler's clients and its
 response PUT verify the server exactly as in production. A WSGI middleware records every
 request to a watched key (the ResponseURL objects) and can fail the next N PUTs to a key with
-a 503 ``SlowDown`` or a TCP reset.
+a 503 ``SlowDown`` or a TCP reset; another (``gate``) answers AccessDenied to the requests a
+test's rule refuses (moto does not enforce bucket policies).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import io
 import ssl
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -38,6 +40,12 @@ FAKE_SECRET = "testing"
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+#: A test's rule: True refuses the request (the WSGI environ) with 403 AccessDenied.
+Refusal = Callable[[dict[str, Any]], bool]
+ACCESS_DENIED = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+    b"<Message>Access Denied</Message></Error>"
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +126,32 @@ class _PutRecorder:
         return result
 
 
+class _Gate:
+    """WSGI middleware: 403 AccessDenied for the requests one of ``rules`` refuses."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self.rules: list[Refusal] = []
+
+    @contextmanager
+    def refusing(self, rule: Refusal) -> Iterator[None]:
+        """Apply ``rule`` until exit (the server lives for the session)."""
+        self.rules.append(rule)
+        try:
+            yield
+        finally:
+            self.rules.remove(rule)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if any(rule(environ) for rule in list(self.rules)):
+            start_response(
+                "403 Forbidden",
+                [("Content-Type", "application/xml"), ("Content-Length", str(len(ACCESS_DENIED)))],
+            )
+            return [ACCESS_DENIED]
+        return self._app(environ, start_response)
+
+
 class _Handler(MotoRequestHandler):
     """Serves ``reset`` faults at the socket level, before the WSGI app runs."""
 
@@ -155,7 +189,8 @@ class MotoS3Tls:
         ca.cert_pem.write_to_path(str(self.ca_bundle))
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         cert.configure_cert(context)
-        self.recorder = _PutRecorder(DomainDispatcherApplication(create_backend_app))
+        self.gate = _Gate(DomainDispatcherApplication(create_backend_app))
+        self.recorder = _PutRecorder(self.gate)
         self._server = _Server("127.0.0.1", 0, self.recorder, handler=_Handler, ssl_context=context)
         self._server.recorder = self.recorder
         self._thread = threading.Thread(

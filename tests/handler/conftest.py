@@ -74,9 +74,10 @@ class Stubs:
     s3: Stubber
     lambda_: Stubber
     clients: dict[str, Any]
+    organizations: Stubber
 
     def all(self) -> list[Stubber]:
-        return [self.cloudtrail, self.s3, self.lambda_]
+        return [self.cloudtrail, self.s3, self.lambda_, self.organizations]
 
     # Shorthands for the common calls -------------------------------------------------------
     def preflight(
@@ -266,7 +267,7 @@ def real_clients() -> dict[str, Any]:
     config = import_handler.aws.config_for(900.0)
     return {
         service: session.client(service, config=config)
-        for service in ("cloudtrail", "s3", "lambda")
+        for service in ("cloudtrail", "s3", "lambda", "organizations")
     }
 
 
@@ -278,7 +279,11 @@ def stubs(
 ) -> Iterator[Stubs]:
     clients = real_clients
     stubbers = Stubs(
-        Stubber(clients["cloudtrail"]), Stubber(clients["s3"]), Stubber(clients["lambda"]), clients
+        Stubber(clients["cloudtrail"]),
+        Stubber(clients["s3"]),
+        Stubber(clients["lambda"]),
+        clients,
+        Stubber(clients["organizations"]),
     )
 
     def new_client(service: str, region: str | None, config: Any) -> Any:

@@ -120,7 +120,7 @@ def test_an_unexpected_crash_still_answers_failed(
 def test_an_unexpected_error_inside_the_lifecycle_answers_failed_with_its_name(
     stubs: Stubs, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(*args: Any) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
         raise KeyError("surprise")
 
     monkeypatch.setattr(import_handler.preflight, "check", broken)

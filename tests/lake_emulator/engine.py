@@ -117,10 +117,13 @@ class ImportEngine:
         category: str = "Management",
         retention_days: int = 2557,
         store_id: str | None = None,
+        organization_enabled: bool = False,
     ) -> EventDataStore:
         store_id = store_id or str(uuid.uuid4())
         arn = f"arn:aws:cloudtrail:{self.region}:{account}:eventdatastore/{store_id}"
-        store = EventDataStore(arn, name, status, category, retention_days, self.clock.now())
+        store = EventDataStore(
+            arn, name, status, category, retention_days, self.clock.now(), organization_enabled
+        )
         with self._lock:
             self.stores[arn] = store
         return store

@@ -24,6 +24,7 @@ class EventDataStore:
     category: str
     retention_days: int
     created: float
+    organization_enabled: bool = False
 
     @property
     def account(self) -> str:
@@ -43,7 +44,7 @@ class EventDataStore:
                 }
             ],
             "MultiRegionEnabled": True,
-            "OrganizationEnabled": False,
+            "OrganizationEnabled": self.organization_enabled,
             "RetentionPeriod": self.retention_days,
             "TerminationProtectionEnabled": False,
             "CreatedTimestamp": self.created,

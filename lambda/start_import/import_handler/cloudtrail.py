@@ -46,6 +46,7 @@ class EventDataStore:
     arn: str
     status: str
     selectors: Sequence[Mapping[str, Any]]
+    organization_enabled: bool = False
 
 
 def get_import(client: CloudTrailClient, import_id: str) -> ImportRecord | None:
@@ -177,6 +178,7 @@ def get_event_data_store(client: CloudTrailClient, arn: str) -> EventDataStore:
         arn=str(response.get("EventDataStoreArn", arn)),
         status=str(response.get("Status", "")),
         selectors=[dict(s) for s in response.get("AdvancedEventSelectors", [])],
+        organization_enabled=bool(response.get("OrganizationEnabled", False)),
     )
 
 

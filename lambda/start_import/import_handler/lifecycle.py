@@ -13,7 +13,16 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
-from import_handler import aws, clock, cloudtrail, explain, preflight, update, waiting
+from import_handler import (
+    aws,
+    clock,
+    cloudtrail,
+    cross_account,
+    explain,
+    preflight,
+    update,
+    waiting,
+)
 from import_handler import properties as props_mod
 from import_handler.answer import Outcome, failure, success
 from import_handler.decisions import (
@@ -99,7 +108,13 @@ def _act(
         return success(inv, record)
     if not isinstance(action, Start | Retry):
         raise ImportFailed(f"InternalError: unexpected action {action!r}")
-    problem = preflight.check(inv, props.identity, inv.remaining() - HANDOVER_MARGIN_SECONDS)
+    problem = preflight.check(
+        inv,
+        props.identity,
+        inv.remaining() - HANDOVER_MARGIN_SECONDS,
+        source_owner=props.source_owner,
+        caller_account=cross_account.account_of(inv.context.invoked_function_arn),
+    )
     if problem:
         raise ImportFailed(problem)
     if preflight.source_is_empty(inv, props.identity):

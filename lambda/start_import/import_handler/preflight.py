@@ -8,10 +8,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from import_handler import aws, clock, cloudtrail, explain
+from import_handler import aws, clock, cloudtrail, cross_account, explain
 from import_handler.answer import MAX_PHYSICAL_ID_CHARS, Outcome
 from import_handler.invocation import Invocation
-from import_handler.properties import ImportIdentity
+from import_handler.properties import ImportIdentity, SourceOwner
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +75,20 @@ def ownership_problem(bucket: str, ownership: str | None) -> str | None:
     )
 
 
-def check(inv: Invocation, identity: ImportIdentity, budget_seconds: float) -> str | None:
+def check(
+    inv: Invocation,
+    identity: ImportIdentity,
+    budget_seconds: float,
+    *,
+    source_owner: SourceOwner | None = None,
+    caller_account: str | None = None,
+) -> str | None:
     """The reason not to call StartImport, or None. ``budget_seconds`` bounds the settling wait.
 
     The one entry point of the checks before StartImport; ``inv`` hands out the clients (each
-    call's own time budget is the invocation's business).
+    call's own time budget is the invocation's business). ``source_owner``: the bucket's owner
+    when it is another account; ``caller_account``: the account the import runs in (for
+    organization stores and cross-account buckets).
     """
     give_up_at = clock.now() + max(0.0, min(SETTLE_SECONDS, budget_seconds))
     while True:
@@ -91,19 +100,65 @@ def check(inv: Invocation, identity: ImportIdentity, budget_seconds: float) -> s
             break
         logger.info("event data store is %s; checking again shortly", store.status)
         clock.sleep(SETTLE_POLL_SECONDS)
-    problem = store_problem(identity, store)
+    problem = store_problem(identity, store) or _organization_problem(
+        inv, identity, store, caller_account
+    )
     if problem:
         return problem
-    return _bucket_problem(inv, identity)
+    if source_owner is not None and source_owner.account == caller_account:
+        source_owner = None  # the "other" account is this one
+    return _bucket_problem(inv, identity, source_owner) or _prefix_problem(
+        inv, identity, source_owner
+    )
 
 
-def _bucket_problem(inv: Invocation, identity: ImportIdentity) -> str | None:
+def _organization_problem(
+    inv: Invocation,
+    identity: ImportIdentity,
+    store: cloudtrail.EventDataStore,
+    caller_account: str | None,
+) -> str | None:
+    if not store.organization_enabled:
+        return None
+    return cross_account.organization_problem(
+        store_arn=identity.destination,
+        organization_enabled=True,
+        caller_account=caller_account,
+        management_account=_management_account(inv),
+    )
+
+
+def _management_account(inv: Invocation) -> str | None:
+    """The organization's management account, or None (with a warning) when unknown."""
+    try:
+        # Organizations has one endpoint whatever the region.
+        client = inv.clients.get("organizations", None, inv.budget())
+        response = client.describe_organization()
+    except (ClientError, BotoCoreError) as error:
+        logger.warning(
+            "cannot tell whether this is the organization's management account "
+            "(DescribeOrganization: %s); only the management account can import into an "
+            "organization event data store, StartImport will judge",
+            aws.error_code(error) or type(error).__name__,
+        )
+        return None
+    account = response.get("Organization", {}).get("MasterAccountId")
+    return str(account) if account else None
+
+
+def _bucket_problem(
+    inv: Invocation, identity: ImportIdentity, owner: SourceOwner | None
+) -> str | None:
     bucket = identity.bucket
+    # In another account, ExpectedBucketOwner also makes sure the name is still that bucket.
+    expected = {"ExpectedBucketOwner": owner.account} if owner else {}
     try:
         client = inv.s3(identity.s3_bucket_region)
-        response = client.get_bucket_ownership_controls(Bucket=bucket)
+        response = client.get_bucket_ownership_controls(Bucket=bucket, **expected)
     except (ClientError, BotoCoreError) as error:
         code = aws.error_code(error)
+        if owner is not None and code in ("AccessDenied", "403"):
+            return _not_shared(identity, owner)
         if code == "OwnershipControlsNotFoundError":
             return ownership_problem(bucket, None)
         if code in ("NoSuchBucket", "404"):
@@ -121,6 +176,27 @@ def _bucket_problem(inv: Invocation, identity: ImportIdentity) -> str | None:
     rules = response.get("OwnershipControls", {}).get("Rules", [])
     ownership = rules[0].get("ObjectOwnership") if rules else None
     return ownership_problem(bucket, ownership)
+
+
+def _prefix_problem(
+    inv: Invocation, identity: ImportIdentity, owner: SourceOwner | None
+) -> str | None:
+    """Another account's bucket may be shared for another prefix only: the listing tells."""
+    if owner is None:
+        return None
+    try:
+        client = inv.s3(identity.s3_bucket_region)
+        client.list_objects_v2(
+            Bucket=identity.bucket,
+            Prefix=identity.prefix,
+            MaxKeys=1,
+            ExpectedBucketOwner=owner.account,
+        )
+    except (ClientError, BotoCoreError) as error:
+        if aws.error_code(error) in ("AccessDenied", "403"):
+            return _not_shared(identity, owner)
+        return None  # the listing that follows judges again
+    return None
 
 
 def source_is_empty(inv: Invocation, identity: ImportIdentity) -> bool:
@@ -147,4 +223,25 @@ def nothing_to_import(identity: ImportIdentity) -> Outcome:
     physical_id = f"no-source-files:{identity.s3_location_uri}"[:MAX_PHYSICAL_ID_CHARS]
     return Outcome(
         True, physical_id, "", {"ImportId": NO_IMPORT_ID, "ImportStatus": NO_SOURCE_FILES}
+    )
+
+
+def _not_shared(identity: ImportIdentity, owner: SourceOwner) -> str:
+    prefix = identity.prefix
+    roles = {
+        "access_role_arn": identity.s3_bucket_access_role_arn,
+        "handler_role_arn": owner.handler_role_arn,
+    }
+    statements = cross_account.bucket_policy_statements(
+        bucket=identity.bucket, prefix=prefix, **roles
+    )
+    logger.error(
+        "bucket %s of account %s does not grant this import; add these statements to its bucket "
+        "policy: %s",
+        identity.bucket,
+        owner.account,
+        cross_account.statements_json(statements),
+    )
+    return cross_account.not_shared(
+        bucket=identity.bucket, owner=owner.account, prefix=prefix, **roles
     )

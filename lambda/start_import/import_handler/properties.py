@@ -39,6 +39,8 @@ _KNOWN = frozenset(
         "CompletionTimeoutMinutes",
         "StopOnDelete",
         "RetryToken",
+        "SourceBucketOwner",
+        "HandlerRoleArn",
     }
 )
 _S3_KEYS = ("S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn")
@@ -75,12 +77,21 @@ class ImportIdentity:
 
 
 @dataclass(frozen=True)
+class SourceOwner:
+    """The other account that owns the bucket, and the role its bucket policy must let read it."""
+
+    account: str
+    handler_role_arn: str
+
+
+@dataclass(frozen=True)
 class ImportProperties:
     identity: ImportIdentity
     wait_for_completion: bool = False
     completion_timeout_seconds: int = DEFAULT_COMPLETION_TIMEOUT_SECONDS
     stop_on_delete: bool = True
     retry_token: str | None = None
+    source_owner: SourceOwner | None = None
 
 
 def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
@@ -112,6 +123,7 @@ def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
         completion_timeout_seconds=_completion_timeout(raw),
         stop_on_delete=parse_bool(raw, "StopOnDelete", default=True),
         retry_token=retry_token,
+        source_owner=_source_owner(raw),
     )
 
 
@@ -211,6 +223,23 @@ def _check_prefix(uri: str) -> None:
         f"must be s3://<bucket>/<key prefix> with a key prefix like "
         f"AWSLogs/123456789012/CloudTrail/; its prefix {problem}, got {_show(uri)}",
     )
+
+
+def _source_owner(raw: Mapping[str, Any]) -> SourceOwner | None:
+    account, role = raw.get("SourceBucketOwner"), raw.get("HandlerRoleArn")
+    if account is None and role is None:
+        return None
+    if not isinstance(account, str) or not re.fullmatch(r"\d{12}", account):
+        raise PropertyError(
+            "SourceBucketOwner",
+            f"must be the 12-digit account id of the bucket's owner, got {_show(account)}",
+        )
+    if not isinstance(role, str) or not _ROLE_ARN.match(role):
+        raise PropertyError(
+            "HandlerRoleArn",
+            f"must be the handler's IAM role ARN (with SourceBucketOwner), got {_show(role)}",
+        )
+    return SourceOwner(account, role)
 
 
 def _time(raw: Mapping[str, Any], prop: str) -> datetime | None:

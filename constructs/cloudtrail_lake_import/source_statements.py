@@ -1,0 +1,121 @@
+"""The statements a bucket's owner adds so that an import in another account can read it.
+
+One definition, used by both sides: the owner's construct (``CloudTrailLakeImportSourceAccess``)
+adds them to the bucket policy and key policy; the importer (``CloudTrailLakeImport``) prints
+them, with its role ARNs filled in, for an owner who writes policies by hand.
+
+The principal is the importing account, narrowed to one role by ``aws:PrincipalArn``, rather
+than the role itself: S3 and KMS refuse a policy that names a role which does not exist yet, so
+a role principal would force the importer's roles to be deployed before the owner's policies,
+and a re-created role would silently lose access. With the condition, the owner's stack can be
+deployed first, and the grant still holds for that one role only.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Arn, ArnFormat, Stack, Token, region_info
+from aws_cdk import aws_iam as iam
+
+SID_LIST = "CloudTrailLakeImportListBucket"
+SID_READ = "CloudTrailLakeImportReadObjects"
+SID_PREFLIGHT = "CloudTrailLakeImportPreflight"
+SID_PREFLIGHT_LIST = "CloudTrailLakeImportPreflightList"
+SID_DECRYPT = "CloudTrailLakeImportDecrypt"
+
+
+def role_account(role_arn: str) -> str:
+    """The account of a role ARN (a token when the ARN is one)."""
+    account = Arn.split(role_arn, ArnFormat.SLASH_RESOURCE_NAME).account
+    assert account is not None
+    return account
+
+
+def bucket_policy_statements(
+    *,
+    importer_account: str,
+    bucket_arn: str,
+    prefix: str,
+    access_role_arn: str,
+    handler_role_arn: str | None,
+) -> list[iam.PolicyStatement]:
+    """Reads for the access role (objects under ``prefix`` only) and, when ``handler_role_arn``
+    is given, the reads the handler's preflight makes: the ownership controls, and a listing of
+    the prefix (is there anything to import yet?)."""
+    account = importer_account
+    statements = [
+        _for_role(SID_LIST, account, access_role_arn, ["s3:GetBucketAcl", "s3:ListBucket"]),
+        _for_role(SID_READ, account, access_role_arn, ["s3:GetObject"]),
+    ]
+    statements[0].add_resources(bucket_arn)
+    statements[1].add_resources(f"{bucket_arn}/{prefix}*")
+    if handler_role_arn is not None:
+        preflight = _for_role(
+            SID_PREFLIGHT, account, handler_role_arn, ["s3:GetBucketOwnershipControls"]
+        )
+        listing = _for_role(SID_PREFLIGHT_LIST, account, handler_role_arn, ["s3:ListBucket"])
+        listing.add_condition("StringEquals", {"s3:prefix": prefix})
+        for statement in (preflight, listing):
+            statement.add_resources(bucket_arn)
+            statements.append(statement)
+    return statements
+
+
+def key_policy_statement(
+    *,
+    importer_account: str,
+    access_role_arn: str,
+    bucket_region: str,
+    bucket_arn: str,
+    objects_arn: str,
+) -> iam.PolicyStatement:
+    """``kms:Decrypt`` for the access role, only through S3 and only for this bucket's objects.
+
+    With S3 Bucket Keys the encryption context is the bucket's ARN, without them the object's.
+    """
+    statement = _for_role(SID_DECRYPT, importer_account, access_role_arn, ["kms:Decrypt"])
+    statement.add_all_resources()
+    statement.add_condition("StringEquals", {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"})
+    statement.add_condition(
+        "StringLike", {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, objects_arn]}
+    )
+    return statement
+
+
+def _for_role(sid: str, account: str, role_arn: str, actions: list[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid,
+        principals=[iam.AccountPrincipal(account)],
+        actions=actions,
+        conditions={"ArnEquals": {"aws:PrincipalArn": role_arn}},
+    )
+
+
+def for_people(stack: Stack, statements: list[iam.PolicyStatement]) -> str:
+    """The statements as policy JSON for a synth message: what is only known at deploy time
+    reads ``${AWS::AccountId}`` or ``${Logical.Arn}`` (see the stack's outputs for its value)."""
+    known: dict[str, str] = {}
+    if not Token.is_unresolved(stack.region):
+        partition = region_info.RegionInfo.get(stack.region).partition
+        if partition:
+            known["AWS::Partition"] = partition
+    resolved = stack.resolve([s.to_statement_json() for s in statements])
+    return json.dumps(_readable(resolved, known), separators=(",", ":"))
+
+
+def _readable(value: object, known: dict[str, str]) -> object:
+    if isinstance(value, list):
+        return [_readable(item, known) for item in value]
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((function, args),) = value.items()
+            if function == "Ref":
+                return known.get(args, f"${{{args}}}")
+            if function == "Fn::GetAtt":
+                return f"${{{args[0]}.{args[1]}}}"
+            if function == "Fn::Join":
+                separator, parts = args
+                return str(separator).join(str(_readable(part, known)) for part in parts)
+        return {key: _readable(item, known) for key, item in value.items()}
+    return value

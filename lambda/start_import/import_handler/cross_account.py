@@ -1,0 +1,126 @@
+"""Pure decisions for a trail archive in another account and for organization event data stores.
+
+The statements are those ``CloudTrailLakeImportSourceAccess`` adds to the owner's bucket policy
+(``constructs/cloudtrail_lake_import/source_statements.py``; a test keeps the two equal): the
+importing account as principal, narrowed to one role by ``aws:PrincipalArn``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_ROLE_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>\d{12}):role/(?P<path>.+)$"
+)
+
+
+def bucket_policy_statements(
+    *, bucket: str, prefix: str, access_role_arn: str, handler_role_arn: str
+) -> list[dict[str, Any]]:
+    """What the bucket's owner adds so that the import (and its preflight) can read it."""
+    role = _ROLE_ARN.match(access_role_arn)
+    partition = role.group("partition") if role else "aws"
+    account = role.group("account") if role else "<importing account>"
+    bucket_arn = f"arn:{partition}:s3:::{bucket}"
+
+    def allow(
+        sid: str,
+        role_arn: str,
+        actions: list[str] | str,
+        resource: str,
+        **conditions: dict[str, str],
+    ) -> dict[str, Any]:
+        return {
+            "Action": actions,
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": role_arn}, **conditions},
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
+            "Resource": resource,
+            "Sid": sid,
+        }
+
+    return [
+        allow(
+            "CloudTrailLakeImportListBucket",
+            access_role_arn,
+            ["s3:GetBucketAcl", "s3:ListBucket"],
+            bucket_arn,
+        ),
+        allow(
+            "CloudTrailLakeImportReadObjects",
+            access_role_arn,
+            "s3:GetObject",
+            f"{bucket_arn}/{prefix}*",
+        ),
+        allow(
+            "CloudTrailLakeImportPreflight",
+            handler_role_arn,
+            "s3:GetBucketOwnershipControls",
+            bucket_arn,
+        ),
+        # The preflight lists one key under the prefix (is there anything to import yet?).
+        allow(
+            "CloudTrailLakeImportPreflightList",
+            handler_role_arn,
+            "s3:ListBucket",
+            bucket_arn,
+            StringEquals={"s3:prefix": prefix},
+        ),
+    ]
+
+
+def statements_json(statements: list[dict[str, Any]]) -> str:
+    return json.dumps(statements, separators=(",", ":"))
+
+
+def not_shared(
+    *, bucket: str, owner: str, prefix: str, access_role_arn: str, handler_role_arn: str
+) -> str:
+    """The reason when the owner has not granted the reads: who, which actions, on what.
+
+    CloudFormation shows 256 characters: where to find the statements comes first, then the
+    grant in short (roles, actions, prefix); the full JSON is logged and in the stack's outputs.
+    """
+    return (
+        f"SourceBucketNotShared: bucket {bucket} of account {owner} does not let this import "
+        "read it; deploy CloudTrailLakeImportSourceAccess there, or add the statements of stack "
+        "output SourceBucketPolicyStatements (or the handler's log) to its bucket policy: they let "
+        f"{_short(access_role_arn)} s3:ListBucket, s3:GetBucketAcl and "
+        f"s3:GetObject on {prefix}*, and {_short(handler_role_arn)} "
+        "s3:GetBucketOwnershipControls and s3:ListBucket on the prefix"
+    )
+
+
+def organization_problem(
+    *,
+    store_arn: str,
+    organization_enabled: bool,
+    caller_account: str | None,
+    management_account: str | None,
+) -> str | None:
+    """Why StartImport would be refused: an organization store, called from another account
+    than the organization's management account. None when it is fine or cannot be known."""
+    if not organization_enabled or caller_account is None or management_account is None:
+        return None
+    if caller_account == management_account:
+        return None
+    store = store_arn.rpartition("/")[2]
+    return (
+        f"OrganizationStoreNeedsManagementAccount: only the organization's management account "
+        f"{management_account} can import into organization event data store {store}, not "
+        f"{caller_account} (nor a delegated administrator): deploy the import there"
+    )
+
+
+def account_of(arn: str) -> str | None:
+    """The account field of an ARN, if it has one."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and re.fullmatch(r"\d{12}", parts[4]) else None
+
+
+def _short(role_arn: str) -> str:
+    """``<account>:role/<name>``: the ARN without what every role ARN repeats."""
+    role = _ROLE_ARN.match(role_arn)
+    return f"{role.group('account')}:role/{role.group('path')}" if role else role_arn

@@ -1,0 +1,328 @@
+"""A trail archive in another account, and organization event data stores, checked before
+StartImport: a FAILED reason that says what to grant or where to deploy, never a bare refusal."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+
+from import_handler import cross_account
+from import_handler.answer import MAX_REASON_CHARS
+
+from .conftest import Stubs
+from .helpers import BUCKET, ROLE_ARN, STORE_ARN, create_event, properties, update_event
+
+OWNER = "111111111111"  # the log-archive account
+HANDLER_ROLE_ARN = "arn:aws:iam::123456789012:role/TrailImportHandler"
+MANAGEMENT = "123456789012"  # FUNCTION_ARN's account: the handler runs in it
+PREFIX = "AWSLogs/123456789012/CloudTrail/"
+
+
+def cross_account_properties(**overrides: Any) -> dict[str, Any]:
+    return properties(
+        **{"SourceBucketOwner": OWNER, "HandlerRoleArn": HANDLER_ROLE_ARN, **overrides}
+    )
+
+
+def store(stubs: Stubs, *, organization: bool = False) -> None:
+    stubs.cloudtrail.add_response(
+        "get_event_data_store",
+        {
+            "EventDataStoreArn": STORE_ARN,
+            "Status": "ENABLED",
+            "OrganizationEnabled": organization,
+            "AdvancedEventSelectors": [
+                {
+                    "Name": "Management events",
+                    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+                }
+            ],
+        },
+        {"EventDataStore": STORE_ARN},
+    )
+
+
+def ownership(stubs: Stubs, *, owner: str | None = OWNER) -> None:
+    params: dict[str, str] = {"Bucket": BUCKET}
+    if owner is not None:
+        params["ExpectedBucketOwner"] = owner
+    stubs.s3.add_response(
+        "get_bucket_ownership_controls",
+        {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+        params,
+    )
+    if owner is not None:  # is the prefix shared, not only the bucket?
+        stubs.s3.add_response(
+            "list_objects_v2",
+            {"Contents": [{"Key": f"{PREFIX}2023/01/01/file.json.gz"}], "KeyCount": 1},
+            {"Bucket": BUCKET, "Prefix": PREFIX, "MaxKeys": 1, "ExpectedBucketOwner": owner},
+        )
+    stubs.source_files("AWSLogs/123456789012/CloudTrail/2023/01/01/file.json.gz")
+
+
+def ownership_refused(stubs: Stubs) -> None:
+    stubs.error(
+        stubs.s3,
+        "get_bucket_ownership_controls",
+        "AccessDenied",
+        {"Bucket": BUCKET, "ExpectedBucketOwner": OWNER},
+        status=403,
+        message="Access Denied",
+    )
+
+
+def organization(stubs: Stubs, management: str) -> None:
+    stubs.organizations.add_response(
+        "describe_organization",
+        {
+            "Organization": {
+                "Id": "o-exampleorgid",
+                "MasterAccountId": management,
+                "MasterAccountArn": (
+                    f"arn:aws:organizations::{management}:account/o-exampleorgid/{management}"
+                ),
+            }
+        },
+        {},
+    )
+
+
+# The statements and reasons ----------------------------------------------------------------
+
+
+def test_the_quoted_statements_grant_only_the_import_roles_and_only_the_prefix() -> None:
+    statements = cross_account.bucket_policy_statements(
+        bucket=BUCKET, prefix=PREFIX, access_role_arn=ROLE_ARN, handler_role_arn=HANDLER_ROLE_ARN
+    )
+
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["CloudTrailLakeImportListBucket"]["Action"] == [
+        "s3:GetBucketAcl",
+        "s3:ListBucket",
+    ]
+    assert by_sid["CloudTrailLakeImportListBucket"]["Resource"] == f"arn:aws:s3:::{BUCKET}"
+    assert by_sid["CloudTrailLakeImportReadObjects"]["Resource"] == (
+        f"arn:aws:s3:::{BUCKET}/{PREFIX}*"
+    )
+    assert by_sid["CloudTrailLakeImportPreflight"]["Action"] == "s3:GetBucketOwnershipControls"
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert statement["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert by_sid["CloudTrailLakeImportPreflightList"]["Action"] == "s3:ListBucket"
+    assert by_sid["CloudTrailLakeImportPreflightList"]["Condition"]["StringEquals"] == {
+        "s3:prefix": PREFIX
+    }
+    principals = [s["Condition"]["ArnEquals"]["aws:PrincipalArn"] for s in statements]
+    assert principals == [ROLE_ARN, ROLE_ARN, HANDLER_ROLE_ARN, HANDLER_ROLE_ARN]
+
+
+def test_the_not_shared_reason_names_roles_actions_and_prefix_within_256_characters() -> None:
+    reason = cross_account.not_shared(
+        bucket=BUCKET,
+        owner=OWNER,
+        prefix=PREFIX,
+        access_role_arn=ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+    )
+
+    assert reason.startswith(f"SourceBucketNotShared: bucket {BUCKET} of account {OWNER}")
+    shown = reason[:MAX_REASON_CHARS]  # what CloudFormation's console shows
+    assert "SourceBucketPolicyStatements" in shown
+    assert "CloudTrailLakeImportSourceAccess" in shown
+    for part in ("123456789012:role/TrailImportRole", "s3:GetObject", f"{PREFIX}*"):
+        assert part in reason
+    assert "123456789012:role/TrailImportHandler s3:GetBucketOwnershipControls" in reason
+
+
+@pytest.mark.parametrize(
+    ("organization_enabled", "caller", "management", "fails"),
+    [
+        (True, "222222222222", MANAGEMENT, True),
+        (True, MANAGEMENT, MANAGEMENT, False),
+        (False, "222222222222", MANAGEMENT, False),
+        (True, "222222222222", None, False),  # unknown: StartImport judges
+        (True, None, MANAGEMENT, False),
+    ],
+)
+def test_only_the_management_account_may_import_into_an_organization_store(
+    organization_enabled: bool, caller: str | None, management: str | None, fails: bool
+) -> None:
+    problem = cross_account.organization_problem(
+        store_arn=STORE_ARN,
+        organization_enabled=organization_enabled,
+        caller_account=caller,
+        management_account=management,
+    )
+
+    assert (problem is not None) == fails
+    if problem:
+        assert problem.startswith("OrganizationStoreNeedsManagementAccount: ")
+        assert f"management account {MANAGEMENT}" in problem
+        assert "not 222222222222" in problem
+        assert len(problem) <= MAX_REASON_CHARS
+
+
+# The handler -------------------------------------------------------------------------------
+
+
+def test_a_bucket_its_owner_shared_is_checked_as_that_owners_bucket_and_imported(
+    stubs: Stubs, run: Any
+) -> None:
+    store(stubs)
+    ownership(stubs)
+    stubs.start_import()
+
+    response = run(create_event(cross_account_properties()))
+
+    assert response["Status"] == "SUCCESS"
+
+
+def test_a_bucket_not_shared_yet_fails_before_start_import_quoting_the_statements(
+    stubs: Stubs, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store(stubs)
+    ownership_refused(stubs)  # and no StartImport: the stubber would fail on one
+
+    with caplog.at_level(logging.ERROR, logger="import_handler.preflight"):
+        response = run(create_event(cross_account_properties()))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("SourceBucketNotShared: ")
+    assert "SourceBucketPolicyStatements" in response["Reason"]
+    (logged,) = [r.getMessage() for r in caplog.records if "add these statements" in r.getMessage()]
+    quoted = json.loads(logged.split("policy: ", 1)[1])
+    assert quoted == cross_account.bucket_policy_statements(
+        bucket=BUCKET, prefix=PREFIX, access_role_arn=ROLE_ARN, handler_role_arn=HANDLER_ROLE_ARN
+    )
+
+
+def test_a_bucket_shared_for_another_prefix_fails_before_start_import(
+    stubs: Stubs, run: Any
+) -> None:
+    store(stubs)
+    stubs.s3.add_response(
+        "get_bucket_ownership_controls",
+        {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+        {"Bucket": BUCKET, "ExpectedBucketOwner": OWNER},
+    )
+    stubs.error(
+        stubs.s3,
+        "list_objects_v2",
+        "AccessDenied",
+        {"Bucket": BUCKET, "Prefix": PREFIX, "MaxKeys": 1, "ExpectedBucketOwner": OWNER},
+        status=403,
+    )  # and no StartImport
+
+    response = run(create_event(cross_account_properties()))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(f"SourceBucketNotShared: bucket {BUCKET} of account")
+
+
+def test_an_update_to_a_bucket_no_longer_shared_fails_before_starting_the_new_import(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.get_import(status="COMPLETED")
+    stubs.no_earlier_import()
+    store(stubs)
+    ownership_refused(stubs)
+    new = cross_account_properties(StartEventTime="2022-01-01T00:00:00Z")
+
+    response = run(update_event(new, properties()))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("SourceBucketNotShared: ")
+
+
+def test_a_same_account_refusal_is_left_to_start_import(stubs: Stubs, run: Any) -> None:
+    store(stubs)
+    stubs.error(
+        stubs.s3,
+        "get_bucket_ownership_controls",
+        "AccessDenied",
+        {"Bucket": BUCKET},
+        status=403,
+    )
+    stubs.source_files("AWSLogs/123456789012/CloudTrail/2023/01/01/file.json.gz")
+    stubs.start_import()
+
+    response = run(create_event())
+
+    assert response["Status"] == "SUCCESS"
+
+
+def test_an_owner_that_is_this_account_is_not_asked_as_another_one(stubs: Stubs, run: Any) -> None:
+    store(stubs)
+    ownership(stubs, owner=None)
+    stubs.start_import()
+
+    response = run(create_event(cross_account_properties(SourceBucketOwner=MANAGEMENT)))
+
+    assert response["Status"] == "SUCCESS"
+
+
+def test_an_organization_store_imports_from_the_management_account(stubs: Stubs, run: Any) -> None:
+    store(stubs, organization=True)
+    organization(stubs, MANAGEMENT)
+    ownership(stubs, owner=None)
+    stubs.start_import()
+
+    response = run(create_event())
+
+    assert response["Status"] == "SUCCESS"
+
+
+def test_an_organization_store_from_a_member_account_fails_before_start_import(
+    stubs: Stubs, run: Any
+) -> None:
+    store(stubs, organization=True)
+    organization(stubs, "999999999999")
+
+    response = run(create_event())
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(
+        "OrganizationStoreNeedsManagementAccount: only the organization's management account "
+        "999999999999 can import into organization event data store "
+        "EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE, not 123456789012"
+    )
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "AWSOrganizationsNotInUseException"])
+def test_an_organization_store_whose_organization_cannot_be_read_warns_and_goes_on(
+    stubs: Stubs, run: Any, caplog: pytest.LogCaptureFixture, code: str
+) -> None:
+    store(stubs, organization=True)
+    stubs.error(stubs.organizations, "describe_organization", code, {})
+    ownership(stubs, owner=None)
+    stubs.start_import()
+
+    with caplog.at_level(logging.WARNING, logger="import_handler.preflight"):
+        response = run(create_event())
+
+    assert response["Status"] == "SUCCESS"
+    (warning,) = [
+        r.getMessage() for r in caplog.records if "DescribeOrganization" in r.getMessage()
+    ]
+    assert code in warning
+    assert "only the management account can import" in warning
+
+
+@pytest.mark.parametrize(
+    ("overrides", "prop"),
+    [
+        ({"SourceBucketOwner": "1111"}, "SourceBucketOwner"),
+        ({"HandlerRoleArn": "TrailImportHandler"}, "HandlerRoleArn"),
+        ({"HandlerRoleArn": None}, "HandlerRoleArn"),
+    ],
+)
+def test_a_malformed_source_owner_is_rejected_naming_the_property(
+    stubs: Stubs, run: Any, overrides: dict[str, Any], prop: str
+) -> None:
+    response = run(create_event(cross_account_properties(**overrides)))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(f"InvalidProperty: {prop} must be")
