@@ -101,7 +101,13 @@ def test_owner_template(snapshot_json: SnapshotAssertion) -> None:
 
 
 def test_importer_template(snapshot_json: SnapshotAssertion) -> None:
-    assert Template.from_stack(importer_stack(new_app())).to_json() == snapshot_json
+    template = Template.from_stack(importer_stack(new_app())).to_json()
+    # The handler asset's hash follows import_handler, which other work changes; the asset's
+    # content is tested from the wheel.
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["Code"]["S3Key"] = "<handler asset>.zip"
+    assert template == snapshot_json
 
 
 def statements(template: Template, type_: str, document: str) -> list[dict[str, Any]]:
