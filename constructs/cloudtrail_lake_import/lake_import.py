@@ -63,6 +63,9 @@ ASYNC_RETRY_ATTEMPTS = 2
 # Messages in the dead-letter queue hold a CloudFormation request whose ResponseURL expires
 # within hours; four days cover a weekend of not looking.
 DEAD_LETTER_RETENTION = Duration.days(4)
+# With max_ingest_gb the handler lists the window before StartImport: it gets Lambda's longest
+# timeout, and CloudFormation waits for it.
+GUARDED_SERVICE_TIMEOUT = WAITING_HANDLER_TIMEOUT.plus(SERVICE_TIMEOUT_MARGIN)
 
 
 class CloudTrailLakeImport(Construct):
@@ -96,6 +99,7 @@ class CloudTrailLakeImport(Construct):
         completion_timeout: Duration | None = None,
         stop_on_delete: bool = True,
         retry_token: str | None = None,
+        max_ingest_gb: float | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
@@ -139,6 +143,11 @@ class CloudTrailLakeImport(Construct):
         :param stop_on_delete: stop a running import when the resource is deleted or replaced;
             default true. Imported events are never deleted.
         :param retry_token: change it on a deploy to retry a FAILED or STOPPED import.
+        :param max_ingest_gb: the cost guard: before StartImport the handler counts the
+            uncompressed GB (10^9 bytes) the import would ingest (what CloudTrail Lake bills)
+            and fails without starting it when they exceed this; ``import_estimated_gb`` reports
+            the figure. The handler then needs to list the prefix and read its objects (one
+            4-byte ranged GET per log file) and gets a 15-minute timeout. Default: no guard.
         :param log_retention: retention of the handler's log group; default one year.
         :param log_encryption_key: KMS key that encrypts the handler's log group; default:
             CloudWatch Logs' own encryption. A key in this stack gets the key policy statement
@@ -169,6 +178,7 @@ class CloudTrailLakeImport(Construct):
             completion_timeout=completion_timeout,
             stop_on_delete=stop_on_delete,
             retry_token=retry_token,
+            max_ingest_gb=max_ingest_gb,
             log_retention=log_retention,
             log_encryption_key=log_encryption_key,
             reserved_concurrent_executions=reserved_concurrent_executions,
@@ -200,6 +210,8 @@ class CloudTrailLakeImport(Construct):
         completion_timeout = completion_timeout or DEFAULT_COMPLETION_TIMEOUT
         validation.check_completion_timeout(completion_timeout)
         prefix = validation.check_source_prefix(source_prefix)
+        validation.check_max_ingest_gb(max_ingest_gb)
+        guarded = max_ingest_gb is not None
         self.wait_for_completion = wait_for_completion
         validation.check_reserved_concurrency(
             reserved_concurrent_executions, wait_for_completion=wait_for_completion
@@ -252,7 +264,10 @@ class CloudTrailLakeImport(Construct):
             HandlerNetwork(vpc, vpc_subnets, security_groups),
             reserved_concurrent_executions,
             prefix=prefix,
-            max_event_age=_service_timeout(wait_for_completion, completion_timeout),
+            max_event_age=_service_timeout(
+                wait_for_completion, completion_timeout, guarded=guarded
+            ),
+            guarded=guarded,
             role_name=handler_role_name,
         )
         self.log_group: logs.ILogGroup = self.handler.log_group
@@ -264,6 +279,7 @@ class CloudTrailLakeImport(Construct):
             completion_timeout=completion_timeout,
             stop_on_delete=stop_on_delete,
             retry_token=retry_token,
+            max_ingest_gb=max_ingest_gb,
         )
         placement.order_after_sibling_imports(
             self,
@@ -272,6 +288,10 @@ class CloudTrailLakeImport(Construct):
         )
         self.import_id: str = self.custom_resource.get_att_string("ImportId")
         self.import_status: str = self.custom_resource.get_att_string("ImportStatus")
+        # The cost guard's estimate in GB (a string, six decimals); None without max_ingest_gb.
+        self.import_estimated_gb: str | None = (
+            self.custom_resource.get_att_string("ImportEstimatedGB") if guarded else None
+        )
         self._publish_source_statements(
             prefix,
             bucket=self.source_bucket_account is not None,
@@ -284,6 +304,7 @@ class CloudTrailLakeImport(Construct):
             source_bucket=self.source_bucket,
             prefix=prefix,
             created_bucket=source_bucket is None,
+            handler_reads_objects=guarded,
         )
         acknowledge_security_option_findings(
             vpc_access_policy=self._vpc_access_policy,
@@ -499,6 +520,7 @@ class CloudTrailLakeImport(Construct):
         prefix: str,
         max_event_age: Duration,
         role_name: str | None,
+        guarded: bool,
     ) -> tuple[lambda_.Function, iam.Policy]:
         role = iam.Role(
             self,
@@ -536,6 +558,8 @@ class CloudTrailLakeImport(Construct):
             role.add_to_policy(
                 iam.PolicyStatement(actions=["organizations:DescribeOrganization"], resources=["*"])
             )
+        if guarded:
+            self._grant_estimate(role, prefix)
         security_groups = self._handler_security_groups(network)
         function = lambda_.Function(
             self,
@@ -547,7 +571,9 @@ class CloudTrailLakeImport(Construct):
             role=role,
             log_group=log_group,
             memory_size=256,
-            timeout=WAITING_HANDLER_TIMEOUT if wait_for_completion else QUICK_HANDLER_TIMEOUT,
+            timeout=WAITING_HANDLER_TIMEOUT
+            if wait_for_completion or guarded
+            else QUICK_HANDLER_TIMEOUT,
             description="CloudTrail Lake import custom resource (cdk-cloudtrail-lake-import)",
             reserved_concurrent_executions=reserved_concurrency,
             # CloudFormation and the handler itself invoke asynchronously. A request older than
@@ -616,6 +642,35 @@ class CloudTrailLakeImport(Construct):
             ],
         )
 
+    def _grant_estimate(self, role: iam.Role, prefix: str) -> None:
+        """What the cost guard's estimate reads: the prefix's folders and the gzip trailers."""
+        conditions = {"StringLike": {"s3:prefix": f"{prefix}*"}} if prefix else None
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.source_bucket.bucket_arn],
+                conditions=conditions,
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[self.source_bucket.arn_for_objects(f"{prefix}*")],
+            )
+        )
+        if self.source_encryption_key is not None:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[self.source_encryption_key.key_arn],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": f"s3.{self.source_bucket.env.region}.amazonaws.com"
+                        }
+                    },
+                )
+            )
+
     def _new_custom_resource(
         self,
         *,
@@ -625,6 +680,7 @@ class CloudTrailLakeImport(Construct):
         completion_timeout: Duration,
         stop_on_delete: bool,
         retry_token: str | None,
+        max_ingest_gb: float | None,
     ) -> CustomResource:
         properties: dict[str, object] = {
             "Destinations": [self.event_data_store_arn],
@@ -651,13 +707,17 @@ class CloudTrailLakeImport(Construct):
             # The preflight reads the bucket as its owner allows, and quotes what to grant.
             properties["SourceBucketOwner"] = self.source_bucket_account
             properties["HandlerRoleArn"] = self.handler.role.role_arn  # type: ignore[union-attr]
+        if max_ingest_gb is not None:
+            properties["MaxIngestGB"] = validation.max_ingest_gb_property(max_ingest_gb)
         resource = CustomResource(
             self,
             "Resource",
             service_token=self.handler.function_arn,
             resource_type=RESOURCE_TYPE,
             properties=properties,
-            service_timeout=_service_timeout(wait_for_completion, completion_timeout),
+            service_timeout=_service_timeout(
+                wait_for_completion, completion_timeout, guarded=max_ingest_gb is not None
+            ),
             removal_policy=RemovalPolicy.DESTROY,
         )
         resource.node.add_dependency(self._self_invoke_policy)
@@ -759,10 +819,13 @@ def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _service_timeout(wait_for_completion: bool, completion_timeout: Duration) -> Duration:
+def _service_timeout(
+    wait_for_completion: bool, completion_timeout: Duration, *, guarded: bool
+) -> Duration:
+    floor = GUARDED_SERVICE_TIMEOUT.to_seconds() if guarded else 0
     if not wait_for_completion:
-        return QUICK_SERVICE_TIMEOUT
+        return GUARDED_SERVICE_TIMEOUT if guarded else QUICK_SERVICE_TIMEOUT
     if completion_timeout.is_unresolved():
         return MAX_SERVICE_TIMEOUT
-    seconds = completion_timeout.to_seconds() + SERVICE_TIMEOUT_MARGIN.to_seconds()
+    seconds = max(floor, completion_timeout.to_seconds() + SERVICE_TIMEOUT_MARGIN.to_seconds())
     return Duration.seconds(min(seconds, MAX_SERVICE_TIMEOUT.to_seconds()))

@@ -22,6 +22,11 @@ OBJECT_GRANT_REASON = (
     "CloudTrail reads every log file under the imported prefix; s3:GetObject is scoped to "
     "that prefix of this one bucket, as the CloudTrail Lake import documentation prescribes."
 )
+ESTIMATE_GRANT_REASON = (
+    "max_ingest_gb: before StartImport the handler reads the last 4 bytes (gzip ISIZE, the "
+    "uncompressed size) of every log file the import would read, so s3:GetObject covers the "
+    "imported prefix of this one bucket; IAM cannot grant a byte range."
+)
 
 
 def acknowledge_justified_findings(
@@ -31,6 +36,7 @@ def acknowledge_justified_findings(
     source_bucket: s3.IBucket,
     prefix: str,
     created_bucket: bool,
+    handler_reads_objects: bool = False,
 ) -> None:
     """Acknowledge the findings whose wildcard an AWS API forces, and nothing else."""
     assert handler_role is not None
@@ -52,6 +58,15 @@ def acknowledge_justified_findings(
         Acknowledgment(id=next(iter(acknowledged)), reason=OBJECT_GRANT_REASON)
     )
     access_role.node.add_validation(_AcknowledgeRenderedObjectGrant(access_role, acknowledged))
+    if handler_reads_objects:
+        assert isinstance(handler_role, iam.Role)
+        handler_findings = set(acknowledged)
+        Validations.of(handler_role).acknowledge(
+            Acknowledgment(id=next(iter(handler_findings)), reason=ESTIMATE_GRANT_REASON)
+        )
+        handler_role.node.add_validation(
+            _AcknowledgeRenderedObjectGrant(handler_role, handler_findings, ESTIMATE_GRANT_REASON)
+        )
     if created_bucket:
         Validations.of(source_bucket).acknowledge(
             Acknowledgment(
@@ -71,9 +86,12 @@ class _AcknowledgeRenderedObjectGrant:
     validation plugins (cdk-nag) read the acknowledgments. It reports no error of its own.
     """
 
-    def __init__(self, access_role: iam.Role, acknowledged: set[str]) -> None:
-        self._role = access_role
+    def __init__(
+        self, role: iam.Role, acknowledged: set[str], reason: str = OBJECT_GRANT_REASON
+    ) -> None:
+        self._role = role
         self._acknowledged = acknowledged
+        self._reason = reason
 
     def validate(self) -> list[str]:
         policy = self._role.node.try_find_child("DefaultPolicy")
@@ -89,7 +107,7 @@ class _AcknowledgeRenderedObjectGrant:
                 if "*" in finding and finding not in self._acknowledged:
                     self._acknowledged.add(finding)
                     Validations.of(self._role).acknowledge(
-                        Acknowledgment(id=finding, reason=OBJECT_GRANT_REASON)
+                        Acknowledgment(id=finding, reason=self._reason)
                     )
         return []
 

@@ -51,6 +51,10 @@ _EXPECTED: dict[str, tuple[Callable[[object], bool], str]] = {
     "end_event_time": (_is_aware_or_naive_datetime, "a timezone-aware datetime"),
     "completion_timeout": (lambda v: isinstance(v, Duration), "a Duration"),
     "retry_token": (lambda v: isinstance(v, str), "a string"),
+    "max_ingest_gb": (
+        lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "a number of GB (e.g. 500 or 0.5)",
+    ),
     "log_retention": (lambda v: isinstance(v, logs.RetentionDays), "a logs.RetentionDays"),
     "log_encryption_key": (_is_key, "a kms.IKey"),
     "reserved_concurrent_executions": (

@@ -6,6 +6,7 @@ are not checked: they are only known at deploy time, where the handler validates
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -112,6 +113,34 @@ def check_completion_timeout(timeout: Duration) -> None:
             "completion_timeout must be between 1 and 60 minutes (CloudFormation waits at most "
             f"one hour for a custom resource); got {timeout.to_human_string()}"
         )
+
+
+#: The handler reads MaxIngestGB as up to 12 integer digits and 9 decimals.
+MAX_INGEST_GB_LIMIT = 10**12
+
+
+def check_max_ingest_gb(value: float | None) -> None:
+    if value is None:
+        return
+    # NaN and infinities first: jsii cannot carry them to Token.is_unresolved.
+    if math.isfinite(value) and Token.is_unresolved(value):
+        return
+    if (
+        not math.isfinite(value)
+        or not 0 < value < MAX_INGEST_GB_LIMIT
+        or max_ingest_gb_property(value) == "0"
+    ):
+        raise CloudTrailLakeImportPropsError(
+            "max_ingest_gb must be a number of GB above 0 (at least 0.000000001) and below "
+            f"10^12: the uncompressed GB an import may ingest; got {value!r}"
+        )
+
+
+def max_ingest_gb_property(value: float) -> str | float:
+    """The MaxIngestGB property: a plain decimal (no exponent), or the token as it is."""
+    if Token.is_unresolved(value):
+        return value
+    return f"{value:.9f}".rstrip("0").rstrip(".")
 
 
 def check_billing_mode(billing_mode: str | None) -> None:

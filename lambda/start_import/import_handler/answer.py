@@ -45,7 +45,7 @@ def success(
     """SUCCESS, naming ``record`` (the PhysicalResourceId is its id unless one is given)."""
     pid = physical_id or (record.import_id if record else inv.physical_id)
     inv.log("respond-success", import_id=record.import_id if record else None, why=why)
-    return Outcome(True, pid, "", data_for(record))
+    return Outcome(True, pid, "", {**data_for(record), **inv.data})
 
 
 def failure(inv: Invocation, error: ImportFailed) -> Outcome:
@@ -55,7 +55,7 @@ def failure(inv: Invocation, error: ImportFailed) -> Outcome:
     inv.log("respond-failed", import_id=record.import_id if record else None, reason=error.reason)
     if inv.request_type == "Update":
         _stop_orphans(inv, physical_id)
-    return Outcome(False, physical_id, error.reason, data_for(record))
+    return Outcome(False, physical_id, error.reason, {**data_for(record), **inv.data})
 
 
 def failed_physical_id(event: Mapping[str, Any], record: ImportRecord | None) -> str:

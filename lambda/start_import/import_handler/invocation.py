@@ -35,6 +35,8 @@ class Invocation:
     # The imports this request started or adopted, oldest first (a continuation's own too).
     started: list[ImportRecord] = field(default_factory=list)
     clients: aws.Clients = field(default_factory=aws.Clients)
+    # Response Data beyond the import's own (the cost guard's ImportEstimatedGB).
+    data: dict[str, str] = field(default_factory=dict)
 
     @property
     def request_type(self) -> str:

@@ -17,6 +17,7 @@ from import_handler import (
     aws,
     clock,
     cloudtrail,
+    cost_guard,
     cross_account,
     explain,
     preflight,
@@ -75,6 +76,8 @@ def _handle(inv: Invocation) -> Outcome | None:
         inv.log("continue-waiting", import_id=state.import_id, attempt=state.attempt)
         if state.import_id is not None:
             inv.started_import(ImportRecord(state.import_id, "IN_PROGRESS"))
+        if state.estimated_gb is not None:
+            inv.data[cost_guard.ATTRIBUTE] = state.estimated_gb
         return waiting.wait(inv, props, state)
     # Decide.
     deadline = deadline_for(clock.now(), props.completion_timeout_seconds)
@@ -103,8 +106,10 @@ def _act(
         record = action.record
         if isinstance(action, Adopt):
             inv.started_import(record)
+        cost_guard.note_kept(inv, props, inv.remaining() - HANDOVER_MARGIN_SECONDS)
         if props.wait_for_completion and record.running:
-            return waiting.wait(inv, props, waiting.State(record.import_id, deadline), record)
+            state = waiting.State(record.import_id, deadline, estimated_gb=_estimated(inv))
+            return waiting.wait(inv, props, state, record)
         return success(inv, record)
     if not isinstance(action, Start | Retry):
         raise ImportFailed(f"InternalError: unexpected action {action!r}")
@@ -119,11 +124,16 @@ def _act(
         raise ImportFailed(problem)
     if preflight.source_is_empty(inv, props.identity):
         inv.log("no-source-files", uri=props.identity.s3_location_uri)
-        return preflight.nothing_to_import(props.identity)
+        nothing = preflight.nothing_to_import(props.identity)
+        if props.max_ingest_gb is not None:
+            return replace(nothing, data={**nothing.data, cost_guard.ATTRIBUTE: "0.000000"})
+        return nothing
+    # Before anything changes (stopping a replaced import, StartImport).
+    cost_guard.check(inv, props, inv.remaining() - HANDOVER_MARGIN_SECONDS)
     if action.stop_first:
         update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None
-    state = waiting.State(None, deadline, 0, retry_id)
+    state = waiting.State(None, deadline, 0, retry_id, _estimated(inv))
     started = waiting.start(inv, props, state)
     if isinstance(started, KeepTrying):
         return waiting.wait(inv, props, state, blocker=started.blocker_id)
@@ -131,6 +141,10 @@ def _act(
         started_state = replace(state, import_id=started.import_id, retry_import_id=None)
         return waiting.wait(inv, props, started_state, started)
     return success(inv, started)
+
+
+def _estimated(inv: Invocation) -> str | None:
+    return inv.data.get(cost_guard.ATTRIBUTE)
 
 
 def _delete(inv: Invocation) -> Outcome:

@@ -41,6 +41,7 @@ _KNOWN = frozenset(
         "RetryToken",
         "SourceBucketOwner",
         "HandlerRoleArn",
+        "MaxIngestGB",
     }
 )
 _S3_KEYS = ("S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn")
@@ -92,6 +93,7 @@ class ImportProperties:
     stop_on_delete: bool = True
     retry_token: str | None = None
     source_owner: SourceOwner | None = None
+    max_ingest_gb: float | None = None  # the cost guard: refuse an import ingesting more
 
 
 def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
@@ -124,6 +126,7 @@ def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
         stop_on_delete=parse_bool(raw, "StopOnDelete", default=True),
         retry_token=retry_token,
         source_owner=_source_owner(raw),
+        max_ingest_gb=_max_ingest_gb(raw.get("MaxIngestGB")),
     )
 
 
@@ -285,6 +288,18 @@ def _timeout(prop: str, value: Any, most: int) -> int:
             f"must be between 1 and {most} (CloudFormation waits at most one hour), got {amount}",
         )
     return amount
+
+
+def _max_ingest_gb(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = isinstance(value, int | float | str) and not isinstance(value, bool)
+    text = str(value) if number else ""
+    if not re.fullmatch(r"\d{1,12}(\.\d{1,9})?", text) or float(text) <= 0:
+        raise PropertyError(
+            "MaxIngestGB", f"must be a positive number of GB like 500 or 0.5, got {_show(value)}"
+        )
+    return float(text)
 
 
 def _show(value: Any) -> str:

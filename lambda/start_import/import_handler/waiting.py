@@ -39,6 +39,7 @@ class State:
     deadline: float
     attempt: int = 0
     retry_import_id: str | None = None  # when not started yet: retry this import, not a new one
+    estimated_gb: str | None = None  # the cost guard's figure, answered at the end
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -48,6 +49,8 @@ class State:
         }
         if self.retry_import_id:
             out["RetryImportId"] = self.retry_import_id
+        if self.estimated_gb is not None:
+            out["EstimatedGB"] = self.estimated_gb
         return out
 
 
@@ -62,6 +65,7 @@ def read_state(event: Mapping[str, Any]) -> State | None:
     deadline = raw.get("DeadlineEpoch")
     attempt = raw.get("Attempt", 0)
     retry = raw.get("RetryImportId")
+    estimated = raw.get("EstimatedGB")
     problem = None
     if import_id is not None and not isinstance(import_id, str):
         problem = "ImportId must be a string or null"
@@ -71,9 +75,11 @@ def read_state(event: Mapping[str, Any]) -> State | None:
         problem = "Attempt must be a non-negative integer"
     elif retry is not None and not isinstance(retry, str):
         problem = "RetryImportId must be a string"
+    elif estimated is not None and not isinstance(estimated, str):
+        problem = "EstimatedGB must be a string"
     if problem or not isinstance(deadline, int | float):
         raise ImportFailed(f"InvalidContinuation: {KEY}.{problem}")
-    return State(import_id, float(deadline), attempt, retry)
+    return State(import_id, float(deadline), attempt, retry, estimated)
 
 
 def payload(event: Mapping[str, Any], state: State) -> bytes:

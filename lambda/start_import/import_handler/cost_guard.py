@@ -1,0 +1,128 @@
+"""The cost guard: before StartImport, estimate what the import ingests; refuse more than
+MaxIngestGB.
+
+CloudTrail Lake bills ingestion per uncompressed GB. With ``MaxIngestGB`` set, the handler lists
+the date partitions of the window in parallel and reads each selected file's gzip trailer (its
+uncompressed size), by ``sizing``'s rules, the ones ``cloudtrail-lake-import estimate`` uses.
+It never starts blind: when the walk cannot finish within the invocation's time, the request
+fails and says how to estimate without a time limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from botocore.config import Config
+
+from import_handler import archive_walk, aws, explain, sizing
+from import_handler.invocation import Invocation
+from import_handler.model import ImportFailed
+from import_handler.properties import ImportIdentity, ImportProperties
+
+logger = logging.getLogger(__name__)
+
+ATTRIBUTE = "ImportEstimatedGB"
+#: Parallel S3 requests (the listing's folders, the ranged GETs of gzip trailers).
+WORKERS = 32
+#: Below this, no estimate of a real archive can finish: fail at once.
+MIN_BUDGET_SECONDS = 10.0
+#: Each S3 call's own bound (attempts, timeouts): the walk's deadline bounds the whole.
+CALL_BUDGET_SECONDS = 40.0
+
+
+def estimate(identity: ImportIdentity, budget_seconds: float) -> sizing.Estimate:
+    """The exact estimate of the import of ``identity``, or ImportFailed when it cannot finish."""
+    if budget_seconds < MIN_BUDGET_SECONDS:
+        raise ImportFailed(_out_of_time(identity, max(0.0, budget_seconds)))
+    config = aws.config_for(CALL_BUDGET_SECONDS)
+    assert config is not None
+    client = aws.new_client(
+        "s3",
+        identity.s3_bucket_region,
+        config.merge(Config(max_pool_connections=WORKERS)),
+    )
+    window = sizing.Window(identity.start_event_time, identity.end_event_time)
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="cost-guard")
+    operation = "ListObjectsV2"
+    try:
+        listing = archive_walk.list_window(
+            archive_walk.s3_list_page(client, identity.bucket),
+            identity.prefix,
+            window,
+            pool=pool,
+            budget=archive_walk.Budget(seconds=budget_seconds),
+        )
+        operation = "GetObject (last 4 bytes)"
+        sizes = archive_walk.read_uncompressed_sizes(
+            archive_walk.s3_read_tail(client, identity.bucket),
+            listing.files,
+            pool=pool,
+            budget=archive_walk.Budget(seconds=budget_seconds - (time.monotonic() - started)),
+        )
+    except archive_walk.OutOfTimeError as error:
+        raise ImportFailed(_out_of_time(identity, budget_seconds, error.stage)) from None
+    except aws.ERRORS as error:
+        raise ImportFailed(
+            "CouldNotEstimate: "
+            + explain.for_error(error, operation=operation, identity=identity)
+            + "; MaxIngestGB needs the handler to list and read the source prefix"
+        ) from error
+    finally:
+        # In-flight calls end on their own timeouts; the answer must not wait for them.
+        pool.shutdown(wait=False, cancel_futures=True)
+    return sizing.summarize(listing.files, sizes)
+
+
+def check(inv: Invocation, props: ImportProperties, budget_seconds: float) -> None:
+    """Refuse the import when it would ingest more than ``MaxIngestGB``; else note its size."""
+    if props.max_ingest_gb is None:
+        return
+    result = estimate(props.identity, budget_seconds)
+    inv.log(
+        "estimate",
+        files=result.files,
+        uncompressed_bytes=result.uncompressed_bytes,
+        compressed_bytes=result.compressed_bytes,
+        archived_files=result.archived_files,
+    )
+    inv.data[ATTRIBUTE] = attribute_value(result)
+    if result.uncompressed_gb > props.max_ingest_gb:
+        raise ImportFailed(too_large(result, props.max_ingest_gb))
+
+
+def note_kept(inv: Invocation, props: ImportProperties, budget_seconds: float) -> None:
+    """The attribute for an import kept as it is: estimated again, never failing the request."""
+    if props.max_ingest_gb is None:
+        return
+    try:
+        inv.data[ATTRIBUTE] = attribute_value(estimate(props.identity, budget_seconds))
+    except ImportFailed as error:
+        logger.warning("kept the import without an estimate: %s", error.reason)
+        inv.data[ATTRIBUTE] = "unknown"
+
+
+def attribute_value(result: sizing.Estimate) -> str:
+    """GB (10^9 bytes) of uncompressed data to the KB (six decimals), as the GetAtt attribute."""
+    return f"{result.uncompressed_gb:.6f}"
+
+
+def too_large(result: sizing.Estimate, limit_gb: float) -> str:
+    how = "exact" if result.uncompressed_exact else "estimated"
+    return (
+        f"ImportTooLarge: this import would ingest {result.uncompressed_gb:,.3f} GB uncompressed "
+        f"({result.files:,} log files, {result.compressed_bytes / sizing.GB:,.3f} GB compressed, "
+        f"{how}), more than MaxIngestGB {limit_gb:g}; narrow the window or prefix, or raise "
+        "max_ingest_gb"
+    )
+
+
+def _out_of_time(identity: ImportIdentity, seconds: float, stage: str = "") -> str:
+    during = f" ({stage})" if stage else ""
+    return (
+        f"EstimateTimedOut: could not estimate within {seconds:.0f} s{during}: run "
+        f"`cloudtrail-lake-import estimate {identity.s3_location_uri}` or raise the budget "
+        "(narrow the window or prefix); MaxIngestGB never starts an import blind"
+    )
