@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from benchmarks import api_calls, asset, cold_start, latency, report, suite, synth
+from benchmarks import api_calls, asset, cli_estimate, cold_start, latency, report, suite, synth
 from benchmarks.common import BENCH_DIR, Section, log
 
 T = TypeVar("T")
@@ -58,6 +58,13 @@ METHOD = [
     "`cdk-cloudtrail-lake-import`) received by moto, per lifecycle event. The twin's calls "
     "are one per event by construction (not executed: its Node handler needs the Lambda "
     "runtime's SDK); the waiting baseline is crhelper's one GetImport per minute.",
+    "**`cloudtrail-lake-import estimate`** (`benchmarks/cli_estimate.py`): a year of a trail "
+    "(52,704 objects: 2 accounts x 2 regions x 366 days x 35 gzip log files, plus digests) in "
+    "moto S3 run as its own process (`moto_server`, HTTP); whole `cloudtrail-lake-import "
+    "estimate --json` processes (32 parallel requests) vs. a whole `python` process walking "
+    "the bucket with boto3's `list_objects_v2` paginator, page after page; and the one-month "
+    "estimate vs. the same job done sequentially (that walk, then one ranged GET per file of "
+    "the month). S3 requests per 1,000 files: the estimate's own `s3_requests` count.",
     "**Test suite** (`benchmarks/suite.py`): `python -m pytest -q` in the checkout after one "
     "warm-up run; `make test` in a fresh `git clone` (only with `--fresh-clone`, else the last "
     "recorded figure from `benchmarks/fresh_clone.json`).",
@@ -87,10 +94,11 @@ class Repetitions:
     cold_start: int
     latency_phases: int
     suite: int
+    estimate: int
 
 
-FULL = Repetitions(synth=5, cold_start=21, latency_phases=10, suite=3)
-QUICK = Repetitions(synth=2, cold_start=5, latency_phases=2, suite=1)
+FULL = Repetitions(synth=5, cold_start=21, latency_phases=10, suite=3, estimate=1)
+QUICK = Repetitions(synth=2, cold_start=5, latency_phases=2, suite=1, estimate=1)
 
 
 class Runner:
@@ -183,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
             runner.failures.append("Asset size and Cold start: they need the synth output")
 
     _emulated(runner, reps.latency_phases)
+    estimated = runner.attempt("CLI estimate", lambda: cli_estimate.measure(reps.estimate))
+    if estimated is not None:
+        runner.add(cli_estimate.section(estimated))
 
     warm = None
     if not args.skip_suite:

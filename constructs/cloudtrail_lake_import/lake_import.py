@@ -66,6 +66,7 @@ DEAD_LETTER_RETENTION = Duration.days(4)
 # With max_ingest_gb the handler lists the window before StartImport: it gets Lambda's longest
 # timeout, and CloudFormation waits for it.
 GUARDED_SERVICE_TIMEOUT = WAITING_HANDLER_TIMEOUT.plus(SERVICE_TIMEOUT_MARGIN)
+GUARDED_MEMORY_MB = 1024
 
 
 class CloudTrailLakeImport(Construct):
@@ -570,7 +571,9 @@ class CloudTrailLakeImport(Construct):
             code=handler_code(),
             role=role,
             log_group=log_group,
-            memory_size=256,
+            # The guard holds every selected file's key in memory (about 300 B each): 1 GB for
+            # a window of a few million files, and Lambda's CPU and network grow with it.
+            memory_size=GUARDED_MEMORY_MB if guarded else 256,
             timeout=WAITING_HANDLER_TIMEOUT
             if wait_for_completion or guarded
             else QUICK_HANDLER_TIMEOUT,

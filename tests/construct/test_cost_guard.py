@@ -57,6 +57,7 @@ def test_without_the_guard_the_handler_reads_no_object(synth: Synth) -> None:
     props = only(template, "Custom::CloudTrailLakeImport")["Properties"]
     assert "MaxIngestGB" not in props
     assert only(template, "AWS::Lambda::Function")["Properties"]["Timeout"] == 180
+    assert only(template, "AWS::Lambda::Function")["Properties"]["MemorySize"] == 256
 
 
 def test_an_sse_kms_archive_lets_the_guard_decrypt_through_s3_only(synth: Synth) -> None:
@@ -83,6 +84,7 @@ def test_the_guarded_handler_has_the_time_to_list_and_cloudformation_waits_for_i
 ) -> None:
     _, _, template = synth(max_ingest_gb=1)
     assert only(template, "AWS::Lambda::Function")["Properties"]["Timeout"] == 900
+    assert only(template, "AWS::Lambda::Function")["Properties"]["MemorySize"] == 1024
     resource = only(template, "Custom::CloudTrailLakeImport")
     assert resource["Properties"]["ServiceTimeout"] == "1200"
     _, _, waiting = synth(
