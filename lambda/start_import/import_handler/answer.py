@@ -23,12 +23,16 @@ from import_handler import aws, cloudtrail
 from import_handler import properties as props_mod
 from import_handler.invocation import Invocation
 from import_handler.model import ImportFailed, ImportRecord
+from import_handler.properties import ImportIdentity
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 4096
 MAX_REASON_CHARS = 256
 MAX_PHYSICAL_ID_CHARS = 1024
+# ImportStatus when the prefix held no file and no import was started.
+NO_SOURCE_FILES = "NO_SOURCE_FILES"
+NO_IMPORT_ID = "none"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,15 @@ def success(
     pid = physical_id or (record.import_id if record else inv.physical_id)
     inv.log("respond-success", import_id=record.import_id if record else None, why=why)
     return Outcome(True, pid, "", {**data_for(record), **inv.data})
+
+
+def nothing_imported(inv: Invocation, identity: ImportIdentity) -> Outcome:
+    """SUCCESS without an import: the prefix holds no file yet. The PhysicalResourceId says so,
+    and a later deploy that changes retry_token starts the import."""
+    physical_id = f"no-source-files:{identity.s3_location_uri}"[:MAX_PHYSICAL_ID_CHARS]
+    inv.log("respond-success", import_id=None, why=NO_SOURCE_FILES)
+    data = {"ImportId": NO_IMPORT_ID, "ImportStatus": NO_SOURCE_FILES}
+    return Outcome(True, physical_id, "", {**data, **inv.data})
 
 
 def failure(inv: Invocation, error: ImportFailed) -> Outcome:

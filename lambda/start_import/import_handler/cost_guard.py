@@ -13,13 +13,17 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
-from import_handler import archive_walk, aws, explain, sizing
+from import_handler import aws, explain
 from import_handler.invocation import Invocation
 from import_handler.model import ImportFailed
 from import_handler.properties import ImportIdentity, ImportProperties
+
+if TYPE_CHECKING:
+    from import_handler import sizing
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +38,10 @@ CALL_BUDGET_SECONDS = 40.0
 
 def estimate(identity: ImportIdentity, budget_seconds: float) -> sizing.Estimate:
     """The exact estimate of the import of ``identity``, or ImportFailed when it cannot finish."""
+    # Imported here, not at the top: only a guarded import (MaxIngestGB) walks the archive, and
+    # every cold start would otherwise compile these modules (no bytecode cache in /var/task).
+    from import_handler import archive_walk, sizing
+
     if budget_seconds < MIN_BUDGET_SECONDS:
         raise ImportFailed(_out_of_time(identity, max(0.0, budget_seconds)))
     config = aws.config_for(CALL_BUDGET_SECONDS)
@@ -110,6 +118,8 @@ def attribute_value(result: sizing.Estimate) -> str:
 
 
 def too_large(result: sizing.Estimate, limit_gb: float) -> str:
+    from import_handler import sizing
+
     how = "exact" if result.uncompressed_exact else "estimated"
     return (
         f"ImportTooLarge: this import would ingest {result.uncompressed_gb:,.3f} GB uncompressed "

@@ -25,7 +25,7 @@ from import_handler import (
     waiting,
 )
 from import_handler import properties as props_mod
-from import_handler.answer import Outcome, failure, success
+from import_handler.answer import Outcome, failure, nothing_imported, success
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
     deadline_for,
@@ -124,10 +124,9 @@ def _act(
         raise ImportFailed(problem)
     if preflight.source_is_empty(inv, props.identity):
         inv.log("no-source-files", uri=props.identity.s3_location_uri)
-        nothing = preflight.nothing_to_import(props.identity)
         if props.max_ingest_gb is not None:
-            return replace(nothing, data={**nothing.data, cost_guard.ATTRIBUTE: "0.000000"})
-        return nothing
+            inv.data[cost_guard.ATTRIBUTE] = "0.000000"
+        return nothing_imported(inv, props.identity)
     # Before anything changes (stopping a replaced import, StartImport).
     cost_guard.check(inv, props, inv.remaining() - HANDOVER_MARGIN_SECONDS)
     if action.stop_first:

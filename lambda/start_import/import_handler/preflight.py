@@ -9,7 +9,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from import_handler import aws, clock, cloudtrail, cross_account, explain
-from import_handler.answer import MAX_PHYSICAL_ID_CHARS, Outcome
 from import_handler.invocation import Invocation
 from import_handler.properties import ImportIdentity, SourceOwner
 
@@ -22,9 +21,6 @@ SETTLING = frozenset({"CREATED", "STARTING_INGESTION", "STOPPING_INGESTION"})
 SETTLE_SECONDS = 60.0
 SETTLE_POLL_SECONDS = 10.0
 CLOUDTRAIL_CATEGORIES = frozenset({"Management", "Data", "NetworkActivity"})
-# ImportStatus when the prefix held no file and no import was started.
-NO_SOURCE_FILES = "NO_SOURCE_FILES"
-NO_IMPORT_ID = "none"
 
 
 def store_problem(identity: ImportIdentity, store: cloudtrail.EventDataStore) -> str | None:
@@ -216,14 +212,6 @@ def source_is_empty(inv: Invocation, identity: ImportIdentity) -> bool:
         )
         return False
     return not listed.get("Contents")
-
-
-def nothing_to_import(identity: ImportIdentity) -> Outcome:
-    """SUCCESS without an import; a later deploy that changes a property (retry_token) starts it."""
-    physical_id = f"no-source-files:{identity.s3_location_uri}"[:MAX_PHYSICAL_ID_CHARS]
-    return Outcome(
-        True, physical_id, "", {"ImportId": NO_IMPORT_ID, "ImportStatus": NO_SOURCE_FILES}
-    )
 
 
 def _not_shared(identity: ImportIdentity, owner: SourceOwner) -> str:
