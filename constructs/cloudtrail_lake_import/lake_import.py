@@ -298,6 +298,7 @@ class CloudTrailLakeImport(Construct):
             bucket=self.source_bucket_account is not None,
             key=self.source_bucket_account is not None
             or _other_account(source_encryption_key, Stack.of(self)) is not None,
+            handler_reads_objects=guarded,
         )
         acknowledge_justified_findings(
             handler_role=self.handler.role,
@@ -735,8 +736,11 @@ class CloudTrailLakeImport(Construct):
         enabled = self.event_data_store.organization_enabled
         return enabled is not None and enabled is not False
 
-    def _publish_source_statements(self, prefix: str, *, bucket: bool, key: bool) -> None:
-        """What the owner of a bucket (or key) in another account must add to its policies.
+    def _publish_source_statements(
+        self, prefix: str, *, bucket: bool, key: bool, handler_reads_objects: bool
+    ) -> None:
+        """What the owner of a bucket (or key) in another account must add to its policies;
+        with the cost guard, also the handler role's reads of the objects (its estimate).
 
         ``CloudTrailLakeImportSourceAccess`` adds exactly these in the owner's stack; the
         outputs (values known at deploy) and synth messages are for policies written by hand.
@@ -746,24 +750,34 @@ class CloudTrailLakeImport(Construct):
         published: list[tuple[str, str, list[iam.PolicyStatement]]] = []
         stack = Stack.of(self)
         access_role_arn = self._role_arn_for_owner(self.access_role)
+        handler_role_arn = self._role_arn_for_owner(self.handler.role)
         if bucket:
             statements = source_statements.bucket_policy_statements(
                 importer_account=stack.account,
                 bucket_arn=source.bucket_arn,
                 prefix=prefix,
                 access_role_arn=access_role_arn,
-                handler_role_arn=self._role_arn_for_owner(self.handler.role),
+                handler_role_arn=handler_role_arn,
+                handler_reads_objects=handler_reads_objects,
             )
             published.append(("SourceBucketPolicyStatements", "the bucket policy", statements))
         if key and self.source_encryption_key is not None:
-            statement = source_statements.key_policy_statement(
-                importer_account=stack.account,
-                access_role_arn=access_role_arn,
-                bucket_region=source.env.region,
-                bucket_arn=source.bucket_arn,
-                objects_arn=objects_arn,
-            )
-            published.append(("SourceKeyPolicyStatements", "the key policy", [statement]))
+            readers = [(source_statements.SID_DECRYPT, access_role_arn)]
+            if handler_reads_objects:
+                readers.append((source_statements.SID_ESTIMATE_DECRYPT, handler_role_arn))
+            key_statements = [
+                source_statements.key_policy_statement(
+                    importer_account=stack.account,
+                    role_arn=role_arn,
+                    bucket_region=source.env.region,
+                    bucket_arn=source.bucket_arn,
+                    objects_arn=objects_arn,
+                    sid=sid,
+                )
+                for sid, role_arn in readers
+            ]
+            published.append(("SourceKeyPolicyStatements", "the key policy", key_statements))
+        construct_options = ", handler_reads_objects=True" if handler_reads_objects else ""
         for output_id, where, statements in published:
             CfnOutput(
                 self,
@@ -773,7 +787,7 @@ class CloudTrailLakeImport(Construct):
             )
             Annotations.of(self).add_info(
                 f"the trail archive's owner must add to {where} (or deploy "
-                "CloudTrailLakeImportSourceAccess with these role ARNs): "
+                f"CloudTrailLakeImportSourceAccess with these role ARNs{construct_options}): "
                 + source_statements.for_people(stack, statements)
             )
 

@@ -24,7 +24,9 @@ class CloudTrailLakeImportSourceAccess(Construct):
     ``s3:ListBucket`` and ``s3:GetBucketAcl`` on the bucket and ``s3:GetObject`` under
     ``prefix``; for the importer's handler role, ``s3:GetBucketOwnershipControls`` (its preflight
     check); and, when ``key`` is given, ``kms:Decrypt`` via S3 for the access role to the key
-    policy. Nothing else.
+    policy. With ``handler_reads_objects`` (an importer with ``max_ingest_gb``), the handler
+    role may also list under ``prefix`` and ``s3:GetObject`` under it (and ``kms:Decrypt`` via
+    S3), what the cost guard's estimate reads. Nothing else.
     """
 
     def __init__(
@@ -37,6 +39,7 @@ class CloudTrailLakeImportSourceAccess(Construct):
         prefix: str = "",
         key: kms.IKey | None = None,
         handler_role_arn: str | None = None,
+        handler_reads_objects: bool = False,
     ) -> None:
         """Grant the reads.
 
@@ -49,11 +52,21 @@ class CloudTrailLakeImportSourceAccess(Construct):
         :param handler_role_arn: ARN of the importer's handler role (``handler_role_name``);
             without it the importer's preflight cannot read the bucket's ownership controls and
             fails, quoting the statement to add.
+        :param handler_reads_objects: also let the handler role list the date folders under
+            ``prefix`` and read the objects under it (the last 4 bytes of each), and decrypt
+            them via S3 when ``key`` is given: what the cost guard (the importer's
+            ``max_ingest_gb``) reads to estimate the import. Needs ``handler_role_arn``.
+            Default: false.
         """
         super().__init__(scope, id)
         _check_role_arn("importer_role_arn", importer_role_arn)
         if handler_role_arn is not None:
             _check_role_arn("handler_role_arn", handler_role_arn)
+        elif handler_reads_objects:
+            raise CloudTrailLakeImportPropsError(
+                "handler_reads_objects needs handler_role_arn, the importer's handler role "
+                "(handler_role_name of CloudTrailLakeImport)"
+            )
         prefix = check_source_prefix(prefix, prop="prefix")
         self.bucket = bucket
         self.key = key
@@ -66,6 +79,7 @@ class CloudTrailLakeImportSourceAccess(Construct):
             prefix=prefix,
             access_role_arn=importer_role_arn,
             handler_role_arn=handler_role_arn,
+            handler_reads_objects=handler_reads_objects,
         )
         for statement in self.bucket_policy_statements:
             if not bucket.add_to_resource_policy(statement).statement_added:
@@ -76,20 +90,33 @@ class CloudTrailLakeImportSourceAccess(Construct):
                     "SourceBucketPolicyStatements to it by hand"
                 )
         self.key_policy_statement: iam.PolicyStatement | None = None
+        # The access role's statement first; the handler's when it reads objects.
+        self.key_policy_statements: list[iam.PolicyStatement] = []
         if key is not None:
-            self.key_policy_statement = source_statements.key_policy_statement(
-                importer_account=importer_account,
-                access_role_arn=importer_role_arn,
-                bucket_region=bucket.env.region,
-                bucket_arn=bucket_arn,
-                objects_arn=objects_arn,
-            )
-            if not key.add_to_resource_policy(self.key_policy_statement).statement_added:
+            readers = [(source_statements.SID_DECRYPT, importer_role_arn)]
+            if handler_reads_objects and handler_role_arn is not None:
+                readers.append((source_statements.SID_ESTIMATE_DECRYPT, handler_role_arn))
+            self.key_policy_statements = [
+                source_statements.key_policy_statement(
+                    importer_account=importer_account,
+                    role_arn=role_arn,
+                    bucket_region=bucket.env.region,
+                    bucket_arn=bucket_arn,
+                    objects_arn=objects_arn,
+                    sid=sid,
+                )
+                for sid, role_arn in readers
+            ]
+            self.key_policy_statement = self.key_policy_statements[0]
+            added = [
+                key.add_to_resource_policy(s).statement_added for s in self.key_policy_statements
+            ]
+            if not all(added):
                 Annotations.of(self).add_warning_v2(
                     "cloudtrail-lake-import:sourceKeyPolicy",
-                    "key is an imported key, so its policy is not changed here; add this "
-                    "statement to it in the key's own account: "
-                    + source_statements.for_people(Stack.of(self), [self.key_policy_statement]),
+                    "key is an imported key, so its policy is not changed here; add these "
+                    "statements to it in the key's own account: "
+                    + source_statements.for_people(Stack.of(self), self.key_policy_statements),
                 )
 
 

@@ -23,6 +23,9 @@ SID_READ = "CloudTrailLakeImportReadObjects"
 SID_PREFLIGHT = "CloudTrailLakeImportPreflight"
 SID_PREFLIGHT_LIST = "CloudTrailLakeImportPreflightList"
 SID_DECRYPT = "CloudTrailLakeImportDecrypt"
+SID_ESTIMATE_LIST = "CloudTrailLakeImportEstimateList"
+SID_ESTIMATE_READ = "CloudTrailLakeImportEstimateReads"
+SID_ESTIMATE_DECRYPT = "CloudTrailLakeImportEstimateDecrypt"
 
 
 def role_account(role_arn: str) -> str:
@@ -39,10 +42,13 @@ def bucket_policy_statements(
     prefix: str,
     access_role_arn: str,
     handler_role_arn: str | None,
+    handler_reads_objects: bool = False,
 ) -> list[iam.PolicyStatement]:
     """Reads for the access role (objects under ``prefix`` only) and, when ``handler_role_arn``
     is given, the reads the handler's preflight makes: the ownership controls, and a listing of
-    the prefix (is there anything to import yet?)."""
+    the prefix (is there anything to import yet?). With ``handler_reads_objects`` (the cost
+    guard, ``max_ingest_gb``), also what its estimate reads: the listing of the date folders
+    under the prefix and the objects under it (the last 4 bytes of each)."""
     account = importer_account
     statements = [
         _for_role(SID_LIST, account, access_role_arn, ["s3:GetBucketAcl", "s3:ListBucket"]),
@@ -59,22 +65,31 @@ def bucket_policy_statements(
         for statement in (preflight, listing):
             statement.add_resources(bucket_arn)
             statements.append(statement)
+        if handler_reads_objects:
+            folders = _for_role(SID_ESTIMATE_LIST, account, handler_role_arn, ["s3:ListBucket"])
+            folders.add_condition("StringLike", {"s3:prefix": f"{prefix}*"})
+            folders.add_resources(bucket_arn)
+            reads = _for_role(SID_ESTIMATE_READ, account, handler_role_arn, ["s3:GetObject"])
+            reads.add_resources(f"{bucket_arn}/{prefix}*")
+            statements += [folders, reads]
     return statements
 
 
 def key_policy_statement(
     *,
     importer_account: str,
-    access_role_arn: str,
+    role_arn: str,
     bucket_region: str,
     bucket_arn: str,
     objects_arn: str,
+    sid: str = SID_DECRYPT,
 ) -> iam.PolicyStatement:
-    """``kms:Decrypt`` for the access role, only through S3 and only for this bucket's objects.
+    """``kms:Decrypt`` for ``role_arn`` (the access role; the handler role for the cost guard's
+    estimate, ``sid=SID_ESTIMATE_DECRYPT``), only through S3, only for this bucket's objects.
 
     With S3 Bucket Keys the encryption context is the bucket's ARN, without them the object's.
     """
-    statement = _for_role(SID_DECRYPT, importer_account, access_role_arn, ["kms:Decrypt"])
+    statement = _for_role(sid, importer_account, role_arn, ["kms:Decrypt"])
     statement.add_all_resources()
     statement.add_condition("StringEquals", {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"})
     statement.add_condition(

@@ -45,7 +45,11 @@ def importer(**props: Any) -> tuple[cdk.App, cdk.Stack, CloudTrailLakeImport]:
 
 
 def owner(
-    *, key: bool = False, handler: bool = True, imported_bucket: bool = False
+    *,
+    key: bool = False,
+    handler: bool = True,
+    imported_bucket: bool = False,
+    handler_reads_objects: bool = False,
 ) -> tuple[cdk.Stack, CloudTrailLakeImportSourceAccess]:
     app = new_app()
     stack = cdk.Stack(app, "Owner", env=cdk.Environment(account=OWNER, region=REGION))
@@ -62,6 +66,7 @@ def owner(
         handler_role_arn=HANDLER_ROLE_ARN if handler else None,
         prefix=PREFIX,
         key=kms.Key(stack, "Key", enable_key_rotation=True) if key else None,
+        handler_reads_objects=handler_reads_objects,
     )
     return stack, access
 
@@ -149,6 +154,91 @@ def test_without_the_handler_role_the_owner_grants_only_the_reads() -> None:
         "CloudTrailLakeImportListBucket",
         "CloudTrailLakeImportReadObjects",
     ]
+
+
+def test_for_the_cost_guard_the_owner_lets_the_handler_list_and_read_under_the_prefix_only() -> (
+    None
+):
+    stack, _ = owner(handler_reads_objects=True)
+
+    statements = joined(literal(stack, granted(stack)))
+
+    by_sid = {s["Sid"]: s for s in statements}
+    assert by_sid["CloudTrailLakeImportEstimateList"] == {
+        "Action": "s3:ListBucket",
+        "Condition": {
+            "ArnEquals": {"aws:PrincipalArn": HANDLER_ROLE_ARN},
+            "StringLike": {"s3:prefix": f"{PREFIX}*"},
+        },
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{IMPORTER}:root"},
+        "Resource": f"arn:aws:s3:::{BUCKET}",
+        "Sid": "CloudTrailLakeImportEstimateList",
+    }
+    assert by_sid["CloudTrailLakeImportEstimateReads"] == {
+        "Action": "s3:GetObject",
+        "Condition": {"ArnEquals": {"aws:PrincipalArn": HANDLER_ROLE_ARN}},
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{IMPORTER}:root"},
+        "Resource": f"arn:aws:s3:::{BUCKET}/{PREFIX}*",
+        "Sid": "CloudTrailLakeImportEstimateReads",
+    }
+    assert statements == cross_account.bucket_policy_statements(
+        bucket=BUCKET,
+        prefix=PREFIX,
+        access_role_arn=ACCESS_ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=True,
+    )
+
+
+def test_without_handler_reads_objects_the_handler_reads_no_object() -> None:
+    stack, _ = owner(key=True)
+
+    handler_statements = [
+        s
+        for s in joined(literal(stack, granted(stack)))
+        if s["Condition"]["ArnEquals"]["aws:PrincipalArn"] == HANDLER_ROLE_ARN
+    ]
+    assert [s["Action"] for s in handler_statements] == [
+        "s3:GetBucketOwnershipControls",
+        "s3:ListBucket",
+    ]
+    key_policy = only(Template.from_stack(stack), "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    assert "CloudTrailLakeImportEstimateDecrypt" not in json.dumps(key_policy)
+
+
+def test_for_the_cost_guard_the_handler_may_decrypt_via_s3_for_this_bucket_only() -> None:
+    stack, access = owner(key=True, handler_reads_objects=True)
+
+    key_policy = only(Template.from_stack(stack), "AWS::KMS::Key")["Properties"]["KeyPolicy"]
+    (decrypt,) = [
+        s for s in key_policy["Statement"] if s.get("Sid") == "CloudTrailLakeImportEstimateDecrypt"
+    ]
+    decrypt = joined(literal(stack, decrypt))
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Principal"] == {"AWS": f"arn:aws:iam::{IMPORTER}:root"}
+    assert decrypt["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": HANDLER_ROLE_ARN},
+        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
+        "StringLike": {
+            "kms:EncryptionContext:aws:s3:arn": [
+                f"arn:aws:s3:::{BUCKET}",
+                f"arn:aws:s3:::{BUCKET}/{PREFIX}*",
+            ]
+        },
+    }
+    assert [s.sid for s in access.key_policy_statements] == [
+        "CloudTrailLakeImportDecrypt",
+        "CloudTrailLakeImportEstimateDecrypt",
+    ]
+
+
+def test_handler_reads_objects_without_the_handler_role_fails_synth_naming_both_props() -> None:
+    with pytest.raises(
+        CloudTrailLakeImportPropsError, match="^handler_reads_objects needs handler_role_arn"
+    ):
+        owner(handler=False, handler_reads_objects=True)
 
 
 def test_a_key_in_the_owners_stack_lets_the_access_role_decrypt_via_s3_for_this_bucket_only() -> (
@@ -281,6 +371,36 @@ def test_the_owners_statements_are_outputs_and_synth_messages_with_the_role_arns
     assert len(infos) == 2
     assert json.loads(infos[0].split("these role ARNs): ", 1)[1]) == bucket_statements
     assert json.loads(infos[1].split("these role ARNs): ", 1)[1]) == [decrypt]
+
+
+def test_with_the_cost_guard_the_outputs_add_the_handlers_reads_of_the_objects() -> None:
+    app, stack, _ = importer(
+        source_encryption_key=kms.Key.from_key_arn(cdk.Stack(), "K", KEY_ARN), max_ingest_gb=500
+    )
+    artifact = app.synth().get_stack_artifact("Importer")
+
+    outputs = artifact.template["Outputs"]
+    (bucket_output,) = [v for k, v in outputs.items() if "SourceBucketPolicyStatements" in k]
+    (key_output,) = [v for k, v in outputs.items() if "SourceKeyPolicyStatements" in k]
+    bucket_statements = json.loads(joined(literal(stack, bucket_output["Value"])))
+    assert bucket_statements == cross_account.bucket_policy_statements(
+        bucket=BUCKET,
+        prefix=PREFIX,
+        access_role_arn=ACCESS_ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=True,
+    )
+    decrypts = json.loads(joined(literal(stack, key_output["Value"])))
+    assert [(d["Sid"], d["Condition"]["ArnEquals"]["aws:PrincipalArn"]) for d in decrypts] == [
+        ("CloudTrailLakeImportDecrypt", ACCESS_ROLE_ARN),
+        ("CloudTrailLakeImportEstimateDecrypt", HANDLER_ROLE_ARN),
+    ]
+    assert decrypts[1]["Condition"]["StringEquals"] == {
+        "kms:ViaService": f"s3.{REGION}.amazonaws.com"
+    }
+    infos = [str(m.entry.data) for m in artifact.messages if m.level.value == "INFO"]
+    marker = "these role ARNs, handler_reads_objects=True): "
+    assert [json.loads(i.split(marker, 1)[1]) for i in infos] == [bucket_statements, decrypts]
 
 
 def test_a_bucket_in_the_same_account_needs_no_grant_from_an_owner() -> None:

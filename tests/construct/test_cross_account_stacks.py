@@ -31,7 +31,9 @@ ONE_ACCOUNT = f"{WHOLE_ORGANIZATION}333333333333/CloudTrail/"
 ONE_REGION = f"{ONE_ACCOUNT}{REGION}/"
 
 
-def owner_stack(app: cdk.App, prefix: str = WHOLE_ORGANIZATION) -> cdk.Stack:
+def owner_stack(
+    app: cdk.App, prefix: str = WHOLE_ORGANIZATION, *, handler_reads_objects: bool = False
+) -> cdk.Stack:
     stack = cdk.Stack(app, "TrailArchive", env=cdk.Environment(account=LOG_ARCHIVE, region=REGION))
     key = kms.Key(stack, "ArchiveKey", enable_key_rotation=True)
     bucket = s3.Bucket(
@@ -52,11 +54,14 @@ def owner_stack(app: cdk.App, prefix: str = WHOLE_ORGANIZATION) -> cdk.Stack:
         prefix=prefix,
         importer_role_arn=f"arn:aws:iam::{MANAGEMENT}:role/{ACCESS_ROLE}",
         handler_role_arn=f"arn:aws:iam::{MANAGEMENT}:role/{HANDLER_ROLE}",
+        handler_reads_objects=handler_reads_objects,
     )
     return stack
 
 
-def importer_stack(app: cdk.App, prefix: str = WHOLE_ORGANIZATION) -> cdk.Stack:
+def importer_stack(
+    app: cdk.App, prefix: str = WHOLE_ORGANIZATION, *, max_ingest_gb: float | None = None
+) -> cdk.Stack:
     stack = cdk.Stack(app, "LakeImport", env=cdk.Environment(account=MANAGEMENT, region=REGION))
     CloudTrailLakeImport(
         stack,
@@ -69,6 +74,7 @@ def importer_stack(app: cdk.App, prefix: str = WHOLE_ORGANIZATION) -> cdk.Stack:
         event_data_store_organization_enabled=True,
         access_role_name=ACCESS_ROLE,
         handler_role_name=HANDLER_ROLE,
+        max_ingest_gb=max_ingest_gb,
     )
     return stack
 
@@ -78,18 +84,20 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-def test_the_owners_stack_has_no_cdk_nag_finding() -> None:
+@pytest.mark.parametrize("handler_reads_objects", [False, True])
+def test_the_owners_stack_has_no_cdk_nag_finding(handler_reads_objects: bool) -> None:
     app = new_app()
-    stack = owner_stack(app)
+    stack = owner_stack(app, handler_reads_objects=handler_reads_objects)
 
     report = AwsSolutionsChecks(app).validate_scope(stack)
 
     assert [v.rule_name for v in report.violations] == []
 
 
-def test_the_importers_stack_has_no_cdk_nag_finding() -> None:
+@pytest.mark.parametrize("max_ingest_gb", [None, 500])
+def test_the_importers_stack_has_no_cdk_nag_finding(max_ingest_gb: float | None) -> None:
     app = new_app()
-    stack = importer_stack(app)
+    stack = importer_stack(app, max_ingest_gb=max_ingest_gb)
 
     report = AwsSolutionsChecks(app).validate_scope(stack)
 

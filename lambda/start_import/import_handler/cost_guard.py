@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 
 from botocore.config import Config
 
-from import_handler import aws, explain
+from import_handler import aws, cross_account, explain
 from import_handler.invocation import Invocation
 from import_handler.model import ImportFailed
-from import_handler.properties import ImportIdentity, ImportProperties
+from import_handler.properties import ImportIdentity, ImportProperties, SourceOwner
 
 if TYPE_CHECKING:
     from import_handler import sizing
@@ -36,8 +36,13 @@ MIN_BUDGET_SECONDS = 10.0
 CALL_BUDGET_SECONDS = 40.0
 
 
-def estimate(identity: ImportIdentity, budget_seconds: float) -> sizing.Estimate:
-    """The exact estimate of the import of ``identity``, or ImportFailed when it cannot finish."""
+def estimate(
+    identity: ImportIdentity, budget_seconds: float, owner: SourceOwner | None = None
+) -> sizing.Estimate:
+    """The exact estimate of the import of ``identity``, or ImportFailed when it cannot finish.
+
+    ``owner``: the other account whose bucket it is, to name the statement it has not granted.
+    """
     # Imported here, not at the top: only a guarded import (MaxIngestGB) walks the archive, and
     # every cold start would otherwise compile these modules (no bytecode cache in /var/task).
     from import_handler import archive_walk, sizing
@@ -73,6 +78,8 @@ def estimate(identity: ImportIdentity, budget_seconds: float) -> sizing.Estimate
     except archive_walk.OutOfTimeError as error:
         raise ImportFailed(_out_of_time(identity, budget_seconds, error.stage)) from None
     except aws.ERRORS as error:
+        if owner is not None and aws.error_code(error) in ("AccessDenied", "403"):
+            raise ImportFailed(_not_shared(identity, owner, operation, error)) from error
         raise ImportFailed(
             "CouldNotEstimate: "
             + explain.for_error(error, operation=operation, identity=identity)
@@ -88,7 +95,7 @@ def check(inv: Invocation, props: ImportProperties, budget_seconds: float) -> No
     """Refuse the import when it would ingest more than ``MaxIngestGB``; else note its size."""
     if props.max_ingest_gb is None:
         return
-    result = estimate(props.identity, budget_seconds)
+    result = estimate(props.identity, budget_seconds, props.source_owner)
     inv.log(
         "estimate",
         files=result.files,
@@ -106,7 +113,8 @@ def note_kept(inv: Invocation, props: ImportProperties, budget_seconds: float) -
     if props.max_ingest_gb is None:
         return
     try:
-        inv.data[ATTRIBUTE] = attribute_value(estimate(props.identity, budget_seconds))
+        result = estimate(props.identity, budget_seconds, props.source_owner)
+        inv.data[ATTRIBUTE] = attribute_value(result)
     except ImportFailed as error:
         logger.warning("kept the import without an estimate: %s", error.reason)
         inv.data[ATTRIBUTE] = "unknown"
@@ -126,6 +134,36 @@ def too_large(result: sizing.Estimate, limit_gb: float) -> str:
         f"({result.files:,} log files, {result.compressed_bytes / sizing.GB:,.3f} GB compressed, "
         f"{how}), more than MaxIngestGB {limit_gb:g}; narrow the window or prefix, or raise "
         "max_ingest_gb"
+    )
+
+
+def _not_shared(
+    identity: ImportIdentity, owner: SourceOwner, operation: str, error: BaseException
+) -> str:
+    statements = cross_account.bucket_policy_statements(
+        bucket=identity.bucket,
+        prefix=identity.prefix,
+        access_role_arn=identity.s3_bucket_access_role_arn,
+        handler_role_arn=owner.handler_role_arn,
+        handler_reads_objects=True,
+    )
+    logger.error(
+        "bucket %s of account %s refused the estimate's %s (%s); MaxIngestGB needs these "
+        "statements in its bucket policy (and %s in the key policy when SSE-KMS): %s",
+        identity.bucket,
+        owner.account,
+        operation,
+        aws.error_message(error),
+        cross_account.ESTIMATE_DECRYPT,
+        cross_account.statements_json(statements),
+    )
+    return cross_account.not_shared_for_estimate(
+        bucket=identity.bucket,
+        owner=owner.account,
+        prefix=identity.prefix,
+        handler_role_arn=owner.handler_role_arn,
+        operation="ListObjectsV2" if operation == "ListObjectsV2" else "GetObject",
+        message=aws.error_message(error),
     )
 
 

@@ -16,10 +16,21 @@ _ROLE_ARN = re.compile(
 )
 
 
+ESTIMATE_LIST = "CloudTrailLakeImportEstimateList"
+ESTIMATE_READS = "CloudTrailLakeImportEstimateReads"
+ESTIMATE_DECRYPT = "CloudTrailLakeImportEstimateDecrypt"
+
+
 def bucket_policy_statements(
-    *, bucket: str, prefix: str, access_role_arn: str, handler_role_arn: str
+    *,
+    bucket: str,
+    prefix: str,
+    access_role_arn: str,
+    handler_role_arn: str,
+    handler_reads_objects: bool = False,
 ) -> list[dict[str, Any]]:
-    """What the bucket's owner adds so that the import (and its preflight) can read it."""
+    """What the bucket's owner adds so that the import (and its preflight) can read it; with
+    ``handler_reads_objects`` (MaxIngestGB), also what the cost guard's estimate reads."""
     role = _ROLE_ARN.match(access_role_arn)
     partition = role.group("partition") if role else "aws"
     account = role.group("account") if role else "<importing account>"
@@ -68,7 +79,20 @@ def bucket_policy_statements(
             bucket_arn,
             StringEquals={"s3:prefix": prefix},
         ),
-    ]
+    ] + (
+        [
+            allow(
+                ESTIMATE_LIST,
+                handler_role_arn,
+                "s3:ListBucket",
+                bucket_arn,
+                StringLike={"s3:prefix": f"{prefix}*"},
+            ),
+            allow(ESTIMATE_READS, handler_role_arn, "s3:GetObject", f"{bucket_arn}/{prefix}*"),
+        ]
+        if handler_reads_objects
+        else []
+    )
 
 
 def statements_json(statements: list[dict[str, Any]]) -> str:
@@ -90,6 +114,26 @@ def not_shared(
         f"{_short(access_role_arn)} s3:ListBucket, s3:GetBucketAcl and "
         f"s3:GetObject on {prefix}*, and {_short(handler_role_arn)} "
         "s3:GetBucketOwnershipControls and s3:ListBucket on the prefix"
+    )
+
+
+def not_shared_for_estimate(
+    *, bucket: str, owner: str, prefix: str, handler_role_arn: str, operation: str, message: str
+) -> str:
+    """The reason when the owner lets the import read but not the cost guard's estimate: which
+    of the owner's statements is missing (CloudFormation shows 256 characters)."""
+    if operation == "ListObjectsV2":
+        sid, action, where = ESTIMATE_LIST, "s3:ListBucket", f"under {prefix}*"
+    elif "kms" in message.lower():
+        sid, action, where = ESTIMATE_DECRYPT, "kms:Decrypt", "via S3 (the key policy)"
+    else:
+        sid, action, where = ESTIMATE_READS, "s3:GetObject", f"on {prefix}*"
+    return (
+        f"CouldNotEstimate: the owner {owner} of bucket {bucket} has not granted statement {sid} "
+        f"that MaxIngestGB needs ({_short(handler_role_arn)} {action} {where}): deploy "
+        "CloudTrailLakeImportSourceAccess with handler_reads_objects=True, or add it from stack "
+        "output SourceBucketPolicyStatements"
+        + (" / SourceKeyPolicyStatements" if sid == ESTIMATE_DECRYPT else "")
     )
 
 
