@@ -45,7 +45,9 @@ ONE_REGION = f"{ONE_ACCOUNT}us-east-1/"
 # ------------------------------------------------------------------------- the owner's policy
 
 
-def owner_statements(bucket: str, prefix: str, access_role_arn: str) -> list[dict[str, Any]]:
+def owner_statements(
+    bucket: str, prefix: str, access_role_arn: str, *, handler_reads_objects: bool = False
+) -> list[dict[str, Any]]:
     """The statements ``CloudTrailLakeImportSourceAccess`` puts in the owner's bucket policy."""
     app = cdk.App(context=RECOMMENDED_CONTEXT)
     stack = cdk.Stack(app, "TrailArchive", env=cdk.Environment(account=OWNER, region=REGION))
@@ -56,6 +58,7 @@ def owner_statements(bucket: str, prefix: str, access_role_arn: str) -> list[dic
         prefix=prefix,
         importer_role_arn=access_role_arn,
         handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=handler_reads_objects,
     )
     (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
     rendered = json.dumps(policy["Properties"]["PolicyDocument"]["Statement"])
@@ -136,12 +139,14 @@ def _allows(statement: dict[str, Any], role: str, action: str, resource: str, pr
     resources = resources if isinstance(resources, list) else [resources]
     condition = statement.get("Condition", {})
     wanted_prefix = condition.get("StringEquals", {}).get("s3:prefix")
+    prefix_pattern = condition.get("StringLike", {}).get("s3:prefix")
     return (
         statement["Effect"] == "Allow"
         and action in actions
         and condition.get("ArnEquals", {}).get("aws:PrincipalArn") == role
         and any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources)
         and (wanted_prefix is None or wanted_prefix == prefix)
+        and (prefix_pattern is None or fnmatch.fnmatchcase(prefix, prefix_pattern))
     )
 
 
@@ -235,6 +240,49 @@ def test_statements_for_another_prefix_do_not_open_this_one(
     assert response.reason.startswith("SourceBucketNotShared: ")
     assert not world.lake.imports, "nothing was started"
     assert owner.refused == ["cloudtrail-lake-import-handler s3:ListBucket"]
+
+
+@pytest.mark.parametrize("prefix", [WHOLE_ORGANIZATION, ONE_REGION])
+def test_with_the_cost_guard_the_owners_statements_let_the_handler_estimate_before_importing(
+    owner_world: tuple[World, OwnerBucket], s3_server: MotoS3Tls, prefix: str
+) -> None:
+    world, owner = owner_world
+    statements = owner_statements(owner.name, prefix, world.role_arn, handler_reads_objects=True)
+    owner.apply(s3_server, statements)
+
+    response, _ = create(world, cross_account(world, prefix, wait=True, MaxIngestGB="1000"))
+
+    assert response.status == "SUCCESS", response.reason
+    assert owner.refused == []
+    expected = world.archive.expected(prefix)
+    assert response.data["FilesCompleted"] == str(expected.files)
+    assert float(response.data["ImportEstimatedGB"]) > 0
+
+
+def test_with_the_cost_guard_and_only_the_import_s_statements_it_fails_naming_the_missing_one(
+    owner_world: tuple[World, OwnerBucket],
+    s3_server: MotoS3Tls,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world, owner = owner_world
+    owner.apply(s3_server, owner_statements(owner.name, WHOLE_ORGANIZATION, world.role_arn))
+
+    with caplog.at_level(logging.ERROR, logger="import_handler.cost_guard"):
+        response, _ = create(world, cross_account(world, WHOLE_ORGANIZATION, MaxIngestGB="1000"))
+
+    assert response.status == "FAILED"
+    assert response.reason.startswith(
+        f"CouldNotEstimate: bucket {owner.name} (account {OWNER}) lacks statement "
+        "CloudTrailLakeImportEstimateList for MaxIngestGB"
+    )
+    assert "handler_reads_objects=True" in response.reason[:256]
+    assert not world.lake.imports, "nothing was started"
+    assert "cloudtrail-lake-import-handler s3:ListBucket" in owner.refused
+    (logged,) = [r.getMessage() for r in caplog.records if "MaxIngestGB needs" in r.getMessage()]
+    quoted = json.loads(logged.rsplit("SSE-KMS): ", 1)[1])
+    assert quoted == owner_statements(
+        owner.name, WHOLE_ORGANIZATION, world.role_arn, handler_reads_objects=True
+    )
 
 
 # ------------------------------------------------------------------------- organization stores

@@ -326,3 +326,36 @@ def test_a_malformed_source_owner_is_rejected_naming_the_property(
 
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith(f"InvalidProperty: {prop} must be")
+
+
+@pytest.mark.parametrize(
+    ("operation", "message", "sid", "grant"),
+    [
+        ("ListObjectsV2", "Access Denied", "CloudTrailLakeImportEstimateList", "s3:ListBucket"),
+        ("GetObject", "Access Denied", "CloudTrailLakeImportEstimateReads", "s3:GetObject"),
+        (
+            "GetObject",
+            "User is not authorized to perform kms:Decrypt",
+            "CloudTrailLakeImportEstimateDecrypt",
+            "kms:Decrypt",
+        ),
+    ],
+)
+def test_the_cost_guard_names_the_statement_the_owner_has_not_granted_within_256_characters(
+    operation: str, message: str, sid: str, grant: str
+) -> None:
+    longest_bucket = "b" * 63
+    reason = cross_account.not_shared_for_estimate(
+        bucket=longest_bucket,
+        owner=OWNER,
+        prefix=PREFIX,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        operation=operation,
+        message=message,
+    )
+
+    shown = reason[:MAX_REASON_CHARS]
+    assert shown.startswith(f"CouldNotEstimate: bucket {longest_bucket} (account {OWNER})")
+    assert f"lacks statement {sid} for MaxIngestGB" in shown
+    assert "handler_reads_objects=True" in shown
+    assert f"123456789012:role/TrailImportHandler {grant}" in reason

@@ -128,12 +128,13 @@ def not_shared_for_estimate(
         sid, action, where = ESTIMATE_DECRYPT, "kms:Decrypt", "via S3 (the key policy)"
     else:
         sid, action, where = ESTIMATE_READS, "s3:GetObject", f"on {prefix}*"
+    output = (
+        "SourceKeyPolicyStatements" if sid == ESTIMATE_DECRYPT else "SourceBucketPolicyStatements"
+    )
     return (
-        f"CouldNotEstimate: the owner {owner} of bucket {bucket} has not granted statement {sid} "
-        f"that MaxIngestGB needs ({_short(handler_role_arn)} {action} {where}): deploy "
-        "CloudTrailLakeImportSourceAccess with handler_reads_objects=True, or add it from stack "
-        "output SourceBucketPolicyStatements"
-        + (" / SourceKeyPolicyStatements" if sid == ESTIMATE_DECRYPT else "")
+        f"CouldNotEstimate: bucket {bucket} (account {owner}) lacks statement {sid} for "
+        "MaxIngestGB: CloudTrailLakeImportSourceAccess handler_reads_objects=True adds it (or see "
+        f"stack output {output}); it lets {_short(handler_role_arn)} {action} {where}"
     )
 
 
