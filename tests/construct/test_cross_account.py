@@ -236,7 +236,7 @@ def test_for_the_cost_guard_the_handler_may_decrypt_via_s3_for_this_bucket_only(
 
 def test_handler_reads_objects_without_the_handler_role_fails_synth_naming_both_props() -> None:
     with pytest.raises(
-        CloudTrailLakeImportPropsError, match="^handler_reads_objects needs handler_role_arn"
+        CloudTrailLakeImportPropsError, match=r"^handler_reads_objects needs handler_role_arn"
     ):
         owner(handler=False, handler_reads_objects=True)
 

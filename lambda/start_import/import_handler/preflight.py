@@ -221,7 +221,10 @@ def _not_shared(identity: ImportIdentity, owner: SourceOwner) -> str:
         "handler_role_arn": owner.handler_role_arn,
     }
     statements = cross_account.bucket_policy_statements(
-        bucket=identity.bucket, prefix=prefix, **roles
+        bucket=identity.bucket,
+        prefix=prefix,
+        access_role_arn=roles["access_role_arn"],
+        handler_role_arn=roles["handler_role_arn"],
     )
     logger.error(
         "bucket %s of account %s does not grant this import; add these statements to its bucket "
