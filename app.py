@@ -22,6 +22,8 @@ Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all op
 - ``vpcId`` with ``subnetIds`` (comma-separated) and optionally ``securityGroupIds``: run the
   handler in that VPC (it then needs endpoints or NAT, see the README).
 - ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket.
+- ``maxIngestGb``: the cost guard, a positive number of GB (uncompressed): the import fails
+  before it starts when it would ingest more; default: no guard.
 
 It needs no credentials and makes no lookups, so it synthesizes and deploys in a pipeline.
 A key that looks like a misspelt one of these (``sourcebucketname``) fails synth rather than
@@ -30,6 +32,7 @@ silently creating a new bucket and a retained store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -63,6 +66,7 @@ KNOWN_KEYS = (
     "securityGroupIds",
     "accessLogsBucketName",
     "accessLogsPrefix",
+    "maxIngestGb",
 )
 # A key this close to a known one is a typo; the CLI's and cdk.json's own keys are far away.
 MAX_TYPO_DISTANCE = 2
@@ -134,6 +138,19 @@ def _number(app: cdk.App, key: str) -> int | None:
         return int(value)
     except ValueError:
         raise ContextError(f"context {key} must be a whole number; got {value!r}") from None
+
+
+def _positive_number(app: cdk.App, key: str) -> float | None:
+    value = _text(app, key)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number) or number <= 0:
+        raise ContextError(f"context {key} must be a positive number; got {value!r}")
+    return number
 
 
 def _ids(app: cdk.App, key: str) -> list[str]:
@@ -249,6 +266,7 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
             else None
         ),
         server_access_logs_prefix=_text(app, "accessLogsPrefix"),
+        max_ingest_gb=_positive_number(app, "maxIngestGb"),
         **_reserved_concurrency(app),
         **_handler_network(stack),
     )
@@ -262,6 +280,8 @@ def build_app(context: Mapping[str, Any] | None = None) -> cdk.App:
         value=trail_import.handler_dead_letter_queue.queue_url,
         description="where Lambda puts a request or continuation of the handler it gave up on",
     )
+    if trail_import.import_estimated_gb is not None:
+        cdk.CfnOutput(stack, "ImportEstimatedGB", value=trail_import.import_estimated_gb)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

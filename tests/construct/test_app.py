@@ -95,6 +95,10 @@ def test_without_a_timeout_in_context_the_construct_default_applies() -> None:
         ("completionTimeoutMinutes", "1h", "whole number"),
         ("startEventTime", "last tuesday", "ISO-8601"),
         ("endEventTime", "2024-01-01T00:00:00", "timezone"),
+        ("maxIngestGb", "ten", "positive number"),
+        ("maxIngestGb", "0", "positive number"),
+        ("maxIngestGb", "-5", "positive number"),
+        ("maxIngestGb", "nan", "positive number"),
     ],
 )
 def test_bad_context_names_the_key(key: str, value: str, expected: str) -> None:
@@ -116,6 +120,7 @@ def test_bad_context_names_the_key(key: str, value: str, expected: str) -> None:
         ("waitForCompletions", "waitForCompletion"),
         ("retrytoken", "retryToken"),
         ("eventDataStoreARN", "eventDataStoreArn"),
+        ("maxIngestGB", "maxIngestGb"),
     ],
 )
 def test_a_misspelt_context_key_fails_with_did_you_mean(typo: str, meant: str) -> None:
@@ -218,6 +223,22 @@ def test_incomplete_network_context_names_what_is_missing(
 ) -> None:
     with pytest.raises(ContextError, match=expected):
         template(**context)
+
+
+def test_max_ingest_gb_in_context_turns_the_cost_guard_on() -> None:
+    synthesized = template(maxIngestGb="2.5")
+
+    props = only(synthesized, "Custom::CloudTrailLakeImport")["Properties"]
+    assert props["MaxIngestGB"] == "2.5"
+    outputs = synthesized.to_json()["Outputs"]
+    assert outputs["ImportEstimatedGB"]["Value"]["Fn::GetAtt"][1] == "ImportEstimatedGB"
+
+
+def test_without_max_ingest_gb_there_is_no_cost_guard() -> None:
+    synthesized = template()
+
+    assert "MaxIngestGB" not in only(synthesized, "Custom::CloudTrailLakeImport")["Properties"]
+    assert "ImportEstimatedGB" not in synthesized.to_json()["Outputs"]
 
 
 def test_every_context_key_the_app_reads_is_known_to_the_typo_check() -> None:
