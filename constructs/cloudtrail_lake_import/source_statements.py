@@ -61,13 +61,16 @@ def bucket_policy_statements(
             SID_PREFLIGHT, account, handler_role_arn, ["s3:GetBucketOwnershipControls"]
         )
         listing = _for_role(SID_PREFLIGHT_LIST, account, handler_role_arn, ["s3:ListBucket"])
-        listing.add_condition("StringEquals", {"s3:prefix": prefix})
+        # A listing of the whole bucket has no s3:prefix key, which a condition would refuse.
+        if prefix:
+            listing.add_condition("StringEquals", {"s3:prefix": prefix})
         for statement in (preflight, listing):
             statement.add_resources(bucket_arn)
             statements.append(statement)
         if handler_reads_objects:
             folders = _for_role(SID_ESTIMATE_LIST, account, handler_role_arn, ["s3:ListBucket"])
-            folders.add_condition("StringLike", {"s3:prefix": f"{prefix}*"})
+            if prefix:
+                folders.add_condition("StringLike", {"s3:prefix": f"{prefix}*"})
             folders.add_resources(bucket_arn)
             reads = _for_role(SID_ESTIMATE_READ, account, handler_role_arn, ["s3:GetObject"])
             reads.add_resources(f"{bucket_arn}/{prefix}*")

@@ -403,6 +403,43 @@ def test_with_the_cost_guard_the_outputs_add_the_handlers_reads_of_the_objects()
     assert [json.loads(i.split(marker, 1)[1]) for i in infos] == [bucket_statements, decrypts]
 
 
+@pytest.mark.parametrize("handler_reads_objects", [False, True])
+def test_for_the_whole_bucket_both_sides_leave_the_prefix_condition_out(
+    handler_reads_objects: bool,
+) -> None:
+    """A listing without a prefix has no ``s3:prefix`` key, which a condition would refuse."""
+    max_ingest_gb = 500 if handler_reads_objects else None
+    app, stack, _ = importer(source_prefix="", max_ingest_gb=max_ingest_gb)
+    artifact = app.synth().get_stack_artifact("Importer")
+    owner_stack = cdk.Stack(new_app(), "Owner", env=cdk.Environment(account=OWNER, region=REGION))
+    CloudTrailLakeImportSourceAccess(
+        owner_stack,
+        "Access",
+        bucket=s3.Bucket(owner_stack, "Archive", bucket_name=BUCKET, enforce_ssl=True),
+        importer_role_arn=ACCESS_ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=handler_reads_objects,
+    )
+
+    (output,) = [
+        v for k, v in artifact.template["Outputs"].items() if "SourceBucketPolicyStatements" in k
+    ]
+    published = json.loads(joined(literal(stack, output["Value"])))
+    (info,) = [str(m.entry.data) for m in artifact.messages if m.level.value == "INFO"]
+    quoted = cross_account.bucket_policy_statements(
+        bucket=BUCKET,
+        prefix="",
+        access_role_arn=ACCESS_ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=handler_reads_objects,
+    )
+    assert published == quoted
+    assert json.loads(info.split("): ", 1)[1]) == quoted
+    assert joined(literal(owner_stack, granted(owner_stack))) == quoted
+    # Nor does the importer's own policy (nor its outputs) hold one.
+    assert "s3:prefix" not in json.dumps(Template.from_stack(stack).to_json())
+
+
 def test_a_bucket_in_the_same_account_needs_no_grant_from_an_owner() -> None:
     app = new_app()
     stack = cdk.Stack(app, "Importer", env=cdk.Environment(account=IMPORTER, region=REGION))

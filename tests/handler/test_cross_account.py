@@ -13,7 +13,16 @@ from import_handler import cross_account
 from import_handler.answer import MAX_REASON_CHARS
 
 from .conftest import Stubs
-from .helpers import BUCKET, ROLE_ARN, STORE_ARN, create_event, properties, update_event
+from .helpers import (
+    BUCKET,
+    IMPORT_ID,
+    ROLE_ARN,
+    STORE_ARN,
+    create_event,
+    properties,
+    start_params,
+    update_event,
+)
 
 OWNER = "111111111111"  # the log-archive account
 HANDLER_ROLE_ARN = "arn:aws:iam::123456789012:role/TrailImportHandler"
@@ -119,22 +128,41 @@ def test_the_quoted_statements_grant_only_the_import_roles_and_only_the_prefix()
     assert principals == [ROLE_ARN, ROLE_ARN, HANDLER_ROLE_ARN, HANDLER_ROLE_ARN]
 
 
-def test_the_not_shared_reason_names_roles_actions_and_prefix_within_256_characters() -> None:
+CONTROL_TOWER_BUCKET = "aws-controltower-logs-222222222222-us-east-1"
+README_ACCESS_ROLE = "arn:aws:iam::123456789012:role/cloudtrail-lake-import-access"
+README_HANDLER_ROLE = "arn:aws:iam::123456789012:role/cloudtrail-lake-import-handler"
+
+
+def test_the_not_shared_reason_shows_bucket_sids_roles_and_where_the_json_is() -> None:
     reason = cross_account.not_shared(
-        bucket=BUCKET,
+        bucket=CONTROL_TOWER_BUCKET,
         owner=OWNER,
-        prefix=PREFIX,
-        access_role_arn=ROLE_ARN,
+        access_role_arn=README_ACCESS_ROLE,
+        handler_role_arn=README_HANDLER_ROLE,
+    )
+
+    shown = reason[:MAX_REASON_CHARS]  # what CloudFormation's console shows
+    assert shown == (
+        f"SourceBucketNotShared: {CONTROL_TOWER_BUCKET} ({OWNER}) lacks "
+        "CloudTrailLakeImport{ListBucket,ReadObjects} for cloudtrail-lake-import-access, "
+        "{Preflight,PreflightList} for cloudtrail-lake-import-handler; JSON: synth, handler log"
+    )
+    assert "output" not in reason  # a failed first Create rolls the stack's outputs back
+
+
+def test_with_the_longest_names_the_not_shared_reason_still_shows_the_sids() -> None:
+    longest_bucket, role = "b" * 63, "r" * 64
+    reason = cross_account.not_shared(
+        bucket=longest_bucket,
+        owner=OWNER,
+        access_role_arn=f"arn:aws:iam::123456789012:role/path/{role}",
         handler_role_arn=HANDLER_ROLE_ARN,
     )
 
-    assert reason.startswith(f"SourceBucketNotShared: bucket {BUCKET} of account {OWNER}")
-    shown = reason[:MAX_REASON_CHARS]  # what CloudFormation's console shows
-    assert "SourceBucketPolicyStatements" in shown
-    assert "CloudTrailLakeImportSourceAccess" in shown
-    for part in ("123456789012:role/TrailImportRole", "s3:GetObject", f"{PREFIX}*"):
-        assert part in reason
-    assert "123456789012:role/TrailImportHandler s3:GetBucketOwnershipControls" in reason
+    shown = reason[:MAX_REASON_CHARS]
+    assert shown.startswith(f"SourceBucketNotShared: {longest_bucket} ({OWNER}) lacks ")
+    assert f"CloudTrailLakeImport{{ListBucket,ReadObjects}} for {role}, " in shown
+    assert "{Preflight,PreflightList} for" in shown
 
 
 @pytest.mark.parametrize(
@@ -180,22 +208,137 @@ def test_a_bucket_its_owner_shared_is_checked_as_that_owners_bucket_and_imported
     assert response["Status"] == "SUCCESS"
 
 
+@pytest.mark.parametrize("max_ingest_gb", [None, "500"])
 def test_a_bucket_not_shared_yet_fails_before_start_import_quoting_the_statements(
-    stubs: Stubs, run: Any, caplog: pytest.LogCaptureFixture
+    stubs: Stubs, run: Any, caplog: pytest.LogCaptureFixture, max_ingest_gb: str | None
 ) -> None:
     store(stubs)
     ownership_refused(stubs)  # and no StartImport: the stubber would fail on one
 
     with caplog.at_level(logging.ERROR, logger="import_handler.preflight"):
+        response = run(create_event(cross_account_properties(MaxIngestGB=max_ingest_gb)))
+
+    assert response["Status"] == "FAILED"
+    shown = response["Reason"][:MAX_REASON_CHARS]
+    assert shown.startswith(
+        f"SourceBucketNotShared: {BUCKET} ({OWNER}) lacks "
+        "CloudTrailLakeImport{ListBucket,ReadObjects} for TrailImportRole, {Preflight,"
+    )
+    assert "for TrailImportHandler; JSON: synth, handler log" in shown
+    (logged,) = [r.getMessage() for r in caplog.records if "add these statements" in r.getMessage()]
+    quoted = json.loads(logged.split("policy: ", 1)[1])
+    reads_objects = max_ingest_gb is not None  # the cost guard's reads are quoted too
+    assert quoted == cross_account.bucket_policy_statements(
+        bucket=BUCKET,
+        prefix=PREFIX,
+        access_role_arn=ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=reads_objects,
+    )
+    sids = [statement["Sid"] for statement in quoted]
+    assert ("CloudTrailLakeImportEstimateReads" in sids) is reads_objects
+    assert ("EstimateList,EstimateReads}" in shown) is reads_objects
+
+
+def test_for_the_whole_bucket_the_preflight_listing_has_no_prefix_condition() -> None:
+    statements = cross_account.bucket_policy_statements(
+        bucket=BUCKET,
+        prefix="",
+        access_role_arn=ROLE_ARN,
+        handler_role_arn=HANDLER_ROLE_ARN,
+        handler_reads_objects=True,
+    )
+
+    # A listing without a prefix has no s3:prefix key: a condition on it would refuse it.
+    for statement in statements:
+        assert list(statement["Condition"]) == ["ArnEquals"], statement["Sid"]
+
+
+# A grant for the handler only: the preflight passes, CloudTrail cannot read ----------------
+
+
+def test_start_import_refused_for_another_accounts_bucket_names_the_access_roles_statements(
+    stubs: Stubs, run: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    store(stubs)
+    ownership(stubs)
+    stubs.error(
+        stubs.cloudtrail,
+        "start_import",
+        "InvalidImportSourceException",
+        start_params(),
+        message="The S3 bucket is not accessible.",
+    )
+
+    with caplog.at_level(logging.ERROR, logger="import_handler.explain"):
         response = run(create_event(cross_account_properties()))
 
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith("SourceBucketNotShared: ")
-    assert "SourceBucketPolicyStatements" in response["Reason"]
-    (logged,) = [r.getMessage() for r in caplog.records if "add these statements" in r.getMessage()]
-    quoted = json.loads(logged.split("policy: ", 1)[1])
-    assert quoted == cross_account.bucket_policy_statements(
-        bucket=BUCKET, prefix=PREFIX, access_role_arn=ROLE_ARN, handler_role_arn=HANDLER_ROLE_ARN
+    assert response["Reason"][:MAX_REASON_CHARS] == (
+        f"InvalidImportSourceException: CloudTrail could not read {BUCKET} ({OWNER}) as "
+        "TrailImportRole; its policy likely lacks CloudTrailLakeImport{ListBucket,ReadObjects} "
+        "for it; JSON: synth, handler log"
+    )
+    (logged,) = [r.getMessage() for r in caplog.records if "CloudTrail could not" in r.getMessage()]
+    assert "The S3 bucket is not accessible." in logged
+    quoted = json.loads(logged.split("bucket policy: ", 1)[1])
+    assert [s["Sid"] for s in quoted] == [
+        "CloudTrailLakeImportListBucket",
+        "CloudTrailLakeImportReadObjects",
+    ]
+    assert (
+        quoted
+        == cross_account.bucket_policy_statements(
+            bucket=BUCKET,
+            prefix=PREFIX,
+            access_role_arn=ROLE_ARN,
+            handler_role_arn=HANDLER_ROLE_ARN,
+        )[:2]
+    )
+
+
+def test_an_import_whose_reads_were_refused_in_another_accounts_bucket_names_the_statements(
+    stubs: Stubs, run: Any
+) -> None:
+    store(stubs)
+    ownership(stubs)
+    stubs.start_import()
+    stubs.get_import(status="FAILED", statistics={"FailedEntries": 1})
+    stubs.cloudtrail.add_response(
+        "list_import_failures",
+        {
+            "Failures": [
+                {
+                    "Location": f"s3://{BUCKET}/{PREFIX}2023/01/01/file.json.gz",
+                    "Status": "FAILED",
+                    "ErrorType": "AccessDenied",
+                    "ErrorMessage": "Access Denied",
+                }
+            ]
+        },
+        {"ImportId": IMPORT_ID, "MaxResults": 50},
+    )
+
+    response = run(create_event(cross_account_properties(WaitForCompletion="true")))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"][:MAX_REASON_CHARS].startswith(
+        f"ImportFailed: CloudTrail could not read {BUCKET} ({OWNER}) as TrailImportRole; its "
+        "policy likely lacks CloudTrailLakeImport{ListBucket,ReadObjects} for it"
+    )
+
+
+def test_start_import_refused_for_this_accounts_bucket_keeps_the_general_advice(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.preflight()
+    stubs.error(stubs.cloudtrail, "start_import", "InvalidImportSourceException", start_params())
+
+    response = run(create_event())
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith(
+        "InvalidImportSourceException: CloudTrail cannot read the source: check S3LocationUri"
     )
 
 
@@ -219,7 +362,7 @@ def test_a_bucket_shared_for_another_prefix_fails_before_start_import(
     response = run(create_event(cross_account_properties()))
 
     assert response["Status"] == "FAILED"
-    assert response["Reason"].startswith(f"SourceBucketNotShared: bucket {BUCKET} of account")
+    assert response["Reason"].startswith(f"SourceBucketNotShared: {BUCKET} ({OWNER}) lacks ")
 
 
 def test_an_update_to_a_bucket_no_longer_shared_fails_before_starting_the_new_import(

@@ -19,6 +19,8 @@ _ROLE_ARN = re.compile(
 ESTIMATE_LIST = "CloudTrailLakeImportEstimateList"
 ESTIMATE_READS = "CloudTrailLakeImportEstimateReads"
 ESTIMATE_DECRYPT = "CloudTrailLakeImportEstimateDecrypt"
+# Where the statements' JSON is; not the stack's outputs: a failed first Create rolls them back.
+WHERE_THE_JSON_IS = "JSON: synth, handler log"
 
 
 def bucket_policy_statements(
@@ -77,7 +79,7 @@ def bucket_policy_statements(
             handler_role_arn,
             "s3:ListBucket",
             bucket_arn,
-            StringEquals={"s3:prefix": prefix},
+            **_prefix_condition("StringEquals", prefix),
         ),
     ] + (
         [
@@ -86,7 +88,7 @@ def bucket_policy_statements(
                 handler_role_arn,
                 "s3:ListBucket",
                 bucket_arn,
-                StringLike={"s3:prefix": f"{prefix}*"},
+                **_prefix_condition("StringLike", f"{prefix}*" if prefix else ""),
             ),
             allow(ESTIMATE_READS, handler_role_arn, "s3:GetObject", f"{bucket_arn}/{prefix}*"),
         ]
@@ -99,22 +101,71 @@ def statements_json(statements: list[dict[str, Any]]) -> str:
     return json.dumps(statements, separators=(",", ":"))
 
 
-def not_shared(
-    *, bucket: str, owner: str, prefix: str, access_role_arn: str, handler_role_arn: str
-) -> str:
-    """The reason when the owner has not granted the reads: who, which actions, on what.
+def _prefix_condition(operator: str, value: str) -> dict[str, dict[str, str]]:
+    """No condition for the whole bucket: a listing without a prefix has no ``s3:prefix`` key,
+    which a condition on it would refuse (the importer's own policy leaves it out too)."""
+    return {operator: {"s3:prefix": value}} if value else {}
 
-    CloudFormation shows 256 characters: where to find the statements comes first, then the
-    grant in short (roles, actions, prefix); the full JSON is logged and in the stack's outputs.
+
+def missing_sids(*, handler_reads_objects: bool = False) -> tuple[list[str], list[str]]:
+    """The owner's statements the import needs: the access role's, then the handler role's."""
+    handler = ["Preflight", "PreflightList"]
+    if handler_reads_objects:
+        handler += [_short_sid(ESTIMATE_LIST), _short_sid(ESTIMATE_READS)]
+    return ["ListBucket", "ReadObjects"], handler
+
+
+def not_shared(
+    *,
+    bucket: str,
+    owner: str,
+    access_role_arn: str,
+    handler_role_arn: str,
+    handler_reads_objects: bool = False,
+) -> str:
+    """The reason when the owner has not granted the reads.
+
+    CloudFormation shows 256 characters: they name the bucket, its owner, the owner's statements
+    (by Sid) and the roles they are for; the full JSON is in ``cdk synth``'s info messages and
+    the handler's log (not in the stack's outputs: a failed first Create rolls them back).
     """
+    access_sids, handler_sids = missing_sids(handler_reads_objects=handler_reads_objects)
     return (
-        f"SourceBucketNotShared: bucket {bucket} of account {owner} does not let this import "
-        "read it; deploy CloudTrailLakeImportSourceAccess there, or add the statements of stack "
-        "output SourceBucketPolicyStatements (or the handler's log) to its bucket policy: they let "
-        f"{_short(access_role_arn)} s3:ListBucket, s3:GetBucketAcl and "
-        f"s3:GetObject on {prefix}*, and {_short(handler_role_arn)} "
-        "s3:GetBucketOwnershipControls and s3:ListBucket on the prefix"
+        f"SourceBucketNotShared: {bucket} ({owner}) lacks {_sid_set(access_sids)} for "
+        f"{_role_name(access_role_arn)}, {{{','.join(handler_sids)}}} for "
+        f"{_role_name(handler_role_arn)}; {WHERE_THE_JSON_IS}"
     )
+
+
+def access_role_not_shared(*, code: str, bucket: str, owner: str, access_role_arn: str) -> str:
+    """The reason when CloudTrail, as the access role, could not read another account's bucket
+    that the preflight, as the handler's role, could: the owner likely granted the handler only.
+    ``code`` is what CloudTrail said (the reason starts with it)."""
+    access_sids, _ = missing_sids()
+    return (
+        f"{code}: CloudTrail could not read {bucket} ({owner}) as {_role_name(access_role_arn)}; "
+        f"its policy likely lacks {_sid_set(access_sids)} for it; {WHERE_THE_JSON_IS}"
+    )
+
+
+def access_role_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the owner's statements, those for the access role (what CloudTrail reads with)."""
+    access_sids, _ = missing_sids()
+    wanted = {f"CloudTrailLakeImport{sid}" for sid in access_sids}
+    return [s for s in statements if s.get("Sid") in wanted]
+
+
+def _sid_set(sids: list[str]) -> str:
+    return f"CloudTrailLakeImport{{{','.join(sids)}}}"
+
+
+def _short_sid(sid: str) -> str:
+    return sid.removeprefix("CloudTrailLakeImport")
+
+
+def _role_name(role_arn: str) -> str:
+    """The role's name: what is left of its ARN once the account and path are known."""
+    return role_arn.rpartition("/")[2] or role_arn
 
 
 def not_shared_for_estimate(
@@ -128,13 +179,10 @@ def not_shared_for_estimate(
         sid, action, where = ESTIMATE_DECRYPT, "kms:Decrypt", "via S3 (the key policy)"
     else:
         sid, action, where = ESTIMATE_READS, "s3:GetObject", f"on {prefix}*"
-    output = (
-        "SourceKeyPolicyStatements" if sid == ESTIMATE_DECRYPT else "SourceBucketPolicyStatements"
-    )
     return (
         f"CouldNotEstimate: bucket {bucket} (account {owner}) lacks statement {sid} for "
-        "MaxIngestGB: CloudTrailLakeImportSourceAccess handler_reads_objects=True adds it (or see "
-        f"stack output {output}); it lets {_short(handler_role_arn)} {action} {where}"
+        "MaxIngestGB: CloudTrailLakeImportSourceAccess handler_reads_objects=True adds it "
+        f"({WHERE_THE_JSON_IS}); it lets {_short(handler_role_arn)} {action} {where}"
     )
 
 

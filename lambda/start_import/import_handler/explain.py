@@ -6,13 +6,16 @@ every reason starts with the error's name and the advice comes right after it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from import_handler import aws
+from import_handler import aws, cross_account
 from import_handler.cloudtrail import ImportFailure
-from import_handler.properties import ImportIdentity
+from import_handler.properties import ImportIdentity, SourceOwner
+
+logger = logging.getLogger(__name__)
 
 _KEY_POLICY = (
     "allow cloudtrail.amazonaws.com kms:GenerateDataKey and kms:Decrypt in the event data "
@@ -81,10 +84,14 @@ def for_error(
     operation: str,
     identity: ImportIdentity | None = None,
     import_id: str = "",
+    source_owner: SourceOwner | None = None,
 ) -> str:
-    """The reason for an error raised by ``operation``."""
+    """The reason for an error raised by ``operation``; ``source_owner``: the bucket is another
+    account's, so a source CloudTrail cannot read most likely lacks the owner's grant."""
     code = aws.error_code(error)
     message = aws.error_message(error)
+    if code == "InvalidImportSourceException" and identity and source_owner:
+        return _not_shared_with_cloudtrail(code, message, identity, source_owner)
     fields = {
         "store": identity.destination.rpartition("/")[2] if identity else "(Destinations)",
         "role": identity.s3_bucket_access_role_arn if identity else "the access role",
@@ -120,14 +127,24 @@ def _access_denied(code: str, operation: str, message: str, role: str) -> str:
 
 
 def import_failed(
-    import_id: str, statistics: Mapping[str, int], failures: Sequence[ImportFailure]
+    import_id: str,
+    statistics: Mapping[str, int],
+    failures: Sequence[ImportFailure],
+    *,
+    identity: ImportIdentity | None = None,
+    source_owner: SourceOwner | None = None,
 ) -> str:
     """Error type and whole key of the first failures, most important first.
 
     The reason is cut at 256 characters, so the import id (already the PhysicalResourceId and
     ``Data.ImportId``) and the bucket (in the properties) are left out to make room for the
-    first failing key, whole: account, region, date folder and file name.
+    first failing key, whole: account, region, date folder and file name. In another account's
+    bucket (``source_owner``), refused reads name the owner's statements instead.
     """
+    refused = [f for f in failures if f.error_type in _REFUSED_READS]
+    if refused and identity and source_owner:
+        message = f"{refused[0].error_type} at {refused[0].location}"
+        return _not_shared_with_cloudtrail("ImportFailed", message, identity, source_owner)
     count = statistics.get("FailedEntries")
     if count is None:
         entries = "failed entries"
@@ -144,6 +161,38 @@ def import_failed(
         for f in failures
     )
     return f"ImportFailed: {entries}; fix them, then change RetryToken to retry. First: {listed}"
+
+
+# Error types of an import's failures when CloudTrail, as the access role, may not read.
+_REFUSED_READS = frozenset({"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException"})
+
+
+def _not_shared_with_cloudtrail(
+    code: str, message: str, identity: ImportIdentity, owner: SourceOwner
+) -> str:
+    """The preflight could read the bucket as the handler's role, CloudTrail could not as the
+    access role: the owner most likely granted the handler's statements only."""
+    statements = cross_account.bucket_policy_statements(
+        bucket=identity.bucket,
+        prefix=identity.prefix,
+        access_role_arn=identity.s3_bucket_access_role_arn,
+        handler_role_arn=owner.handler_role_arn,
+    )
+    logger.error(
+        "CloudTrail could not read bucket %s of account %s (%s: %s); the owner must add these "
+        "statements to its bucket policy: %s",
+        identity.bucket,
+        owner.account,
+        code,
+        message,
+        cross_account.statements_json(cross_account.access_role_statements(statements)),
+    )
+    return cross_account.access_role_not_shared(
+        code=code,
+        bucket=identity.bucket,
+        owner=owner.account,
+        access_role_arn=identity.s3_bucket_access_role_arn,
+    )
 
 
 def import_stopped(import_id: str) -> str:

@@ -119,6 +119,7 @@ def _act(
         inv.remaining() - HANDOVER_MARGIN_SECONDS,
         source_owner=props.source_owner,
         caller_account=cross_account.account_of(inv.context.invoked_function_arn),
+        handler_reads_objects=props.max_ingest_gb is not None,
     )
     if problem:
         raise ImportFailed(problem)

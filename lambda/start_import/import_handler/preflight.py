@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -78,13 +79,15 @@ def check(
     *,
     source_owner: SourceOwner | None = None,
     caller_account: str | None = None,
+    handler_reads_objects: bool = False,
 ) -> str | None:
     """The reason not to call StartImport, or None. ``budget_seconds`` bounds the settling wait.
 
     The one entry point of the checks before StartImport; ``inv`` hands out the clients (each
     call's own time budget is the invocation's business). ``source_owner``: the bucket's owner
     when it is another account; ``caller_account``: the account the import runs in (for
-    organization stores and cross-account buckets).
+    organization stores and cross-account buckets); ``handler_reads_objects``: the cost guard
+    reads the objects too (MaxIngestGB), so the quoted statements include its reads.
     """
     give_up_at = clock.now() + max(0.0, min(SETTLE_SECONDS, budget_seconds))
     while True:
@@ -103,9 +106,8 @@ def check(
         return problem
     if source_owner is not None and source_owner.account == caller_account:
         source_owner = None  # the "other" account is this one
-    return _bucket_problem(inv, identity, source_owner) or _prefix_problem(
-        inv, identity, source_owner
-    )
+    owner = _Owner(source_owner, handler_reads_objects) if source_owner else None
+    return _bucket_problem(inv, identity, owner) or _prefix_problem(inv, identity, owner)
 
 
 def _organization_problem(
@@ -142,9 +144,19 @@ def _management_account(inv: Invocation) -> str | None:
     return str(account) if account else None
 
 
-def _bucket_problem(
-    inv: Invocation, identity: ImportIdentity, owner: SourceOwner | None
-) -> str | None:
+@dataclass(frozen=True)
+class _Owner:
+    """Another account's bucket: its owner, and whether the cost guard reads it too."""
+
+    source: SourceOwner
+    handler_reads_objects: bool
+
+    @property
+    def account(self) -> str:
+        return self.source.account
+
+
+def _bucket_problem(inv: Invocation, identity: ImportIdentity, owner: _Owner | None) -> str | None:
     bucket = identity.bucket
     # In another account, ExpectedBucketOwner also makes sure the name is still that bucket.
     expected = {"ExpectedBucketOwner": owner.account} if owner else {}
@@ -174,9 +186,7 @@ def _bucket_problem(
     return ownership_problem(bucket, ownership)
 
 
-def _prefix_problem(
-    inv: Invocation, identity: ImportIdentity, owner: SourceOwner | None
-) -> str | None:
+def _prefix_problem(inv: Invocation, identity: ImportIdentity, owner: _Owner | None) -> str | None:
     """Another account's bucket may be shared for another prefix only: the listing tells."""
     if owner is None:
         return None
@@ -214,17 +224,16 @@ def source_is_empty(inv: Invocation, identity: ImportIdentity) -> bool:
     return not listed.get("Contents")
 
 
-def _not_shared(identity: ImportIdentity, owner: SourceOwner) -> str:
-    prefix = identity.prefix
+def _not_shared(identity: ImportIdentity, owner: _Owner) -> str:
     roles = {
         "access_role_arn": identity.s3_bucket_access_role_arn,
-        "handler_role_arn": owner.handler_role_arn,
+        "handler_role_arn": owner.source.handler_role_arn,
     }
     statements = cross_account.bucket_policy_statements(
         bucket=identity.bucket,
-        prefix=prefix,
-        access_role_arn=roles["access_role_arn"],
-        handler_role_arn=roles["handler_role_arn"],
+        prefix=identity.prefix,
+        handler_reads_objects=owner.handler_reads_objects,
+        **roles,
     )
     logger.error(
         "bucket %s of account %s does not grant this import; add these statements to its bucket "
@@ -234,5 +243,8 @@ def _not_shared(identity: ImportIdentity, owner: SourceOwner) -> str:
         cross_account.statements_json(statements),
     )
     return cross_account.not_shared(
-        bucket=identity.bucket, owner=owner.account, prefix=prefix, **roles
+        bucket=identity.bucket,
+        owner=owner.account,
+        handler_reads_objects=owner.handler_reads_objects,
+        **roles,
     )

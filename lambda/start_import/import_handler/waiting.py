@@ -110,6 +110,7 @@ def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecor
                     operation="StartImport",
                     identity=props.identity,
                     import_id=retry_id or "",
+                    source_owner=props.source_owner,
                 )
             ) from error
         record = adopted
@@ -235,9 +236,14 @@ def _finish(
         except aws.ERRORS as error:
             logger.warning("ListImportFailures failed: %s", aws.error_code(error))
             failures = []
-        raise ImportFailed(
-            explain.import_failed(record.import_id, record.statistics, failures), record
+        reason = explain.import_failed(
+            record.import_id,
+            record.statistics,
+            failures,
+            identity=props.identity,
+            source_owner=props.source_owner,
         )
+        raise ImportFailed(reason, record)
     if next_step is Next.IMPORT_STOPPED and record is not None:
         raise ImportFailed(explain.import_stopped(record.import_id), record)
     seconds = min(props.completion_timeout_seconds, MAX_WAIT_SECONDS)
