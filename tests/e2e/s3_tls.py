@@ -6,6 +6,11 @@ response PUT verify the server exactly as in production. A WSGI middleware recor
 request to a watched key (the ResponseURL objects) and can fail the next N PUTs to a key with
 a 503 ``SlowDown`` or a TCP reset; another (``gate``) answers AccessDenied to the requests a
 test's rule refuses (moto does not enforce bucket policies).
+
+Several accounts: ``client(account=...)`` sends moto's ``x-moto-account-id`` header, so what it
+creates lives in that account's backend (the harness's own account is moto's default,
+123456789012). Another account's bucket is still found by name (moto lets any account reach it);
+``bucket_account`` tells which account moto holds it in.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.s3.models import s3_backends
 from werkzeug.serving import ThreadedWSGIServer
 
 from tests.lake_emulator.local_http import TrackedConnectionsMixin, abort_with_rst
@@ -152,6 +158,10 @@ class _Gate:
         return self._app(environ, start_response)
 
 
+def _in_account(request: Any, account: str) -> None:
+    request.headers["x-moto-account-id"] = account
+
+
 class _Handler(MotoRequestHandler):
     """Serves ``reset`` faults at the socket level, before the WSGI app runs."""
 
@@ -202,8 +212,9 @@ class MotoS3Tls:
     def url(self) -> str:
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def client(self) -> S3Client:
-        return boto3.client(
+    def client(self, account: str | None = None) -> S3Client:
+        """A client of the harness's account, or of ``account`` (moto's ``x-moto-account-id``)."""
+        client = boto3.client(
             "s3",
             endpoint_url=self.url,
             region_name=self.region,
@@ -216,6 +227,17 @@ class MotoS3Tls:
                 retries={"mode": "standard"},
             ),
         )
+        if account is not None:
+            client.meta.events.register(
+                "before-sign.s3.*", lambda request, **_: _in_account(request, account)
+            )
+        return client
+
+    @staticmethod
+    def bucket_account(bucket: str) -> str | None:
+        """The account moto holds ``bucket`` in (None: no such bucket)."""
+        found = s3_backends.bucket_accounts.get(bucket)
+        return found[1] if found else None
 
     def close(self) -> None:
         self._server.shutdown()

@@ -1,10 +1,20 @@
 """A trail archive in another account, deployed against the emulated world.
 
-The bucket belongs to the log-archive account ``OWNER``; the import runs in the management
-account (the harness's). moto does not enforce bucket policies, so the S3 server's gate does:
-it refuses the handler's and CloudTrail's reads of that bucket (AccessDenied) unless the
-statements the owner applied allow them, read from ``CloudTrailLakeImportSourceAccess``'s
-synthesized bucket policy. An organization store asks moto's Organizations who manages it.
+The bucket belongs to the log-archive account ``OWNER``: the owner's client creates it, its
+ownership controls, objects and policy in that account of moto (``x-moto-account-id``); the
+import runs in the management account (the harness's, moto's default). What moto does across
+accounts, and what the S3 server's gate adds, since moto does not:
+
+* moto lets any account reach another account's bucket by name, and ignores both the bucket
+  policy and ``ExpectedBucketOwner``;
+* so the gate refuses (AccessDenied) the handler's and CloudTrail's reads of that bucket unless
+  the statements the owner applied allow them (read from ``CloudTrailLakeImportSourceAccess``'s
+  synthesized bucket policy), and a request whose ``ExpectedBucketOwner`` is not the account
+  moto holds the bucket in. The owner's own requests (its account's header) pass.
+
+Who asks is told apart by the handler's user agent (the handler's role) or its absence (the
+emulated CloudTrail, as the access role): moto server mode has no IAM principals to tell.
+An organization store asks moto's Organizations who manages it.
 """
 
 from __future__ import annotations
@@ -23,8 +33,10 @@ import boto3
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
+from botocore.exceptions import ClientError
 
 from cloudtrail_lake_import import CloudTrailLakeImportSourceAccess
+from import_handler.answer import MAX_REASON_CHARS
 from tests.cdk_json import RECOMMENDED_CONTEXT
 from tests.e2e.harness import ACCOUNT, REGION, CloudFormation, Handler
 from tests.e2e.lifecycle_steps import create
@@ -91,15 +103,18 @@ class OwnerBucket:
     def apply(self, s3_server: MotoS3Tls, statements: list[dict[str, Any]]) -> None:
         """The owner's deploy: the statements go into the bucket policy."""
         policy = {"Version": "2012-10-17", "Statement": statements}
-        s3_server.client().put_bucket_policy(Bucket=self.name, Policy=json.dumps(policy))
+        owner = s3_server.client(account=OWNER)
+        owner.put_bucket_policy(Bucket=self.name, Policy=json.dumps(policy))
         self.statements = statements
 
     def refuses(self, environ: dict[str, Any]) -> bool:
         bucket, _, key = unquote(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
         if bucket != self.name or "/s3/aws4_request" not in environ.get("HTTP_AUTHORIZATION", ""):
             return False
+        if environ.get("HTTP_X_MOTO_ACCOUNT_ID") == OWNER:
+            return False  # the owner in its own account: no bucket policy needed
         expected = environ.get("HTTP_X_AMZ_EXPECTED_BUCKET_OWNER")
-        if expected is not None and expected != OWNER:
+        if expected is not None and expected != MotoS3Tls.bucket_account(bucket):
             self.refused.append(f"ExpectedBucketOwner {expected}")
             return True  # S3: the bucket is not that account's
         by_handler = HANDLER_AGENT in environ.get("HTTP_USER_AGENT", "")
@@ -161,7 +176,8 @@ def organization_archive() -> TrailArchive:
 
 @pytest.fixture(scope="module")
 def organization_bucket(s3_server: MotoS3Tls, organization_archive: TrailArchive) -> str:
-    return bucket_holding(s3_server.client(), organization_archive)
+    """The log-archive account's bucket, in that account of moto."""
+    return bucket_holding(s3_server.client(account=OWNER), organization_archive)
 
 
 @pytest.fixture
@@ -199,14 +215,67 @@ def test_before_the_owner_grants_anything_the_import_fails_quoting_the_statement
         response, _ = create(world, cross_account(world, WHOLE_ORGANIZATION))
 
     assert response.status == "FAILED"
-    assert response.reason.startswith(
-        f"SourceBucketNotShared: bucket {owner.name} of account {OWNER} does not let this import"
+    assert response.reason[:MAX_REASON_CHARS] == (
+        f"SourceBucketNotShared: {owner.name} ({OWNER}) lacks CloudTrailLakeImport{{ListBucket,"
+        f"ReadObjects}} for {world.role_arn.rsplit('/', 1)[1]}, {{Preflight,PreflightList}} for "
+        "cloudtrail-lake-import-handler; JSON: synth, handler log"
     )
     assert not world.lake.imports, "nothing was started"
     assert owner.refused == ["cloudtrail-lake-import-handler s3:GetBucketOwnershipControls"]
     (logged,) = [r.getMessage() for r in caplog.records if "add these statements" in r.getMessage()]
     quoted = json.loads(logged.split("bucket policy: ", 1)[1])
     assert quoted == owner_statements(owner.name, WHOLE_ORGANIZATION, world.role_arn)
+
+
+def test_the_bucket_lives_in_the_owners_account_of_moto(
+    owner_world: tuple[World, OwnerBucket], s3_server: MotoS3Tls
+) -> None:
+    _, owner = owner_world
+
+    assert s3_server.bucket_account(owner.name) == OWNER
+    importer_buckets = s3_server.client().list_buckets()["Buckets"]
+    assert owner.name not in [b["Name"] for b in importer_buckets]
+    owner_buckets = s3_server.client(account=OWNER).list_buckets()["Buckets"]
+    assert owner.name in [b["Name"] for b in owner_buckets]
+
+
+def test_a_request_expecting_another_owner_is_refused(
+    owner_world: tuple[World, OwnerBucket], s3_server: MotoS3Tls
+) -> None:
+    world, owner = owner_world
+    owner.apply(s3_server, owner_statements(owner.name, WHOLE_ORGANIZATION, world.role_arn))
+
+    with pytest.raises(ClientError, match="AccessDenied"):
+        s3_server.client().list_objects_v2(
+            Bucket=owner.name, Prefix=WHOLE_ORGANIZATION, ExpectedBucketOwner=ACCOUNT
+        )
+
+    assert owner.refused == [f"ExpectedBucketOwner {ACCOUNT}"]
+
+
+def test_with_only_the_handlers_statements_start_import_fails_naming_the_access_roles(
+    owner_world: tuple[World, OwnerBucket],
+    s3_server: MotoS3Tls,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world, owner = owner_world
+    statements = owner_statements(owner.name, WHOLE_ORGANIZATION, world.role_arn)
+    handler_only = [s for s in statements if s["Sid"].startswith("CloudTrailLakeImportPreflight")]
+    owner.apply(s3_server, handler_only)
+
+    with caplog.at_level(logging.ERROR, logger="import_handler.explain"):
+        response, _ = create(world, cross_account(world, WHOLE_ORGANIZATION))
+
+    assert response.status == "FAILED"
+    role = world.role_arn.rsplit("/", 1)[1]
+    assert response.reason[:MAX_REASON_CHARS].startswith(
+        f"InvalidImportSourceException: CloudTrail could not read {owner.name} ({OWNER}) as "
+        f"{role}; its policy likely lacks CloudTrailLakeImport{{ListBucket,ReadObjects}} for it"
+    )
+    assert not world.lake.imports, "nothing was started"
+    assert owner.refused == [f"{role} s3:ListBucket"]  # the emulated CloudTrail's HeadBucket
+    (logged,) = [r.getMessage() for r in caplog.records if "CloudTrail could not" in r.getMessage()]
+    assert json.loads(logged.rsplit("bucket policy: ", 1)[1]) == statements[:2]
 
 
 @pytest.mark.parametrize("prefix", [WHOLE_ORGANIZATION, ONE_ACCOUNT, ONE_REGION])
