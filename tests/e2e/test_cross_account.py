@@ -227,6 +227,29 @@ def test_before_the_owner_grants_anything_the_import_fails_quoting_the_statement
     assert quoted == owner_statements(owner.name, WHOLE_ORGANIZATION, world.role_arn)
 
 
+def test_with_the_cost_guard_the_quoted_statements_include_the_estimates_reads(
+    owner_world: tuple[World, OwnerBucket],
+    s3_server: MotoS3Tls,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world, owner = owner_world
+
+    with caplog.at_level(logging.ERROR, logger="import_handler.preflight"):
+        response, _ = create(world, cross_account(world, WHOLE_ORGANIZATION, MaxIngestGB="1000"))
+
+    assert response.status == "FAILED"
+    assert "{Preflight,PreflightList,EstimateList,EstimateReads}" in response.reason[:256]
+    (logged,) = [r.getMessage() for r in caplog.records if "add these statements" in r.getMessage()]
+    quoted = json.loads(logged.split("bucket policy: ", 1)[1])
+    assert quoted == owner_statements(
+        owner.name, WHOLE_ORGANIZATION, world.role_arn, handler_reads_objects=True
+    )
+    # What the handler quotes is what the owner's construct grants: applied, it imports.
+    owner.apply(s3_server, quoted)
+    response, _ = create(world, cross_account(world, WHOLE_ORGANIZATION, MaxIngestGB="1000"))
+    assert response.status == "SUCCESS", response.reason
+
+
 def test_the_bucket_lives_in_the_owners_account_of_moto(
     owner_world: tuple[World, OwnerBucket], s3_server: MotoS3Tls
 ) -> None:
