@@ -297,9 +297,7 @@ def test_start_import_refused_for_another_accounts_bucket_names_the_access_roles
     )
 
 
-def test_an_import_whose_reads_were_refused_in_another_accounts_bucket_names_the_statements(
-    stubs: Stubs, run: Any
-) -> None:
+def import_fails_with(stubs: Stubs, message: str) -> None:
     store(stubs)
     ownership(stubs)
     stubs.start_import()
@@ -312,12 +310,18 @@ def test_an_import_whose_reads_were_refused_in_another_accounts_bucket_names_the
                     "Location": f"s3://{BUCKET}/{PREFIX}2023/01/01/file.json.gz",
                     "Status": "FAILED",
                     "ErrorType": "AccessDenied",
-                    "ErrorMessage": "Access Denied",
+                    "ErrorMessage": message,
                 }
             ]
         },
         {"ImportId": IMPORT_ID, "MaxResults": 50},
     )
+
+
+def test_an_import_whose_reads_were_refused_in_another_accounts_bucket_names_the_statements(
+    stubs: Stubs, run: Any
+) -> None:
+    import_fails_with(stubs, "Access Denied")
 
     response = run(create_event(cross_account_properties(WaitForCompletion="true")))
 
@@ -326,6 +330,18 @@ def test_an_import_whose_reads_were_refused_in_another_accounts_bucket_names_the
         f"ImportFailed: CloudTrail could not read {BUCKET} ({OWNER}) as TrailImportRole; its "
         "policy likely lacks CloudTrailLakeImport{ListBucket,ReadObjects} for it"
     )
+
+
+def test_an_import_refused_decryption_is_not_blamed_on_the_bucket_policy(
+    stubs: Stubs, run: Any
+) -> None:
+    import_fails_with(stubs, "not authorized to perform kms:Decrypt")
+
+    response = run(create_event(cross_account_properties(WaitForCompletion="true")))
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("ImportFailed: 1 failed entry; fix them")
+    assert "kms:Decrypt" in response["Reason"]
 
 
 def test_start_import_refused_for_this_accounts_bucket_keeps_the_general_advice(

@@ -141,7 +141,7 @@ def import_failed(
     first failing key, whole: account, region, date folder and file name. In another account's
     bucket (``source_owner``), refused reads name the owner's statements instead.
     """
-    refused = [f for f in failures if f.error_type in _REFUSED_READS]
+    refused = [f for f in failures if _refused_read(f)]
     if refused and identity and source_owner:
         message = f"{refused[0].error_type} at {refused[0].location}"
         return _not_shared_with_cloudtrail("ImportFailed", message, identity, source_owner)
@@ -164,7 +164,12 @@ def import_failed(
 
 
 # Error types of an import's failures when CloudTrail, as the access role, may not read.
-_REFUSED_READS = frozenset({"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException"})
+_REFUSED_READS = frozenset({"AccessDenied", "AccessDeniedException"})
+
+
+def _refused_read(failure: ImportFailure) -> bool:
+    """S3 refused a read; a refused decryption is the key policy's business, not the bucket's."""
+    return failure.error_type in _REFUSED_READS and "kms" not in failure.error_message.lower()
 
 
 def _not_shared_with_cloudtrail(
