@@ -107,7 +107,7 @@ def _prefix_condition(operator: str, value: str) -> dict[str, dict[str, str]]:
     return {operator: {"s3:prefix": value}} if value else {}
 
 
-def missing_sids(*, handler_reads_objects: bool = False) -> tuple[list[str], list[str]]:
+def needed_sids(*, handler_reads_objects: bool = False) -> tuple[list[str], list[str]]:
     """The owner's statements the import needs: the access role's, then the handler role's."""
     handler = ["Preflight", "PreflightList"]
     if handler_reads_objects:
@@ -129,7 +129,7 @@ def not_shared(
     (by Sid) and the roles they are for; the full JSON is in ``cdk synth``'s info messages and
     the handler's log (not in the stack's outputs: a failed first Create rolls them back).
     """
-    access_sids, handler_sids = missing_sids(handler_reads_objects=handler_reads_objects)
+    access_sids, handler_sids = needed_sids(handler_reads_objects=handler_reads_objects)
     return (
         f"SourceBucketNotShared: {bucket} ({owner}) lacks {_sid_set(access_sids)} for "
         f"{_role_name(access_role_arn)}, {{{','.join(handler_sids)}}} for "
@@ -141,7 +141,7 @@ def access_role_not_shared(*, code: str, bucket: str, owner: str, access_role_ar
     """The reason when CloudTrail, as the access role, could not read another account's bucket
     that the preflight, as the handler's role, could: the owner likely granted the handler only.
     ``code`` is what CloudTrail said (the reason starts with it)."""
-    access_sids, _ = missing_sids()
+    access_sids, _ = needed_sids()
     return (
         f"{code}: CloudTrail could not read {bucket} ({owner}) as {_role_name(access_role_arn)}; "
         f"its policy likely lacks {_sid_set(access_sids)} for it; {WHERE_THE_JSON_IS}"
@@ -150,7 +150,7 @@ def access_role_not_shared(*, code: str, bucket: str, owner: str, access_role_ar
 
 def access_role_statements(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Of the owner's statements, those for the access role (what CloudTrail reads with)."""
-    access_sids, _ = missing_sids()
+    access_sids, _ = needed_sids()
     wanted = {f"CloudTrailLakeImport{sid}" for sid in access_sids}
     return [s for s in statements if s.get("Sid") in wanted]
 
