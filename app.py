@@ -21,7 +21,8 @@ Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all op
 - ``logEncryptionKeyArn``: a KMS key (its policy must let CloudWatch Logs use it).
 - ``vpcId`` with ``subnetIds`` (comma-separated) and optionally ``securityGroupIds``: run the
   handler in that VPC (it then needs endpoints or NAT, see the README).
-- ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket.
+- ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket; the
+  prefix needs the bucket name.
 - ``maxIngestGb``: the cost guard, a positive number of GB (uncompressed): the import fails
   before it starts when it would ingest more; default: no guard.
 

@@ -16,6 +16,7 @@ from cloudtrail_lake_import import CloudTrailLakeImport, checkov_skips
 from tests.cdk_json import ROOT
 from tests.construct.conftest import new_app
 from tests.construct.test_cross_account_example import CONTEXT, KEY_ARN, load_example
+from tests.construct.test_cross_account_stacks import owner_stack
 from tests.construct.test_snapshot import default_app_template, fully_configured_template
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -135,3 +136,20 @@ def test_the_cross_account_example_passes_checkov_with_only_explained_skips(
         "LakeImport-sse-s3": ["CKV_AWS_117", "CKV_AWS_158"],
         "LakeImport-sse-kms": ["CKV_AWS_117", "CKV_AWS_158"],
     }
+
+
+def test_the_owner_side_statements_on_a_bucket_and_key_of_the_stack_pass_checkov(
+    tmp_path: Path,
+) -> None:
+    # The bucket and key are the test's; what CloudTrailLakeImportSourceAccess adds to their
+    # policies (reads for two roles of another account, decrypt via S3) must pass: checkov
+    # checks the key policy's principals (CKV_AWS_33) and the bucket's public-access checks.
+    stack = owner_stack(new_app(), handler_reads_objects=True)
+    results = scan(tmp_path, {"owner": dict(Template.from_stack(stack).to_json())})
+    failed_on_policies = [
+        (c["check_id"], c["resource"])
+        for c in results["owner"]["failed"]
+        if c["resource"].startswith(("AWS::S3::BucketPolicy.", "AWS::KMS::Key."))
+    ]
+    assert failed_on_policies == []
+    assert results["owner"]["skipped"] == []
