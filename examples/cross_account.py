@@ -10,7 +10,8 @@ into CloudTrail Lake from the management account.
 - ``LakeImportStack`` (management account): ``CloudTrailLakeImport`` with those two roles,
   named here so that the owner's policies can name them before they exist.
 
-The import stack depends on the archive stack: ``cdk deploy --all`` (or the pipeline stage)
+The import stack depends on the archive stack: ``cdk deploy 'CrossAccountImport/*'`` (not
+``--all``, which selects top-level stacks only: these are in a stage), or the pipeline stage,
 deploys the grants first, so the import's preflight finds them. Accounts, region and
 organization id come from context (``-c managementAccount=... -c logArchiveAccount=...
 -c region=... -c organizationId=o-...``); the defaults are placeholders. Synthesize with the
