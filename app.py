@@ -21,13 +21,15 @@ Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all op
 - ``logEncryptionKeyArn``: a KMS key (its policy must let CloudWatch Logs use it).
 - ``vpcId`` with ``subnetIds`` (comma-separated) and optionally ``securityGroupIds``: run the
   handler in that VPC (it then needs endpoints or NAT, see the README).
-- ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket.
+- ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket; the
+  prefix needs the bucket name.
 - ``maxIngestGb``: the cost guard, a positive number of GB (uncompressed): the import fails
   before it starts when it would ingest more; default: no guard.
 
 It needs no credentials and makes no lookups, so it synthesizes and deploys in a pipeline.
-A key that looks like a misspelt one of these (``sourcebucketname``) fails synth rather than
-silently creating a new bucket and a retained store.
+Any other key fails synth (naming the key it most likely misspells) rather than silently
+creating a new bucket and a retained store; only CDK's own keys are let through: those with a
+``:`` or ``/`` or starting with ``@``, ``aws-cdk``, ``cdk-`` or ``acknowledged-issue-numbers``.
 """
 
 from __future__ import annotations
@@ -68,8 +70,13 @@ KNOWN_KEYS = (
     "accessLogsPrefix",
     "maxIngestGb",
 )
-# A key this close to a known one is a typo; the CLI's and cdk.json's own keys are far away.
+# Keys that CDK itself (the CLI, cdk.json's feature flags, cdk.context.json) sets; every other
+# key must be one of KNOWN_KEYS: a misspelt key would otherwise be ignored, and the app would
+# create a new bucket and a retained, termination-protected store.
+CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk", "cdk-", "cdk:", "acknowledged-issue-numbers")
+# A key this close to a known one (after normalizing) is named as the likely meant one.
 MAX_TYPO_DISTANCE = 2
+MIN_PARTIAL_KEY_LENGTH = 6
 
 
 class ContextError(ValueError):
@@ -88,17 +95,39 @@ def _edit_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
+def _normalized(key: str) -> str:
+    return key.replace("-", "").replace("_", "").lower()
+
+
+def _is_cdk_key(key: str) -> bool:
+    # Lookup caches (availability-zones:account=…) and feature flags (@aws-cdk/…) are CDK's.
+    return ":" in key or "/" in key or key.startswith(CDK_KEY_PREFIXES)
+
+
+def _meant_key(key: str) -> str | None:
+    """The known key ``key`` most likely misspells, if one is close."""
+    typed = _normalized(key)
+    for known in KNOWN_KEYS:
+        meant = _normalized(known)
+        if _edit_distance(typed, meant) <= MAX_TYPO_DISTANCE or (
+            len(typed) >= MIN_PARTIAL_KEY_LENGTH and typed in meant
+        ):
+            return known
+    return None
+
+
 def check_context_keys(keys: Iterable[str]) -> None:
-    """Reject misspelt keys: a typo would otherwise fall back to a new bucket and store."""
+    """Reject every key the app does not read, except CDK's own (see CDK_KEY_PREFIXES)."""
     for key in keys:
-        if key in KNOWN_KEYS:
+        if key in KNOWN_KEYS or _is_cdk_key(key):
             continue
-        for known in KNOWN_KEYS:
-            if key.lower() == known.lower() or _edit_distance(key, known) <= MAX_TYPO_DISTANCE:
-                raise ContextError(
-                    f"unknown context key {key}: did you mean {known}? "
-                    f"(known keys: {', '.join(KNOWN_KEYS)})"
-                )
+        meant = _meant_key(key)
+        hint = f"did you mean {meant}? " if meant else ""
+        raise ContextError(
+            f"unknown context key {key}: {hint}(the default app reads only: "
+            f"{', '.join(KNOWN_KEYS)}; an unread key would leave its default, e.g. a new "
+            "bucket and a retained event data store)"
+        )
 
 
 def _check_context_combinations(app: cdk.App) -> None:
@@ -111,6 +140,11 @@ def _check_context_combinations(app: cdk.App) -> None:
         raise ContextError(
             "context completionTimeoutMinutes needs waitForCompletion=true: without it the "
             "deployment does not wait for the import"
+        )
+    if _text(app, "accessLogsPrefix") and not _text(app, "accessLogsBucketName"):
+        raise ContextError(
+            "context accessLogsPrefix needs accessLogsBucketName: the bucket the new source "
+            "bucket's server access logs go to"
         )
 
 

@@ -131,7 +131,8 @@ class CloudTrailLakeImport(Construct):
             (events of every account of the organization); default false. Only the
             organization's management account can import into one.
         :param access_role_name: physical name of the access role; default: generated. Give
-            one when the bucket is in another account, so its owner can name the role.
+            one when the bucket is in another account, so its owner can name the role (synth
+            warns ``cloudtrail-lake-import:crossAccountRoleNames`` without both role names).
         :param handler_role_name: physical name of the handler's role; default: generated.
             Give one when the bucket is in another account (the owner grants it the preflight's
             ``s3:GetBucketOwnershipControls``).
@@ -156,12 +157,16 @@ class CloudTrailLakeImport(Construct):
         :param reserved_concurrent_executions: concurrency reserved for the handler; default 2.
             None reserves nothing (accounts whose concurrency quota is 10 cannot reserve).
         :param vpc: run the handler in this VPC; it then needs VPC endpoints or NAT for
-            CloudTrail, S3, Lambda and the CloudFormation response URL (an S3 URL).
+            CloudTrail, S3, Lambda and the CloudFormation response URL (an S3 URL). An S3
+            gateway endpoint serves only its own region: a bucket in another region needs NAT.
+            With an organization store (or a store given by ARN) the preflight also calls
+            ``organizations:DescribeOrganization``: NAT or an AWS Organizations endpoint.
         :param vpc_subnets: where in ``vpc``; default: the VPC's private subnets.
         :param security_groups: of the handler; default: a new group allowing HTTPS out, nothing in.
         :param server_access_logs_bucket: S3 server access logs of the bucket this construct
             creates go there; default: none (CloudTrail records the import role's reads).
-        :param server_access_logs_prefix: key prefix of those logs.
+        :param server_access_logs_prefix: key prefix of those logs; needs
+            ``server_access_logs_bucket``.
         """
         super().__init__(scope, id)
         check_prop_types(
@@ -173,6 +178,9 @@ class CloudTrailLakeImport(Construct):
             event_data_store_termination_protection=event_data_store_termination_protection,
             event_data_store_encryption_key=event_data_store_encryption_key,
             event_data_store_billing_mode=event_data_store_billing_mode,
+            event_data_store_organization_enabled=event_data_store_organization_enabled,
+            access_role_name=access_role_name,
+            handler_role_name=handler_role_name,
             start_event_time=start_event_time,
             end_event_time=end_event_time,
             wait_for_completion=wait_for_completion,
@@ -225,6 +233,9 @@ class CloudTrailLakeImport(Construct):
             server_access_logs_bucket=server_access_logs_bucket,
             server_access_logs_prefix=server_access_logs_prefix,
         )
+        validation.check_access_logs_prefix(
+            server_access_logs_bucket is not None, server_access_logs_prefix
+        )
 
         if source_bucket is not None:
             placement.warn_if_acls_enabled(self, source_bucket)
@@ -256,6 +267,13 @@ class CloudTrailLakeImport(Construct):
             self._warn_if_live_events_may_overlap(event_data_store, end_event_time)
 
         self.source_bucket_account = _other_account(self.source_bucket, Stack.of(self))
+        if self.source_bucket_account is not None:
+            placement.warn_without_fixed_role_names(
+                self,
+                self.source_bucket_account,
+                access_role_name=access_role_name,
+                handler_role_name=handler_role_name,
+            )
         self.access_role = self._new_access_role(prefix, access_role_name)
         self.handler_dead_letter_queue = self._new_dead_letter_queue()
         log_group = self._new_handler_log_group(log_retention, log_encryption_key)

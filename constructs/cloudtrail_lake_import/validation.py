@@ -44,21 +44,34 @@ def check_event_data_store_arn(arn: str) -> None:
 
 
 def check_source_prefix(prefix: str, *, prop: str = "source_prefix") -> str:
-    """The prefix as it goes into the S3 URI: no leading slash, a trailing slash unless empty."""
+    """The prefix as it goes into the S3 URI: no leading slash, a trailing slash unless empty.
+
+    The rules are the handler's (``import_handler.properties._check_prefix``), applied at synth
+    to a literal prefix so that it fails here rather than at deploy.
+    """
     if Token.is_unresolved(prefix):
         return prefix
-    if prefix.startswith(("/", "s3://", "S3://")):
+    problem = _prefix_problem(prefix)
+    if problem is not None:
         raise CloudTrailLakeImportPropsError(
-            f"{prop} must be a key prefix inside the bucket, such as "
-            f"'AWSLogs/123456789012/CloudTrail/', without a leading '/' or 's3://'; got {prefix!r}"
-        )
-    if any(ch in prefix for ch in "*?"):
-        raise CloudTrailLakeImportPropsError(
-            f"{prop} must be a literal key prefix without wildcards; got {prefix!r}"
+            f"{prop} must be a key prefix inside the bucket, taken literally, such as "
+            f"'AWSLogs/123456789012/CloudTrail/'; it {problem}, got {prefix!r}"
         )
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     return prefix
+
+
+def _prefix_problem(prefix: str) -> str | None:
+    if prefix.startswith("/"):
+        return "starts with '/' (write the prefix without a leading '/')"
+    if "://" in prefix:
+        return "holds '://' (give the key prefix without a leading 's3://<bucket>/')"
+    if any(char in prefix for char in "*?"):
+        return "holds a wildcard (the prefix is literal, without wildcards)"
+    if any(part in (".", "..") for part in prefix.split("/")):
+        return "has a '.' or '..' segment (S3 keys are not paths: it would leave the prefix)"
+    return None
 
 
 def format_event_time(prop: str, value: datetime | None) -> str | None:
@@ -154,15 +167,18 @@ def check_billing_mode(billing_mode: str | None) -> None:
 
 
 def check_retention(retention: Duration, billing_mode: str | None = None) -> None:
-    if retention.is_unresolved():
-        return
     try:
         days = retention.to_days()
     except RuntimeError:
+        # CDK converts an unresolved Duration only to the unit it was given in.
+        source = "an unresolved value in another unit" if retention.is_unresolved() else None
         raise CloudTrailLakeImportPropsError(
             "event_data_store_retention must be a whole number of days (e.g. "
-            f"Duration.days(365)); got {retention.to_human_string()}"
+            "Duration.days(365), or Duration.days(param.value_as_number) from a parameter); "
+            f"got {source or retention.to_human_string()}"
         ) from None
+    if retention.is_unresolved():
+        return
     mode = billing_mode or EXTENDABLE_RETENTION_PRICING
     most = MAX_RETENTION_DAYS_BY_BILLING_MODE.get(mode, MAX_RETENTION_DAYS)
     if not MIN_RETENTION_DAYS <= days <= most:
@@ -230,6 +246,15 @@ def check_vpc_props(vpc_given: bool, **props: object) -> None:
     if given and not vpc_given:
         raise CloudTrailLakeImportPropsError(
             f"{', '.join(given)} need vpc: pass the VPC the handler runs in"
+        )
+
+
+def check_access_logs_prefix(bucket_given: bool, prefix: str | None) -> None:
+    """Without a bucket CDK would log the archive into itself (or fail inside CDK)."""
+    if prefix is not None and not bucket_given:
+        raise CloudTrailLakeImportPropsError(
+            "server_access_logs_prefix needs server_access_logs_bucket: pass the bucket the "
+            f"new source bucket's server access logs go to; got the prefix {prefix!r} alone"
         )
 
 

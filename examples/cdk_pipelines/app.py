@@ -53,6 +53,10 @@ pipeline = pipelines.CodePipeline(
             REPOSITORY, "main", connection_arn=CONNECTION_ARN
         ),
         # requirements.txt names the construct (a wheel or git URL; it is not on PyPI yet).
+        # `cdk synth` builds the app of the repository's cdk.json: this file, in a repository
+        # laid out like this folder (cdk.json: "python3 app.py"). In this project's own checkout
+        # the root cdk.json names the default app instead: there, pass
+        # --app "python3 examples/cdk_pipelines/app.py".
         commands=["npm ci", "pip install -r requirements.txt", "npx cdk synth"],
     ),
 )

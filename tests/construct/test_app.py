@@ -121,6 +121,15 @@ def test_bad_context_names_the_key(key: str, value: str, expected: str) -> None:
         ("retrytoken", "retryToken"),
         ("eventDataStoreARN", "eventDataStoreArn"),
         ("maxIngestGB", "maxIngestGb"),
+        ("source_bucket_name", "sourceBucketName"),
+        ("source-bucket-name", "sourceBucketName"),
+        ("sourceBucket", "sourceBucketName"),
+        ("SourceBucket", "sourceBucketName"),
+        ("bucketName", "sourceBucketName"),
+        ("eventDataStore", "eventDataStoreArn"),
+        ("completionTimeout", "completionTimeoutMinutes"),
+        ("timeoutMinutes", "completionTimeoutMinutes"),
+        ("retention", "retentionDays"),
     ],
 )
 def test_a_misspelt_context_key_fails_with_did_you_mean(typo: str, meant: str) -> None:
@@ -136,9 +145,15 @@ def test_unrelated_context_keys_of_the_cli_and_cdk_json_are_left_alone() -> None
             "aws:cdk:enable-path-metadata",
             "aws:cdk:bundling-stacks",
             "availability-zones:account=111122223333:region=eu-west-1",
-            "myTeamSetting",
+            "acknowledged-issue-numbers",
         ]
     )
+
+
+@pytest.mark.parametrize("key", ["myTeamSetting", "owner", "dryRun"])
+def test_any_other_unknown_context_key_fails_even_when_not_close_to_a_known_one(key: str) -> None:
+    with pytest.raises(ContextError, match=f"unknown context key {key}: \\(the default app"):
+        template(**{key: "x"})
 
 
 @pytest.mark.parametrize(
@@ -150,6 +165,7 @@ def test_unrelated_context_keys_of_the_cli_and_cdk_json_are_left_alone() -> None
             {"completionTimeoutMinutes": "30", "waitForCompletion": "false"},
             "completionTimeoutMinutes needs waitForCompletion",
         ),
+        ({"accessLogsPrefix": "archive/"}, "accessLogsPrefix needs accessLogsBucketName"),
     ],
 )
 def test_keys_that_only_work_together_fail_alone(context: dict[str, str], needs: str) -> None:

@@ -15,6 +15,8 @@ import cloudtrail_lake_import.lake_import
 from cloudtrail_lake_import import CloudTrailLakeImport, checkov_skips
 from tests.cdk_json import ROOT
 from tests.construct.conftest import new_app
+from tests.construct.test_cross_account_example import CONTEXT, KEY_ARN, load_example
+from tests.construct.test_cross_account_stacks import owner_stack
 from tests.construct.test_snapshot import default_app_template, fully_configured_template
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
@@ -29,6 +31,18 @@ def reserving_nothing_template() -> dict[str, Any]:
     stack = cdk.Stack(new_app(), "NoReservation")
     CloudTrailLakeImport(stack, "Import", reserved_concurrent_executions=None)
     return dict(Template.from_stack(stack).to_json())
+
+
+def cross_account_example_templates(**context: str) -> dict[str, dict[str, Any]]:
+    """The example's two stacks, the owner's (with CloudTrailLakeImportSourceAccess) and the
+    importer's, as a user copies them."""
+    app = load_example().app(context={**CONTEXT, **context})
+    (stage,) = [c for c in app.node.children if isinstance(c, cdk.Stage)]
+    return {
+        stack.node.id: dict(Template.from_stack(stack).to_json())
+        for stack in stage.node.children
+        if isinstance(stack, cdk.Stack)
+    }
 
 
 def scan(tmp_path: Path, templates: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -97,3 +111,45 @@ def test_without_the_skips_checkov_fails_the_default_app_on_exactly_those_checks
     failed = sorted(c["check_id"] for c in results["default-app"]["failed"])
     assert failed == ["CKV_AWS_117", "CKV_AWS_158", "CKV_AWS_18"]
     assert results["default-app"]["skipped"] == []
+
+
+def test_the_cross_account_example_passes_checkov_with_only_explained_skips(
+    tmp_path: Path,
+) -> None:
+    templates = {
+        f"{name}-{variant}": template
+        for variant, context in (("sse-s3", {}), ("sse-kms", {"archiveKeyArn": KEY_ARN}))
+        for name, template in cross_account_example_templates(**context).items()
+    }
+    results = scan(tmp_path, templates)
+    for name, result in results.items():
+        assert result["failed"] == [], (name, [c["check_id"] for c in result["failed"]])
+        assert result["passed"] > 10, name
+        for check in result["skipped"]:
+            assert check["check_result"]["suppress_comment"], (name, check["check_id"])
+    skipped = {name: sorted(c["check_id"] for c in r["skipped"]) for name, r in results.items()}
+    assert skipped == {
+        # The access logs bucket does not log its own access (another bucket, without end).
+        "TrailArchive-sse-s3": ["CKV_AWS_18"],
+        "TrailArchive-sse-kms": ["CKV_AWS_18"],
+        # The importer: reserved concurrency, log group key and VPC left at their defaults.
+        "LakeImport-sse-s3": ["CKV_AWS_117", "CKV_AWS_158"],
+        "LakeImport-sse-kms": ["CKV_AWS_117", "CKV_AWS_158"],
+    }
+
+
+def test_the_owner_side_statements_on_a_bucket_and_key_of_the_stack_pass_checkov(
+    tmp_path: Path,
+) -> None:
+    # The bucket and key are the test's; what CloudTrailLakeImportSourceAccess adds to their
+    # policies (reads for two roles of another account, decrypt via S3) must pass: checkov
+    # checks the key policy's principals (CKV_AWS_33) and the bucket's public-access checks.
+    stack = owner_stack(new_app(), handler_reads_objects=True)
+    results = scan(tmp_path, {"owner": dict(Template.from_stack(stack).to_json())})
+    failed_on_policies = [
+        (c["check_id"], c["resource"])
+        for c in results["owner"]["failed"]
+        if c["resource"].startswith(("AWS::S3::BucketPolicy.", "AWS::KMS::Key."))
+    ]
+    assert failed_on_policies == []
+    assert results["owner"]["skipped"] == []

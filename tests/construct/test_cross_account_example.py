@@ -150,6 +150,14 @@ def test_the_pipeline_deploys_the_pair_as_one_stage_owner_first(
     # The log-archive account's stack is deployed through that account's bootstrap roles.
     roles = json.dumps(stages["CrossAccountImport"])
     assert f":iam::{LOG_ARCHIVE}:role/cdk-hnb659fds-deploy-role-{LOG_ARCHIVE}-" in roles
+    # The synth step builds this example's pipeline, not the repository's default app.
+    commands = [
+        command
+        for project in of_type(pipeline, "AWS::CodeBuild::Project")
+        for phase in json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"].values()
+        for command in phase.get("commands", [])
+    ]
+    assert 'npx cdk synth --app "python3 examples/cross_account.py --pipeline"' in commands
 
 
 def load_example() -> ModuleType:

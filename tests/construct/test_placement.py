@@ -158,6 +158,104 @@ def test_a_bucket_with_acls_disabled_gives_no_acl_warning() -> None:
     Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("ACLs"))
 
 
+@pytest.mark.parametrize(
+    "bucket_props",
+    [
+        {"access_control": s3.BucketAccessControl.PRIVATE},
+        {
+            "access_control": s3.BucketAccessControl.PRIVATE,
+            "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        },
+    ],
+)
+def test_the_private_acl_with_acls_disabled_gives_no_acl_warning(
+    bucket_props: dict[str, Any],
+) -> None:
+    stack = cdk.Stack(new_app(), "PrivateAcl")
+    bucket = s3.Bucket(stack, "Archive", **bucket_props)
+    CloudTrailLakeImport(stack, "Import", source_bucket=bucket)
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("ACLs"))
+
+
+def test_an_import_in_a_nested_stack_starts_after_one_in_its_parent() -> None:
+    parent = cdk.Stack(new_app(), "Parent")
+    first = CloudTrailLakeImport(parent, "Import2023", event_data_store=STORE_ARN)
+    nested = cdk.NestedStack(parent, "Nested")
+    CloudTrailLakeImport(nested, "Import2024", event_data_store=STORE_ARN)
+    nested_resource = nested.nested_stack_resource
+    assert nested_resource is not None
+    depends_on = (
+        Template.from_stack(parent)
+        .to_json()["Resources"][parent.get_logical_id(nested_resource)]
+        .get("DependsOn", [])
+    )
+    assert logical_id(parent, first.custom_resource) in depends_on
+    Annotations.from_stack(parent).has_warning(
+        "/Parent/Nested/Import2024",
+        Match.string_like_regexp("Parent/Import2023 is an earlier CloudTrailLakeImport"),
+    )
+
+
+def test_an_import_in_a_parent_starts_after_one_in_its_nested_stack() -> None:
+    parent = cdk.Stack(new_app(), "Parent")
+    nested = cdk.NestedStack(parent, "Nested")
+    CloudTrailLakeImport(nested, "Import2023", event_data_store=STORE_ARN, wait_for_completion=True)
+    second = CloudTrailLakeImport(parent, "Import2024", event_data_store=STORE_ARN)
+    nested_resource = nested.nested_stack_resource
+    assert nested_resource is not None
+    imports = resources(Template.from_stack(parent), "Custom::CloudTrailLakeImport")
+    second_id = logical_id(parent, second.custom_resource)
+    assert parent.get_logical_id(nested_resource) in imports[second_id]["DependsOn"]
+    Annotations.from_stack(parent).has_no_warning("*", Match.string_like_regexp("one import"))
+
+
+def archive_in(stack: cdk.Stack, account: str) -> s3.IBucket:
+    return s3.Bucket.from_bucket_attributes(
+        stack, "Archive", bucket_name="org-trail-archive", account=account, region="eu-west-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("names", "missing"),
+    [
+        ({}, "access_role_name and handler_role_name are not given"),
+        ({"access_role_name": "lake-access"}, "handler_role_name is not given"),
+        ({"handler_role_name": "lake-handler"}, "access_role_name is not given"),
+    ],
+)
+def test_a_bucket_in_another_account_without_fixed_role_names_warns(
+    names: dict[str, Any], missing: str
+) -> None:
+    stack = cdk.Stack(new_app(), "Importer", env=cdk.Environment(account="111122223333"))
+    CloudTrailLakeImport(
+        stack,
+        "Import",
+        source_bucket=archive_in(stack, "999988887777"),
+        event_data_store="arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-1",
+        **names,
+    )
+    warnings = Annotations.from_stack(stack).find_warning(
+        "/Importer/Import", Match.string_like_regexp("account 999988887777 and " + missing)
+    )
+    assert len(warnings) == 1
+    assert "[ack: cloudtrail-lake-import:crossAccountRoleNames]" in str(warnings[0].entry.data)
+
+
+@pytest.mark.parametrize(
+    ("bucket_account", "names"),
+    [
+        ("999988887777", {"access_role_name": "lake-access", "handler_role_name": "lake-handler"}),
+        ("111122223333", {}),
+    ],
+)
+def test_named_roles_or_a_bucket_of_the_same_account_give_no_role_name_warning(
+    bucket_account: str, names: dict[str, Any]
+) -> None:
+    stack = cdk.Stack(new_app(), "Importer", env=cdk.Environment(account="111122223333"))
+    CloudTrailLakeImport(stack, "Import", source_bucket=archive_in(stack, bucket_account), **names)
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp("role_name"))
+
+
 def test_the_handler_may_list_only_the_imported_prefix() -> None:
     stack = cdk.Stack(new_app(), "List")
     construct = CloudTrailLakeImport(stack, "Import", source_prefix="AWSLogs/111122223333/")

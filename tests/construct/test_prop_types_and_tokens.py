@@ -40,6 +40,15 @@ def test_the_props_error_is_exported_from_the_package_root() -> None:
             "event_data_store_retention must be a whole number of days",
         ),
         ({"completion_timeout": 30}, "completion_timeout must be a Duration; got int 30"),
+        (
+            {"event_data_store_organization_enabled": "false"},
+            "event_data_store_organization_enabled must be a bool; got str 'false'",
+        ),
+        ({"access_role_name": 5}, "access_role_name must be an IAM role name string; got int 5"),
+        (
+            {"handler_role_name": ["importer"]},
+            "handler_role_name must be an IAM role name string; got list",
+        ),
         ({"wait_for_completion": "true"}, "wait_for_completion must be a bool; got str 'true'"),
         ({"stop_on_delete": None}, "stop_on_delete must be a bool; got NoneType None"),
         ({"retry_token": 2}, "retry_token must be a string; got int 2"),
@@ -145,6 +154,17 @@ def test_a_completion_timeout_parameter_in_hours_fails_synth_naming_the_remedy()
         )
     assert str(raised.value).startswith("completion_timeout from an unresolved value")
     assert "Duration.minutes(param.value_as_number)" in str(raised.value)
+
+
+def test_a_retention_parameter_in_hours_fails_synth_naming_the_prop() -> None:
+    stack = cdk.Stack(new_app(), "Hours")
+    hours = cdk.CfnParameter(stack, "RetentionHours", type="Number")
+    with pytest.raises(CloudTrailLakeImportPropsError) as raised:
+        CloudTrailLakeImport(
+            stack, "Import", event_data_store_retention=cdk.Duration.hours(hours.value_as_number)
+        )
+    assert str(raised.value).startswith("event_data_store_retention must be a whole number of days")
+    assert "got an unresolved value in another unit" in str(raised.value)
 
 
 def test_prefix_store_retry_token_and_retention_accept_tokens() -> None:

@@ -37,6 +37,17 @@ def imported_key() -> kms.IKey:
         ({"source_prefix": "/AWSLogs/"}, "source_prefix", "without a leading"),
         ({"source_prefix": "s3://bucket/AWSLogs/"}, "source_prefix", "without a leading"),
         ({"source_prefix": "AWSLogs/*/CloudTrail/"}, "source_prefix", "without wildcards"),
+        # The handler rejects these at deploy (import_handler.properties._check_prefix).
+        ({"source_prefix": "AWSLogs/../other"}, "source_prefix", "'..' segment"),
+        ({"source_prefix": "a/./b"}, "source_prefix", "'..' segment"),
+        ({"source_prefix": ".."}, "source_prefix", "'..' segment"),
+        ({"source_prefix": "AWSLogs/s3://x/"}, "source_prefix", "holds '://'"),
+        ({"source_prefix": "AWSLogs/?/"}, "source_prefix", "wildcard"),
+        (
+            {"server_access_logs_prefix": "archive-logs/"},
+            "server_access_logs_prefix",
+            "needs server_access_logs_bucket",
+        ),
         ({"completion_timeout": cdk.Duration.minutes(61)}, "completion_timeout", "60 minutes"),
         ({"completion_timeout": cdk.Duration.seconds(30)}, "completion_timeout", "1 and 60"),
         ({"event_data_store": "my-store"}, "event_data_store", "eventdatastore/<id>"),
@@ -82,6 +93,11 @@ def test_bad_props_fail_synth_naming_the_prop(
     message = str(raised.value)
     assert named in message
     assert expected in message
+
+
+@pytest.mark.parametrize("prefix", ["AWSLogs/o-abc/..data/", "AWSLogs/a.b/", "AWSLogs/.../"])
+def test_dots_inside_a_segment_are_ordinary_key_characters(synth: Synth, prefix: str) -> None:
+    synth(source_prefix=prefix)
 
 
 def test_unresolved_tokens_are_left_to_deploy_time(synth: Synth) -> None:
