@@ -3,6 +3,7 @@ Functions Standard (executions up to a year), started by a custom resource."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 
@@ -159,7 +160,7 @@ class CloudTrailLakeImportPlan(Construct):
         for segment in self.segments:
             by_bucket.setdefault(self._bucket_key(segment.spec.source_bucket), []).append(segment)
         roles: dict[str, iam.Role] = {}
-        for number, (key, segments) in enumerate(by_bucket.items()):
+        for key, segments in by_bucket.items():
             keys = {s.spec.source_encryption_key for s in segments} - {None}
             if len(keys) > 1:
                 raise validation.CloudTrailLakeImportPropsError(
@@ -169,7 +170,7 @@ class CloudTrailLakeImportPlan(Construct):
             key_arn: kms.IKey | None = next(iter(keys)) if keys else None
             roles[key] = new_access_role(
                 self,
-                f"AccessRole{number}",
+                _access_role_id(key),
                 bucket=segments[0].spec.source_bucket,
                 prefixes=sorted({s.prefix for s in segments}),
                 encryption_key=key_arn,
@@ -198,6 +199,8 @@ class CloudTrailLakeImportPlan(Construct):
         )
         log_group.grant_write(role)
         role.add_to_policy(iam.PolicyStatement(actions=HANDLER_IMPORT_ACTIONS, resources=["*"]))
+        for statement in self._list_prefix_statements():
+            role.add_to_policy(statement)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["states:StartExecution", "states:ListExecutions"],
@@ -223,6 +226,24 @@ class CloudTrailLakeImportPlan(Construct):
             timeout=HANDLER_TIMEOUT,
             description="CloudTrail Lake import plan custom resource (cdk-cloudtrail-lake-import)",
         )
+
+    def _list_prefix_statements(self) -> list[iam.PolicyStatement]:
+        """The preflight lists one key under each prefix (are there files to import yet?)."""
+        by_bucket: dict[str, tuple[s3.IBucket, set[str]]] = {}
+        for segment in self.segments:
+            bucket = segment.spec.source_bucket
+            by_bucket.setdefault(self._bucket_key(bucket), (bucket, set()))[1].add(segment.prefix)
+        return [
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                # Only those listings: the s3:prefix condition keeps the handler from others.
+                conditions=None
+                if "" in prefixes
+                else {"StringEquals": {"s3:prefix": sorted(prefixes)}},
+            )
+            for bucket, prefixes in by_bucket.values()
+        ]
 
     def _executions_arn(self) -> str:
         stack = Stack.of(self)
@@ -327,6 +348,12 @@ class CloudTrailLakeImportPlan(Construct):
                     "it on with tracing_enabled=True.",
                 )
             )
+
+
+def _access_role_id(bucket_key: str) -> str:
+    """A logical id that follows the bucket, not its position: reordering the imports must not
+    swap the roles (a role's ARN is part of every import CloudTrail runs with it)."""
+    return f"AccessRole{hashlib.sha256(bucket_key.encode()).hexdigest()[:8].upper()}"
 
 
 def _object_arns(role: iam.Role) -> list[str]:

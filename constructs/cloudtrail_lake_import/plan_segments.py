@@ -25,7 +25,8 @@ class ImportSpec:
     :param source_prefix: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``;
         default: the whole bucket.
     :param start_event_time: timezone-aware start of the window; default: no lower bound.
-    :param end_event_time: timezone-aware end of the window; default: no upper bound.
+    :param end_event_time: timezone-aware end of the window, exclusive (the segment ends a
+        second before it, so the next import may start at it); default: no upper bound.
     :param source_encryption_key: the KMS key of an SSE-KMS source bucket.
     """
 
@@ -50,8 +51,9 @@ def plan_segments(imports: list[ImportSpec], split_window_by: Duration | None) -
     """Validate ``imports`` and cut each window into pieces of ``split_window_by``.
 
     Pieces do not overlap: one ends a second before the next starts (CloudTrail matches the
-    minute-precise dates in file names, so no file falls in two pieces or between them). A
-    remainder shorter than a tenth of the step is added to the last piece.
+    minute-precise dates in file names, so no file falls in two pieces or between them); so
+    does every import, its ``end_event_time`` being exclusive. A remainder shorter than a tenth
+    of the step is added to the last piece.
     """
     if not imports:
         raise validation.CloudTrailLakeImportPropsError("imports must list at least one ImportSpec")
@@ -101,7 +103,7 @@ def _windows(
 ) -> list[tuple[datetime | None, datetime | None]]:
     start, end = spec.start_event_time, spec.end_event_time
     if step is None:
-        return [(start, end)]
+        return [(start, _last_second_before(end))]
     if start is None or end is None:
         raise validation.CloudTrailLakeImportPropsError(
             f"split_window_by needs both start_event_time and end_event_time; {where} lacks "
@@ -115,8 +117,14 @@ def _windows(
         # by 365 days stay three segments despite a leap day.
         last = piece_end + step / LAST_PIECE_FRACTION >= end
         if last:
-            pieces.append((piece_start, end))
+            pieces.append((piece_start, _last_second_before(end)))
             break
-        pieces.append((piece_start, piece_end - timedelta(seconds=1)))
+        pieces.append((piece_start, _last_second_before(piece_end)))
         piece_start = piece_end
     return pieces
+
+
+def _last_second_before(end: datetime | None) -> datetime | None:
+    """An ImportSpec's end is exclusive, like a piece's: adjacent specs ([2019, 2022) then
+    [2022, 2024)) share no second, so no event at the shared bound is imported twice."""
+    return None if end is None else end - timedelta(seconds=1)
