@@ -30,6 +30,13 @@ from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_
 from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
 from cloudtrail_lake_import.plan_definition import PlanBehaviour, plan_definition
 from cloudtrail_lake_import.plan_handler_asset import plan_handler_code
+from cloudtrail_lake_import.plan_hardening import (
+    ASYNC_RETRY_ATTEMPTS,
+    DEFAULT_RESERVED_CONCURRENCY,
+    allow_logs_to_use,
+    new_dead_letter_queue,
+    skip_plan_checks_left_to_defaults,
+)
 from cloudtrail_lake_import.plan_segments import ImportSpec, Segment, plan_segments
 from constructs import Construct
 
@@ -73,6 +80,8 @@ class CloudTrailLakeImportPlan(Construct):
         retry_token: str | None = None,
         tracing_enabled: bool = False,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
+        reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
     ) -> None:
         """Declare the plan.
 
@@ -96,6 +105,11 @@ class CloudTrailLakeImportPlan(Construct):
             are skipped, FAILED or STOPPED ones resumed by ImportId).
         :param tracing_enabled: X-Ray tracing of the state machine; default false.
         :param log_retention: retention of the state machine's and the handler's logs.
+        :param log_encryption_key: KMS key that encrypts both log groups (the state machine's
+            and the handler's); default: CloudWatch Logs' own encryption. A key of this stack
+            gets the key policy statement for ``logs.<region>.amazonaws.com``.
+        :param reserved_concurrent_executions: concurrency reserved for the handler (at least
+            1, or None to reserve nothing); default 2.
         """
         super().__init__(scope, id)
         if isinstance(event_data_store, str):
@@ -104,6 +118,9 @@ class CloudTrailLakeImportPlan(Construct):
         else:
             self.event_data_store_arn = event_data_store.attr_event_data_store_arn
         _check_range("max_retries", max_retries, 0, 10)
+        validation.check_reserved_concurrency(
+            reserved_concurrent_executions, wait_for_completion=False
+        )
         poll_interval = poll_interval or DEFAULT_POLL_INTERVAL
         busy_account_wait = busy_account_wait or DEFAULT_BUSY_ACCOUNT_WAIT
         _check_duration("poll_interval", poll_interval, Duration.seconds(10), Duration.hours(1))
@@ -114,7 +131,11 @@ class CloudTrailLakeImportPlan(Construct):
         self.segment_count = len(self.segments)
 
         self.access_roles = self._new_access_roles()
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        if log_encryption_key is not None:
+            allow_logs_to_use(self, log_encryption_key)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, encryption_key=log_encryption_key
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -143,7 +164,11 @@ class CloudTrailLakeImportPlan(Construct):
             # CloudTrail, and only CloudTrail, may be handed the access roles.
             self.state_machine.add_to_role_policy(_pass_role(role))
 
-        self.handler = self._new_handler(log_retention)
+        self.handler_dead_letter_queue = new_dead_letter_queue(self)
+        handler_log_group = logs.LogGroup(
+            self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
+        )
+        self.handler = self._new_handler(handler_log_group, reserved_concurrent_executions)
         self.custom_resource = self._new_custom_resource(
             poll_interval=poll_interval,
             max_retries=max_retries,
@@ -152,6 +177,13 @@ class CloudTrailLakeImportPlan(Construct):
         )
         self.execution_arn: str = self.custom_resource.get_att_string("ExecutionArn")
         self._acknowledge_justified_findings(tracing_enabled)
+        skip_plan_checks_left_to_defaults(
+            handler=self.handler,
+            handler_log_group=handler_log_group,
+            plan_log_group=self.log_group,
+            concurrency_reserved=reserved_concurrent_executions is not None,
+            logs_encrypted=log_encryption_key is not None,
+        )
 
     # ------------------------------------------------------------------------- access roles
     def _new_access_roles(self) -> dict[str, iam.Role]:
@@ -189,8 +221,9 @@ class CloudTrailLakeImportPlan(Construct):
         return self.access_roles[self._bucket_key(bucket)]
 
     # ------------------------------------------------------------------------------ handler
-    def _new_handler(self, log_retention: logs.RetentionDays) -> lambda_.Function:
-        log_group = logs.LogGroup(self, "HandlerLogs", retention=log_retention)
+    def _new_handler(
+        self, log_group: logs.LogGroup, reserved_concurrency: int | None
+    ) -> lambda_.Function:
         role = iam.Role(
             self,
             "HandlerRole",
@@ -225,6 +258,12 @@ class CloudTrailLakeImportPlan(Construct):
             memory_size=256,
             timeout=HANDLER_TIMEOUT,
             description="CloudTrail Lake import plan custom resource (cdk-cloudtrail-lake-import)",
+            reserved_concurrent_executions=reserved_concurrency,
+            # CloudFormation invokes asynchronously. A request older than the service timeout
+            # has no listener left and must not start an execution late.
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=SERVICE_TIMEOUT,
+            dead_letter_queue=self.handler_dead_letter_queue,
         )
 
     def _list_prefix_statements(self) -> list[iam.PolicyStatement]:
