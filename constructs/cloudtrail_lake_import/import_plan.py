@@ -48,6 +48,10 @@ DEFAULT_MAX_RETRIES = 2
 # an execution: it never waits for an import.
 HANDLER_TIMEOUT = Duration.minutes(4)
 SERVICE_TIMEOUT = Duration.minutes(5)
+# With wait_for_completion the handler polls the execution for up to 15 minutes per invocation,
+# then continues itself; it gives up 58 minutes in, within CloudFormation's hour.
+WAITING_HANDLER_TIMEOUT = Duration.minutes(15)
+WAITING_SERVICE_TIMEOUT = Duration.minutes(60)
 # What the custom resource handler may call on CloudTrail (no resource type: "*" only).
 HANDLER_IMPORT_ACTIONS = ["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:StopImport"]
 
@@ -71,6 +75,7 @@ class CloudTrailLakeImportPlan(Construct):
         event_data_store: cloudtrail.CfnEventDataStore | str,
         imports: Sequence[ImportSpec],
         split_window_by: Duration | None = None,
+        wait_for_completion: bool = False,
         continue_on_failure: bool = False,
         max_retries: int = DEFAULT_MAX_RETRIES,
         poll_interval: Duration | None = None,
@@ -90,6 +95,10 @@ class CloudTrailLakeImportPlan(Construct):
         :param split_window_by: cut every import's window into pieces this long (at least a
             day; e.g. 365 days), each its own segment; needs both window bounds. Default: one
             segment per import.
+        :param wait_for_completion: the deploy waits until the execution ends and fails when it
+            fails (the answer names the execution's error and cause); for plans that finish
+            within the hour: after 58 minutes the resource fails while the plan goes on.
+            Default false: the deploy succeeds once the execution has started.
         :param continue_on_failure: go on with the next segment when one fails for good; the
             execution still ends FAILED, listing the failed segments. Default false: stop there.
         :param max_retries: how often a FAILED segment is retried by its ImportId (0 to 10);
@@ -119,7 +128,7 @@ class CloudTrailLakeImportPlan(Construct):
             self.event_data_store_arn = event_data_store.attr_event_data_store_arn
         _check_range("max_retries", max_retries, 0, 10)
         validation.check_reserved_concurrency(
-            reserved_concurrent_executions, wait_for_completion=False
+            reserved_concurrent_executions, wait_for_completion=wait_for_completion
         )
         poll_interval = poll_interval or DEFAULT_POLL_INTERVAL
         busy_account_wait = busy_account_wait or DEFAULT_BUSY_ACCOUNT_WAIT
@@ -168,8 +177,11 @@ class CloudTrailLakeImportPlan(Construct):
         handler_log_group = logs.LogGroup(
             self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
         )
-        self.handler = self._new_handler(handler_log_group, reserved_concurrent_executions)
+        self.handler = self._new_handler(
+            handler_log_group, reserved_concurrent_executions, wait_for_completion
+        )
         self.custom_resource = self._new_custom_resource(
+            wait_for_completion=wait_for_completion,
             poll_interval=poll_interval,
             max_retries=max_retries,
             stop_on_delete=stop_on_delete,
@@ -222,7 +234,10 @@ class CloudTrailLakeImportPlan(Construct):
 
     # ------------------------------------------------------------------------------ handler
     def _new_handler(
-        self, log_group: logs.LogGroup, reserved_concurrency: int | None
+        self,
+        log_group: logs.LogGroup,
+        reserved_concurrency: int | None,
+        wait_for_completion: bool,
     ) -> lambda_.Function:
         role = iam.Role(
             self,
@@ -246,7 +261,7 @@ class CloudTrailLakeImportPlan(Construct):
                 resources=[self._executions_arn()],
             )
         )
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             "Handler",
             runtime=lambda_.Runtime.PYTHON_3_14,
@@ -256,15 +271,30 @@ class CloudTrailLakeImportPlan(Construct):
             role=role,
             log_group=log_group,
             memory_size=256,
-            timeout=HANDLER_TIMEOUT,
+            timeout=WAITING_HANDLER_TIMEOUT if wait_for_completion else HANDLER_TIMEOUT,
             description="CloudTrail Lake import plan custom resource (cdk-cloudtrail-lake-import)",
             reserved_concurrent_executions=reserved_concurrency,
             # CloudFormation invokes asynchronously. A request older than the service timeout
             # has no listener left and must not start an execution late.
             retry_attempts=ASYNC_RETRY_ATTEMPTS,
-            max_event_age=SERVICE_TIMEOUT,
+            max_event_age=_service_timeout(wait_for_completion),
             dead_letter_queue=self.handler_dead_letter_queue,
         )
+        self._self_invoke_policy: iam.Policy | None = None
+        if wait_for_completion:
+            # Waiting continues in a fresh invocation of the same function. A separate policy
+            # keeps the function from depending on a policy that names the function (a cycle).
+            self._self_invoke_policy = iam.Policy(
+                self,
+                "HandlerSelfInvokePolicy",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+                    )
+                ],
+            )
+        return function
 
     def _list_prefix_statements(self) -> list[iam.PolicyStatement]:
         """The preflight lists one key under each prefix (are there files to import yet?)."""
@@ -296,6 +326,7 @@ class CloudTrailLakeImportPlan(Construct):
     def _new_custom_resource(
         self,
         *,
+        wait_for_completion: bool,
         poll_interval: Duration,
         max_retries: int,
         stop_on_delete: bool,
@@ -328,15 +359,19 @@ class CloudTrailLakeImportPlan(Construct):
         }
         if retry_token is not None:
             properties["RetryToken"] = retry_token
+        if wait_for_completion:
+            properties["WaitForCompletion"] = "true"
         resource = CustomResource(
             self,
             "Resource",
             service_token=self.handler.function_arn,
             resource_type=RESOURCE_TYPE,
             properties=properties,
-            service_timeout=SERVICE_TIMEOUT,
+            service_timeout=_service_timeout(wait_for_completion),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        if self._self_invoke_policy is not None:
+            resource.node.add_dependency(self._self_invoke_policy)
         # CloudTrail must find the roles' policies in place when the execution starts.
         for role in self._distinct_roles():
             resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
@@ -413,6 +448,20 @@ def _pass_role(role: iam.IRole) -> iam.PolicyStatement:
         resources=[role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": CLOUDTRAIL_PRINCIPAL}},
     )
+
+
+def _service_timeout(wait_for_completion: bool) -> Duration:
+    return WAITING_SERVICE_TIMEOUT if wait_for_completion else SERVICE_TIMEOUT
+
+
+def check_wait_props(*, wait_for_completion: bool, wait_condition_timeout: Duration | None) -> None:
+    """A deploy blocks on the plan one way: the handler's hour, or a WaitCondition."""
+    if wait_for_completion and wait_condition_timeout is not None:
+        raise validation.CloudTrailLakeImportPropsError(
+            "wait_for_completion and wait_condition_timeout exclude each other: "
+            "wait_for_completion waits within CloudFormation's hour for a custom resource, "
+            "wait_condition_timeout up to 12 hours on a WaitCondition; choose one"
+        )
 
 
 def _check_range(prop: str, value: int, low: int, high: int) -> None:

@@ -342,3 +342,84 @@ def test_an_update_stops_a_leaving_segment_s_import_only_if_the_old_plan_said_st
     assert updated["Status"] == "SUCCESS", updated.get("Reason")
     assert engine.lake.get(first_import).status != "STOPPED"
     plan.states.stop_execution(executionArn=updated["PhysicalResourceId"])
+
+
+def test_with_wait_for_completion_the_create_answers_once_the_plan_succeeded(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    resource = Resource(Plan(engine, templates["stop"], archive), responses)
+    created = resource.send(
+        "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
+    )
+    assert created["Status"] == "SUCCESS", created.get("Reason")
+    assert created["Data"]["SegmentCount"] == 3
+    described = resource.plan.states.describe_execution(executionArn=created["PhysicalResourceId"])
+    assert described["status"] == "SUCCEEDED"
+
+
+def test_with_wait_for_completion_a_failed_plan_fails_the_create_with_its_cause(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    plan.s3.put_object(Bucket=plan.bucket, Key=plan.day_keys(DAYS[1])[0], Body=NOT_GZIP)
+    created = resource.send(
+        "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
+    )
+    assert created["Status"] == "FAILED"
+    arn = created["PhysicalResourceId"]
+    assert arn.startswith("arn:aws:states:")
+    assert created["Reason"].startswith(f"PlanExecutionFailed: execution {arn}: ")
+    assert "CloudTrailLakeImportPlan.Stopped" in created["Reason"]
+
+
+class ShortLambdaContext(LambdaContext):
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:plan-handler"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 40_000
+
+
+def test_a_wait_that_outlasts_the_invocation_hands_over_and_the_continuation_answers(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plan_handler import waiting
+
+    resource = Resource(Plan(engine, templates["stop"], archive), responses)
+    handed: list[bytes] = []
+    monkeypatch.setattr(
+        waiting,
+        "hand_over",
+        lambda _c, _b, _ctx, event: lambda state: handed.append(waiting.payload(event, state)),
+    )
+    event = {
+        "RequestType": "Create",
+        "ResponseURL": f"{resource.url}/response?X-Amz-Signature=secret",
+        "StackId": STACK_ID,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "PlanDAF4E53A",
+        "ResourceType": "Custom::CloudTrailLakeImportPlan",
+        "ResourceProperties": resource.properties(WaitForCompletion="true"),
+    }
+    plan_index.handler(event, ShortLambdaContext())
+    assert resource.answers.answers == []
+    (continuation,) = handed
+    arn = json.loads(continuation)[waiting.KEY]["ExecutionArn"]
+    engine.wait_for_execution(arn)
+
+    plan_index.handler(json.loads(continuation), LambdaContext())
+
+    (answer,) = resource.answers.answers
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert answer["PhysicalResourceId"] == arn
+    assert answer["Data"]["SegmentCount"] == 3

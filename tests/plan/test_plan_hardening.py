@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
+from cloudtrail_lake_import.import_plan import check_wait_props
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import new_app, only, resources
 from tests.plan.conftest import five_years_two_buckets
@@ -79,3 +80,40 @@ def test_an_imported_log_key_warns_that_its_policy_must_let_cloudwatch_logs_use_
     )
     messages = app.synth().get_stack_artifact("PlanStack").messages
     assert any("log_encryption_key is an imported key" in str(m.entry.data) for m in messages)
+
+
+def test_waiting_for_completion_gives_the_handler_the_hour_and_lets_it_continue_itself() -> None:
+    app, stack = stack_with(wait_for_completion=True)
+    template = Template.from_stack(stack)
+    handler = only(template, "AWS::Lambda::Function")["Properties"]
+    assert handler["Timeout"] == 900
+    plan = only(template, "Custom::CloudTrailLakeImportPlan")
+    assert plan["Properties"]["WaitForCompletion"] == "true"
+    assert plan["Properties"]["ServiceTimeout"] == "3600"
+    (self_invoke,) = [
+        p
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if p["Properties"]["PolicyDocument"]["Statement"][0]["Action"] == "lambda:InvokeFunction"
+    ]
+    assert (
+        self_invoke["Properties"]["PolicyDocument"]["Statement"][0]["Resource"]["Fn::GetAtt"][1]
+        == "Arn"
+    )
+    report = AwsSolutionsChecks(app).validate_scope(stack)
+    assert [v.rule_name for v in report.violations] == []
+    with pytest.raises(CloudTrailLakeImportPropsError, match="at least 2 when wait_for_completion"):
+        stack_with(wait_for_completion=True, reserved_concurrent_executions=1)
+
+
+def test_not_waiting_leaves_the_property_out_so_the_plan_keeps_its_identity() -> None:
+    _, stack = stack_with()
+    plan = only(Template.from_stack(stack), "Custom::CloudTrailLakeImportPlan")
+    assert "WaitForCompletion" not in plan["Properties"]
+    assert plan["Properties"]["ServiceTimeout"] == "300"
+
+
+def test_wait_for_completion_and_a_wait_condition_timeout_are_refused_together() -> None:
+    check_wait_props(wait_for_completion=True, wait_condition_timeout=None)
+    check_wait_props(wait_for_completion=False, wait_condition_timeout=cdk.Duration.hours(3))
+    with pytest.raises(CloudTrailLakeImportPropsError, match="exclude each other"):
+        check_wait_props(wait_for_completion=True, wait_condition_timeout=cdk.Duration.hours(3))

@@ -17,7 +17,7 @@ from typing import Any
 from import_handler import aws, cloudtrail, sender
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity, PropertyError
-from plan_handler import plan_decisions, plan_properties
+from plan_handler import plan_decisions, plan_properties, waiting
 from plan_handler.plan_properties import PlanProperties
 
 logger = logging.getLogger(__name__)
@@ -51,17 +51,29 @@ def handle(event: Mapping[str, Any], context: Any) -> None:
     }
     request_type = event.get("RequestType")
     physical_id = str(event.get("PhysicalResourceId") or NOT_STARTED)
+    answer: Mapping[str, Any] | None
     try:
-        if request_type == "Delete":
+        continued = waiting.read(event)
+        if continued is not None:
+            physical_id = continued.execution_arn
+            answer = _wait(event, context, clients, budget, continued)
+        elif request_type == "Delete":
             delete(event, clients, budget)
-            data: dict[str, Any] = {}
+            answer = {}
         elif request_type in ("Create", "Update"):
             physical_id, data = start(event, clients, budget)
+            answer = data
+            if _waits(event):
+                answer = _wait(event, context, clients, budget, waiting.begin(physical_id, data))
         else:
             raise PropertyError(
                 "RequestType", f"must be Create, Update or Delete, got {request_type!r}"
             )
-        body.update(Status="SUCCESS", PhysicalResourceId=physical_id, Data=data)
+        if answer is None:
+            return  # handed over: the continuation answers
+        body.update(Status="SUCCESS", PhysicalResourceId=physical_id, Data=dict(answer))
+    except waiting.ExecutionFailedError as error:
+        body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=str(error)[:1000])
     except PropertyError as error:
         body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=str(error))
     except aws.ERRORS as error:
@@ -80,6 +92,34 @@ def handle(event: Mapping[str, Any], context: Any) -> None:
     )
     seconds_left = float(context.get_remaining_time_in_millis()) / 1000.0
     sender.send(str(event["ResponseURL"]), body, os.environ.get("AWS_CA_BUNDLE"), seconds_left)
+
+
+def _waits(event: Mapping[str, Any]) -> bool:
+    return plan_properties.parse(event.get("ResourceProperties")).wait_for_completion
+
+
+def _wait(
+    event: Mapping[str, Any],
+    context: Any,
+    clients: aws.Clients,
+    budget: Callable[[], float],
+    state: waiting.Waiting,
+) -> Mapping[str, Any] | None:
+    props = plan_properties.parse(event.get("ResourceProperties"))
+
+    def describe(arn: str) -> Mapping[str, Any]:
+        described: Mapping[str, Any] = clients.get(
+            "stepfunctions", None, budget()
+        ).describe_execution(executionArn=arn)
+        return described
+
+    return waiting.wait(
+        state,
+        describe=describe,
+        hand_over=waiting.hand_over(clients, budget, context, event),
+        remaining=budget,
+        poll_seconds=props.poll_interval_seconds,
+    )
 
 
 def start(

@@ -31,7 +31,7 @@ def source_key(identity: ImportIdentity) -> ImportIdentity:
 
 
 #: Properties that change how CloudFormation or a Delete treats the plan, not what it runs.
-NOT_IN_IDENTITY = frozenset({"ServiceToken", "ServiceTimeout", "StopOnDelete"})
+NOT_IN_IDENTITY = frozenset({"ServiceToken", "ServiceTimeout", "StopOnDelete", "WaitForCompletion"})
 
 
 def plan_identity(stack_id: str, logical_id: str, raw_properties: Mapping[str, Any]) -> str:
