@@ -37,7 +37,7 @@ from cloudtrail_lake_import.plan_hardening import (
     new_dead_letter_queue,
     skip_plan_checks_left_to_defaults,
 )
-from cloudtrail_lake_import.plan_segments import ImportSpec, Segment, plan_segments
+from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit, Segment, plan_segments
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
@@ -74,7 +74,7 @@ class CloudTrailLakeImportPlan(Construct):
         *,
         event_data_store: cloudtrail.CfnEventDataStore | str,
         imports: Sequence[ImportSpec],
-        split_window_by: Duration | None = None,
+        split_window_by: Duration | PlanSplit | str | None = None,
         wait_for_completion: bool = False,
         continue_on_failure: bool = False,
         max_retries: int = DEFAULT_MAX_RETRIES,
@@ -93,8 +93,9 @@ class CloudTrailLakeImportPlan(Construct):
         :param event_data_store: the destination store (construct or ARN).
         :param imports: the imports, in the order they run.
         :param split_window_by: cut every import's window into pieces this long (at least a
-            day; e.g. 365 days), each its own segment; needs both window bounds. Default: one
-            segment per import.
+            day; e.g. 365 days), or at UTC calendar boundaries with ``PlanSplit.YEAR`` /
+            ``PlanSplit.MONTH`` (or ``"year"`` / ``"month"``), each piece its own segment;
+            needs both window bounds. Default: one segment per import.
         :param wait_for_completion: the deploy waits until the execution ends and fails when it
             fails (the answer names the execution's error and cause); for plans that finish
             within the hour: after 58 minutes the resource fails while the plan goes on.
@@ -484,4 +485,4 @@ def _check_duration(prop: str, value: Duration, low: Duration, high: Duration) -
         )
 
 
-__all__ = ["CloudTrailLakeImportPlan", "ImportSpec"]
+__all__ = ["CloudTrailLakeImportPlan", "ImportSpec", "PlanSplit"]

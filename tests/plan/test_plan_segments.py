@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import aws_cdk as cdk
@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
-from cloudtrail_lake_import.plan_segments import plan_segments
+from cloudtrail_lake_import.plan_segments import PlanSplit, plan_segments
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app
 from tests.plan.conftest import year
@@ -24,7 +24,7 @@ def bucket() -> s3.IBucket:
     return s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
 
 
-def windows(specs: list[ImportSpec], step: cdk.Duration | None) -> list[tuple[Any, Any]]:
+def windows(specs: list[ImportSpec], step: cdk.Duration | str | None) -> list[tuple[Any, Any]]:
     return [(s.start, s.end) for s in plan_segments(specs, step)]
 
 
@@ -60,6 +60,31 @@ def test_a_leap_day_does_not_make_a_one_day_segment(bucket: s3.IBucket) -> None:
         ("2020-01-01T00:00:00Z", "2020-12-30T23:59:59Z"),
         ("2020-12-31T00:00:00Z", "2021-12-31T23:59:59Z"),
     ]
+
+
+def test_a_calendar_split_makes_one_segment_per_utc_year_with_no_drift(bucket: s3.IBucket) -> None:
+    start, end = datetime(2019, 6, 1, tzinfo=UTC), datetime(2022, 3, 1, tzinfo=UTC)
+    expected = [
+        ("2019-06-01T00:00:00Z", "2019-12-31T23:59:59Z"),
+        ("2020-01-01T00:00:00Z", "2020-12-31T23:59:59Z"),  # a leap year, whole
+        ("2021-01-01T00:00:00Z", "2021-12-31T23:59:59Z"),
+        ("2022-01-01T00:00:00Z", "2022-02-28T23:59:59Z"),
+    ]
+    assert windows([ImportSpec(bucket, "", start, end)], PlanSplit.YEAR) == expected
+    assert windows([ImportSpec(bucket, "", start, end)], "year") == expected
+
+
+def test_a_monthly_split_ends_each_piece_with_its_month(bucket: s3.IBucket) -> None:
+    pieces = windows(
+        [ImportSpec(bucket, "", year(2020), datetime(2020, 4, 1, tzinfo=UTC))], "month"
+    )
+    assert pieces == [
+        ("2020-01-01T00:00:00Z", "2020-01-31T23:59:59Z"),
+        ("2020-02-01T00:00:00Z", "2020-02-29T23:59:59Z"),
+        ("2020-03-01T00:00:00Z", "2020-03-31T23:59:59Z"),
+    ]
+    with pytest.raises(CloudTrailLakeImportPropsError, match="split_window_by must be a Duration"):
+        windows([ImportSpec(bucket, "", year(2020), year(2021))], "week")
 
 
 def test_adjacent_imports_sharing_a_bound_do_not_overlap_at_it(bucket: s3.IBucket) -> None:
@@ -176,3 +201,22 @@ def _cfn(role: iam.Role) -> cdk.CfnElement:
     resource = role.node.default_child
     assert isinstance(resource, cdk.CfnElement)
     return resource
+
+
+def test_a_plan_split_by_calendar_year_from_the_package() -> None:
+    from cloudtrail_lake_import import PlanSplit as Exported
+
+    stack = cdk.Stack(new_app(), "Calendar")
+    archive = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    plan = CloudTrailLakeImportPlan(
+        stack,
+        "Plan",
+        event_data_store=STORE_ARN,
+        imports=[ImportSpec(archive, "AWSLogs/", year(2019), year(2024))],
+        split_window_by=Exported.YEAR,
+    )
+    assert [(s.start, s.end) for s in plan.segments][-1] == (
+        "2023-01-01T00:00:00Z",
+        "2023-12-31T23:59:59Z",
+    )
+    assert plan.segment_count == 5
