@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from cloudtrail_lake_import.import_plan import CloudTrailLakeImportPlan
     from cloudtrail_lake_import.lake_import import CloudTrailLakeImport
-    from cloudtrail_lake_import.plan_segments import ImportSpec
+    from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit
     from cloudtrail_lake_import.source_access import CloudTrailLakeImportSourceAccess
     from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 
@@ -18,6 +18,7 @@ __all__ = [
     "CloudTrailLakeImportPropsError",
     "CloudTrailLakeImportSourceAccess",
     "ImportSpec",
+    "PlanSplit",
 ]
 
 # Loaded on first use: the command line (cloudtrail_lake_import.cli) imports this package too,
@@ -27,6 +28,7 @@ _LAZY = {
     "CloudTrailLakeImportPropsError": "cloudtrail_lake_import.validation",
     "CloudTrailLakeImportPlan": "cloudtrail_lake_import.import_plan",
     "ImportSpec": "cloudtrail_lake_import.plan_segments",
+    "PlanSplit": "cloudtrail_lake_import.plan_segments",
     "CloudTrailLakeImportSourceAccess": "cloudtrail_lake_import.source_access",
 }
 

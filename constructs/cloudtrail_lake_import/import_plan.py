@@ -3,6 +3,7 @@ Functions Standard (executions up to a year), started by a custom resource."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 
@@ -29,7 +30,14 @@ from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_
 from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
 from cloudtrail_lake_import.plan_definition import PlanBehaviour, plan_definition
 from cloudtrail_lake_import.plan_handler_asset import plan_handler_code
-from cloudtrail_lake_import.plan_segments import ImportSpec, Segment, plan_segments
+from cloudtrail_lake_import.plan_hardening import (
+    ASYNC_RETRY_ATTEMPTS,
+    DEFAULT_RESERVED_CONCURRENCY,
+    allow_logs_to_use,
+    new_dead_letter_queue,
+    skip_plan_checks_left_to_defaults,
+)
+from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit, Segment, plan_segments
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
@@ -40,6 +48,10 @@ DEFAULT_MAX_RETRIES = 2
 # an execution: it never waits for an import.
 HANDLER_TIMEOUT = Duration.minutes(4)
 SERVICE_TIMEOUT = Duration.minutes(5)
+# With wait_for_completion the handler polls the execution for up to 15 minutes per invocation,
+# then continues itself; it gives up 58 minutes in, within CloudFormation's hour.
+WAITING_HANDLER_TIMEOUT = Duration.minutes(15)
+WAITING_SERVICE_TIMEOUT = Duration.minutes(60)
 # What the custom resource handler may call on CloudTrail (no resource type: "*" only).
 HANDLER_IMPORT_ACTIONS = ["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:StopImport"]
 
@@ -62,7 +74,8 @@ class CloudTrailLakeImportPlan(Construct):
         *,
         event_data_store: cloudtrail.CfnEventDataStore | str,
         imports: Sequence[ImportSpec],
-        split_window_by: Duration | None = None,
+        split_window_by: Duration | PlanSplit | str | None = None,
+        wait_for_completion: bool = False,
         continue_on_failure: bool = False,
         max_retries: int = DEFAULT_MAX_RETRIES,
         poll_interval: Duration | None = None,
@@ -72,14 +85,21 @@ class CloudTrailLakeImportPlan(Construct):
         retry_token: str | None = None,
         tracing_enabled: bool = False,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_encryption_key: kms.IKey | None = None,
+        reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
     ) -> None:
         """Declare the plan.
 
         :param event_data_store: the destination store (construct or ARN).
         :param imports: the imports, in the order they run.
         :param split_window_by: cut every import's window into pieces this long (at least a
-            day; e.g. 365 days), each its own segment; needs both window bounds. Default: one
-            segment per import.
+            day; e.g. 365 days), or at UTC calendar boundaries with ``PlanSplit.YEAR`` /
+            ``PlanSplit.MONTH`` (or ``"year"`` / ``"month"``), each piece its own segment;
+            needs both window bounds. Default: one segment per import.
+        :param wait_for_completion: the deploy waits until the execution ends and fails when it
+            fails (the answer names the execution's error and cause); for plans that finish
+            within the hour: after 58 minutes the resource fails while the plan goes on.
+            Default false: the deploy succeeds once the execution has started.
         :param continue_on_failure: go on with the next segment when one fails for good; the
             execution still ends FAILED, listing the failed segments. Default false: stop there.
         :param max_retries: how often a FAILED segment is retried by its ImportId (0 to 10);
@@ -95,6 +115,11 @@ class CloudTrailLakeImportPlan(Construct):
             are skipped, FAILED or STOPPED ones resumed by ImportId).
         :param tracing_enabled: X-Ray tracing of the state machine; default false.
         :param log_retention: retention of the state machine's and the handler's logs.
+        :param log_encryption_key: KMS key that encrypts both log groups (the state machine's
+            and the handler's); default: CloudWatch Logs' own encryption. A key of this stack
+            gets the key policy statement for ``logs.<region>.amazonaws.com``.
+        :param reserved_concurrent_executions: concurrency reserved for the handler (at least
+            1, or None to reserve nothing); default 2.
         """
         super().__init__(scope, id)
         if isinstance(event_data_store, str):
@@ -103,6 +128,9 @@ class CloudTrailLakeImportPlan(Construct):
         else:
             self.event_data_store_arn = event_data_store.attr_event_data_store_arn
         _check_range("max_retries", max_retries, 0, 10)
+        validation.check_reserved_concurrency(
+            reserved_concurrent_executions, wait_for_completion=wait_for_completion
+        )
         poll_interval = poll_interval or DEFAULT_POLL_INTERVAL
         busy_account_wait = busy_account_wait or DEFAULT_BUSY_ACCOUNT_WAIT
         _check_duration("poll_interval", poll_interval, Duration.seconds(10), Duration.hours(1))
@@ -113,7 +141,11 @@ class CloudTrailLakeImportPlan(Construct):
         self.segment_count = len(self.segments)
 
         self.access_roles = self._new_access_roles()
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
+        if log_encryption_key is not None:
+            allow_logs_to_use(self, log_encryption_key)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, encryption_key=log_encryption_key
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -142,8 +174,15 @@ class CloudTrailLakeImportPlan(Construct):
             # CloudTrail, and only CloudTrail, may be handed the access roles.
             self.state_machine.add_to_role_policy(_pass_role(role))
 
-        self.handler = self._new_handler(log_retention)
+        self.handler_dead_letter_queue = new_dead_letter_queue(self)
+        handler_log_group = logs.LogGroup(
+            self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
+        )
+        self.handler = self._new_handler(
+            handler_log_group, reserved_concurrent_executions, wait_for_completion
+        )
         self.custom_resource = self._new_custom_resource(
+            wait_for_completion=wait_for_completion,
             poll_interval=poll_interval,
             max_retries=max_retries,
             stop_on_delete=stop_on_delete,
@@ -151,6 +190,13 @@ class CloudTrailLakeImportPlan(Construct):
         )
         self.execution_arn: str = self.custom_resource.get_att_string("ExecutionArn")
         self._acknowledge_justified_findings(tracing_enabled)
+        skip_plan_checks_left_to_defaults(
+            handler=self.handler,
+            handler_log_group=handler_log_group,
+            plan_log_group=self.log_group,
+            concurrency_reserved=reserved_concurrent_executions is not None,
+            logs_encrypted=log_encryption_key is not None,
+        )
 
     # ------------------------------------------------------------------------- access roles
     def _new_access_roles(self) -> dict[str, iam.Role]:
@@ -159,7 +205,7 @@ class CloudTrailLakeImportPlan(Construct):
         for segment in self.segments:
             by_bucket.setdefault(self._bucket_key(segment.spec.source_bucket), []).append(segment)
         roles: dict[str, iam.Role] = {}
-        for number, (key, segments) in enumerate(by_bucket.items()):
+        for key, segments in by_bucket.items():
             keys = {s.spec.source_encryption_key for s in segments} - {None}
             if len(keys) > 1:
                 raise validation.CloudTrailLakeImportPropsError(
@@ -169,7 +215,7 @@ class CloudTrailLakeImportPlan(Construct):
             key_arn: kms.IKey | None = next(iter(keys)) if keys else None
             roles[key] = new_access_role(
                 self,
-                f"AccessRole{number}",
+                _access_role_id(key),
                 bucket=segments[0].spec.source_bucket,
                 prefixes=sorted({s.prefix for s in segments}),
                 encryption_key=key_arn,
@@ -188,8 +234,12 @@ class CloudTrailLakeImportPlan(Construct):
         return self.access_roles[self._bucket_key(bucket)]
 
     # ------------------------------------------------------------------------------ handler
-    def _new_handler(self, log_retention: logs.RetentionDays) -> lambda_.Function:
-        log_group = logs.LogGroup(self, "HandlerLogs", retention=log_retention)
+    def _new_handler(
+        self,
+        log_group: logs.LogGroup,
+        reserved_concurrency: int | None,
+        wait_for_completion: bool,
+    ) -> lambda_.Function:
         role = iam.Role(
             self,
             "HandlerRole",
@@ -198,6 +248,8 @@ class CloudTrailLakeImportPlan(Construct):
         )
         log_group.grant_write(role)
         role.add_to_policy(iam.PolicyStatement(actions=HANDLER_IMPORT_ACTIONS, resources=["*"]))
+        for statement in self._list_prefix_statements():
+            role.add_to_policy(statement)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["states:StartExecution", "states:ListExecutions"],
@@ -210,7 +262,7 @@ class CloudTrailLakeImportPlan(Construct):
                 resources=[self._executions_arn()],
             )
         )
-        return lambda_.Function(
+        function = lambda_.Function(
             self,
             "Handler",
             runtime=lambda_.Runtime.PYTHON_3_14,
@@ -220,9 +272,48 @@ class CloudTrailLakeImportPlan(Construct):
             role=role,
             log_group=log_group,
             memory_size=256,
-            timeout=HANDLER_TIMEOUT,
+            timeout=WAITING_HANDLER_TIMEOUT if wait_for_completion else HANDLER_TIMEOUT,
             description="CloudTrail Lake import plan custom resource (cdk-cloudtrail-lake-import)",
+            reserved_concurrent_executions=reserved_concurrency,
+            # CloudFormation invokes asynchronously. A request older than the service timeout
+            # has no listener left and must not start an execution late.
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=_service_timeout(wait_for_completion),
+            dead_letter_queue=self.handler_dead_letter_queue,
         )
+        self._self_invoke_policy: iam.Policy | None = None
+        if wait_for_completion:
+            # Waiting continues in a fresh invocation of the same function. A separate policy
+            # keeps the function from depending on a policy that names the function (a cycle).
+            self._self_invoke_policy = iam.Policy(
+                self,
+                "HandlerSelfInvokePolicy",
+                roles=[role],
+                statements=[
+                    iam.PolicyStatement(
+                        actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+                    )
+                ],
+            )
+        return function
+
+    def _list_prefix_statements(self) -> list[iam.PolicyStatement]:
+        """The preflight lists one key under each prefix (are there files to import yet?)."""
+        by_bucket: dict[str, tuple[s3.IBucket, set[str]]] = {}
+        for segment in self.segments:
+            bucket = segment.spec.source_bucket
+            by_bucket.setdefault(self._bucket_key(bucket), (bucket, set()))[1].add(segment.prefix)
+        return [
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                # Only those listings: the s3:prefix condition keeps the handler from others.
+                conditions=None
+                if "" in prefixes
+                else {"StringEquals": {"s3:prefix": sorted(prefixes)}},
+            )
+            for bucket, prefixes in by_bucket.values()
+        ]
 
     def _executions_arn(self) -> str:
         stack = Stack.of(self)
@@ -236,6 +327,7 @@ class CloudTrailLakeImportPlan(Construct):
     def _new_custom_resource(
         self,
         *,
+        wait_for_completion: bool,
         poll_interval: Duration,
         max_retries: int,
         stop_on_delete: bool,
@@ -268,15 +360,19 @@ class CloudTrailLakeImportPlan(Construct):
         }
         if retry_token is not None:
             properties["RetryToken"] = retry_token
+        if wait_for_completion:
+            properties["WaitForCompletion"] = "true"
         resource = CustomResource(
             self,
             "Resource",
             service_token=self.handler.function_arn,
             resource_type=RESOURCE_TYPE,
             properties=properties,
-            service_timeout=SERVICE_TIMEOUT,
+            service_timeout=_service_timeout(wait_for_completion),
             removal_policy=RemovalPolicy.DESTROY,
         )
+        if self._self_invoke_policy is not None:
+            resource.node.add_dependency(self._self_invoke_policy)
         # CloudTrail must find the roles' policies in place when the execution starts.
         for role in self._distinct_roles():
             resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
@@ -329,6 +425,12 @@ class CloudTrailLakeImportPlan(Construct):
             )
 
 
+def _access_role_id(bucket_key: str) -> str:
+    """A logical id that follows the bucket, not its position: reordering the imports must not
+    swap the roles (a role's ARN is part of every import CloudTrail runs with it)."""
+    return f"AccessRole{hashlib.sha256(bucket_key.encode()).hexdigest()[:8].upper()}"
+
+
 def _object_arns(role: iam.Role) -> list[str]:
     """The ``s3:GetObject`` resources of an access role (from its policy document)."""
     policy = role.node.find_child("DefaultPolicy")
@@ -347,6 +449,20 @@ def _pass_role(role: iam.IRole) -> iam.PolicyStatement:
         resources=[role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": CLOUDTRAIL_PRINCIPAL}},
     )
+
+
+def _service_timeout(wait_for_completion: bool) -> Duration:
+    return WAITING_SERVICE_TIMEOUT if wait_for_completion else SERVICE_TIMEOUT
+
+
+def check_wait_props(*, wait_for_completion: bool, wait_condition_timeout: Duration | None) -> None:
+    """A deploy blocks on the plan one way: the handler's hour, or a WaitCondition."""
+    if wait_for_completion and wait_condition_timeout is not None:
+        raise validation.CloudTrailLakeImportPropsError(
+            "wait_for_completion and wait_condition_timeout exclude each other: "
+            "wait_for_completion waits within CloudFormation's hour for a custom resource, "
+            "wait_condition_timeout up to 12 hours on a WaitCondition; choose one"
+        )
 
 
 def _check_range(prop: str, value: int, low: int, high: int) -> None:
@@ -369,4 +485,4 @@ def _check_duration(prop: str, value: Duration, low: Duration, high: Duration) -
         )
 
 
-__all__ = ["CloudTrailLakeImportPlan", "ImportSpec"]
+__all__ = ["CloudTrailLakeImportPlan", "ImportSpec", "PlanSplit"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
@@ -17,6 +18,15 @@ MIN_SPLIT = Duration.days(1)
 LAST_PIECE_FRACTION = 10
 
 
+class PlanSplit(StrEnum):
+    """Calendar pieces for ``split_window_by``: each piece ends where a UTC calendar year (or
+    month) ends, so a yearly segment holds exactly that year (365-day steps drift by a day
+    every leap year). The first and last pieces may be partial."""
+
+    YEAR = "year"
+    MONTH = "month"
+
+
 @dataclass(frozen=True)
 class ImportSpec:
     """One import of a plan: a bucket (and prefix) and an optional time window.
@@ -25,7 +35,8 @@ class ImportSpec:
     :param source_prefix: key prefix to import, e.g. ``AWSLogs/123456789012/CloudTrail/``;
         default: the whole bucket.
     :param start_event_time: timezone-aware start of the window; default: no lower bound.
-    :param end_event_time: timezone-aware end of the window; default: no upper bound.
+    :param end_event_time: timezone-aware end of the window, exclusive (the segment ends a
+        second before it, so the next import may start at it); default: no upper bound.
     :param source_encryption_key: the KMS key of an SSE-KMS source bucket.
     """
 
@@ -46,12 +57,16 @@ class Segment:
     end: str | None
 
 
-def plan_segments(imports: list[ImportSpec], split_window_by: Duration | None) -> list[Segment]:
-    """Validate ``imports`` and cut each window into pieces of ``split_window_by``.
+def plan_segments(
+    imports: list[ImportSpec], split_window_by: Duration | PlanSplit | str | None
+) -> list[Segment]:
+    """Validate ``imports`` and cut each window into pieces of ``split_window_by`` (a duration
+    or a ``PlanSplit`` calendar unit).
 
     Pieces do not overlap: one ends a second before the next starts (CloudTrail matches the
-    minute-precise dates in file names, so no file falls in two pieces or between them). A
-    remainder shorter than a tenth of the step is added to the last piece.
+    minute-precise dates in file names, so no file falls in two pieces or between them); so
+    does every import, its ``end_event_time`` being exclusive. A remainder shorter than a tenth
+    of the step is added to the last piece.
     """
     if not imports:
         raise validation.CloudTrailLakeImportPropsError("imports must list at least one ImportSpec")
@@ -81,9 +96,17 @@ def plan_segments(imports: list[ImportSpec], split_window_by: Duration | None) -
     return segments
 
 
-def _split_step(split_window_by: Duration | None) -> timedelta | None:
+def _split_step(split_window_by: Duration | PlanSplit | str | None) -> timedelta | PlanSplit | None:
     if split_window_by is None:
         return None
+    if isinstance(split_window_by, str):
+        try:
+            return PlanSplit(split_window_by)
+        except ValueError:
+            raise validation.CloudTrailLakeImportPropsError(
+                "split_window_by must be a Duration or one of "
+                f"{', '.join(repr(p.value) for p in PlanSplit)}; got {split_window_by!r}"
+            ) from None
     if split_window_by.is_unresolved():
         raise validation.CloudTrailLakeImportPropsError(
             "split_window_by must be a concrete duration (the segments are decided at synth time)"
@@ -97,16 +120,18 @@ def _split_step(split_window_by: Duration | None) -> timedelta | None:
 
 
 def _windows(
-    where: str, spec: ImportSpec, step: timedelta | None
+    where: str, spec: ImportSpec, step: timedelta | PlanSplit | None
 ) -> list[tuple[datetime | None, datetime | None]]:
     start, end = spec.start_event_time, spec.end_event_time
     if step is None:
-        return [(start, end)]
+        return [(start, _last_second_before(end))]
     if start is None or end is None:
         raise validation.CloudTrailLakeImportPropsError(
             f"split_window_by needs both start_event_time and end_event_time; {where} lacks "
             f"{'start_event_time' if start is None else 'end_event_time'}"
         )
+    if isinstance(step, PlanSplit):
+        return _calendar_pieces(start, end, step)
     pieces: list[tuple[datetime | None, datetime | None]] = []
     piece_start = start
     while piece_start < end:
@@ -115,8 +140,35 @@ def _windows(
         # by 365 days stay three segments despite a leap day.
         last = piece_end + step / LAST_PIECE_FRACTION >= end
         if last:
-            pieces.append((piece_start, end))
+            pieces.append((piece_start, _last_second_before(end)))
             break
-        pieces.append((piece_start, piece_end - timedelta(seconds=1)))
+        pieces.append((piece_start, _last_second_before(piece_end)))
         piece_start = piece_end
     return pieces
+
+
+def _calendar_pieces(
+    start: datetime, end: datetime, unit: PlanSplit
+) -> list[tuple[datetime | None, datetime | None]]:
+    pieces: list[tuple[datetime | None, datetime | None]] = []
+    piece_start = start.astimezone(UTC)
+    end = end.astimezone(UTC)
+    while piece_start < end:
+        piece_end = min(_next_boundary(piece_start, unit), end)
+        pieces.append((piece_start, _last_second_before(piece_end)))
+        piece_start = piece_end
+    return pieces
+
+
+def _next_boundary(moment: datetime, unit: PlanSplit) -> datetime:
+    """The first instant of the UTC calendar year (or month) after the one ``moment`` is in."""
+    if unit is PlanSplit.YEAR:
+        return datetime(moment.year + 1, 1, 1, tzinfo=UTC)
+    year, month = divmod(moment.year * 12 + moment.month, 12)  # month is 0-based here
+    return datetime(year, month + 1, 1, tzinfo=UTC)
+
+
+def _last_second_before(end: datetime | None) -> datetime | None:
+    """An ImportSpec's end is exclusive, like a piece's: adjacent specs ([2019, 2022) then
+    [2022, 2024)) share no second, so no event at the shared bound is imported twice."""
+    return None if end is None else end - timedelta(seconds=1)

@@ -84,7 +84,7 @@ class Plan:
         for item in client.list_imports(Destination=self.store.arn)["Imports"]:
             record = cloudtrail.get_import(client, item["ImportId"])
             if record is not None and record.identity is not None:
-                earlier.setdefault(record.identity, []).append(record)
+                earlier.setdefault(plan_decisions.source_key(record.identity), []).append(record)
         return plan_decisions.execution_input(props, earlier)
 
     def start(self, execution_input: dict[str, Any]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +55,10 @@ def identity(year: int) -> ImportIdentity:
     )
 
 
+def key(year: int) -> ImportIdentity:
+    return plan_decisions.source_key(identity(year))
+
+
 def test_the_execution_name_is_the_same_for_the_same_plan_and_new_for_a_changed_one() -> None:
     one = plan_decisions.plan_identity("stack", "Plan", raw_plan())
     again = plan_decisions.plan_identity("stack", "Plan", raw_plan(ServiceToken="other"))
@@ -66,6 +71,25 @@ def test_the_execution_name_is_the_same_for_the_same_plan_and_new_for_a_changed_
     assert len(plan_decisions.execution_name(one, plan_decisions.MAX_GENERATIONS)) <= 80
 
 
+def test_changing_only_stop_on_delete_or_the_service_token_keeps_the_plan_s_executions() -> None:
+    one = plan_decisions.plan_identity("stack", "Plan", raw_plan())
+    kept = plan_decisions.plan_identity(
+        "stack", "Plan", raw_plan(StopOnDelete="false", ServiceTimeout="300")
+    )
+    assert one == kept
+    for generation in (0, 1, 49):
+        arn = plan_decisions.execution_arn(MACHINE, plan_decisions.execution_name(one, generation))
+        assert plan_decisions.is_execution_of(one, arn)
+    other = plan_decisions.plan_identity("stack", "Plan", raw_plan(RetryToken="2"))
+    assert not plan_decisions.is_execution_of(
+        other, plan_decisions.execution_arn(MACHINE, plan_decisions.execution_name(one, 0))
+    )
+    assert not plan_decisions.is_execution_of(
+        one, plan_decisions.execution_arn(MACHINE, plan_decisions.execution_name(one, 0) + "-x")
+    )
+    assert not plan_decisions.is_execution_of(one, "plan-not-started")
+
+
 def test_execution_and_state_machine_arns_convert_both_ways() -> None:
     arn = plan_decisions.execution_arn(MACHINE, "plan-1")
     assert arn == "arn:aws:states:eu-west-1:123456789012:execution:PlanStateMachine-AbC123:plan-1"
@@ -76,8 +100,8 @@ def test_execution_and_state_machine_arns_convert_both_ways() -> None:
 def test_the_input_skips_completed_follows_running_and_resumes_failed_segments() -> None:
     props = plan_properties.parse(raw_plan())
     earlier = {
-        identity(2021): [ImportRecord("done", "COMPLETED", identity(2021), {"FilesCompleted": 3})],
-        identity(2022): [
+        key(2021): [ImportRecord("done", "COMPLETED", identity(2021), {"FilesCompleted": 3})],
+        key(2022): [
             ImportRecord("newer-failed", "FAILED", identity(2022)),
             ImportRecord("older-running", "IN_PROGRESS", identity(2022)),
         ],
@@ -92,9 +116,37 @@ def test_the_input_skips_completed_follows_running_and_resumes_failed_segments()
     assert [s["Index"] for s in execution_input["Segments"]] == [0, 1, 2]
     assert third["Request"] == request(2023)
 
-    only_failed = {identity(2023): [ImportRecord("failed", "STOPPED", identity(2023))]}
+    only_failed = {key(2023): [ImportRecord("failed", "STOPPED", identity(2023))]}
     resumed = plan_decisions.execution_input(props, only_failed)["Segments"][2]
     assert resumed["Adopt"] == {"ImportId": "failed", "Resume": True}
+
+
+def test_a_completed_import_that_copied_nothing_does_not_count_as_done() -> None:
+    props = plan_properties.parse(raw_plan())
+    earlier = {
+        key(2021): [ImportRecord("empty", "COMPLETED", identity(2021), {"FilesCompleted": 0})],
+        key(2022): [ImportRecord("no-prefix", "COMPLETED", identity(2022), {"PrefixesFound": 0})],
+        key(2023): [ImportRecord("done", "COMPLETED", identity(2023), {"FilesCompleted": 1})],
+    }
+    segments = plan_decisions.execution_input(props, earlier)["Segments"]
+    assert ["Completed" in s or "Adopt" in s for s in segments] == [False, False, True]
+
+
+def test_an_import_of_the_same_source_and_window_matches_whatever_role_it_ran_with() -> None:
+    props = plan_properties.parse(raw_plan())
+    replaced_role = dataclasses.replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
+    earlier = {
+        plan_decisions.source_key(replaced_role): [
+            ImportRecord("done", "COMPLETED", replaced_role, {"FilesCompleted": 3})
+        ]
+    }
+    first = plan_decisions.execution_input(props, earlier)["Segments"][0]
+    assert first["Completed"]["ImportId"] == "done"
+    running = [ImportRecord("kept", "IN_PROGRESS", replaced_role)]
+    stop = plan_decisions.imports_to_stop(
+        running, leaving=[replaced_role], staying=[identity(2021)]
+    )
+    assert stop == []
 
 
 def test_only_running_imports_of_segments_that_leave_the_plan_are_stopped() -> None:

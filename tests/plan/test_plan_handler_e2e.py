@@ -119,6 +119,7 @@ def test_create_starts_the_plan_once_and_a_repeated_create_adopts_it(
     assert first["PhysicalResourceId"] == again["PhysicalResourceId"]
     assert first["Data"]["ExecutionArn"] == first["PhysicalResourceId"]
     assert first["Data"]["SegmentCount"] == 3
+    assert first["Data"]["SegmentsWithoutSourceFiles"] == 0
     assert [e["executionArn"] for e in resource.executions()] == [first["PhysicalResourceId"]]
     done = engine.wait_for_execution(first["PhysicalResourceId"])
     assert done["status"] == "SUCCEEDED"
@@ -261,3 +262,164 @@ def test_an_update_adopts_the_running_import_and_the_old_executions_cleanup_leav
     assert segments[0]["ImportId"] == first_import
     old = plan.states.describe_execution(executionArn=created["PhysicalResourceId"])
     assert old["status"] != "RUNNING"
+
+
+def test_create_reports_segments_whose_prefix_holds_no_file_yet(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    segments = [plan.request(day) for day in DAYS]
+    segments[2]["ImportSource"]["S3"]["S3LocationUri"] = f"s3://{plan.bucket}/AWSLogs/empty/"
+    created = resource.send(
+        "Create", ResourceProperties=resource.properties() | {"Segments": segments}
+    )
+    assert created["Status"] == "SUCCESS", created.get("Reason")
+    assert created["Data"]["SegmentsWithoutSourceFiles"] == 1
+
+
+def running_imports(engine: PlanEngine, plan: Plan) -> list[str]:
+    return [
+        i.import_id
+        for i in list(engine.lake.imports.values())
+        if i.status in ("INITIALIZING", "IN_PROGRESS") and i.store.arn == plan.store.arn
+    ]
+
+
+def test_an_update_of_only_the_service_token_and_stop_on_delete_keeps_the_running_execution(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    engine.router.step_seconds = 0.25
+    created = resource.send("Create", ResourceProperties=resource.properties())
+    engine.wait_until(lambda: bool(running_imports(engine, plan)))
+
+    new_token = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:plan-handler-v2"
+    updated = resource.send(
+        "Update",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(ServiceToken=new_token, StopOnDelete="false"),
+        OldResourceProperties=resource.properties(),
+    )
+
+    assert updated["Status"] == "SUCCESS", updated.get("Reason")
+    assert updated["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert [e["status"] for e in resource.executions()] == ["RUNNING"]
+    engine.router.step_seconds = 4.0
+    done = engine.wait_for_execution(created["PhysicalResourceId"])
+    assert done["status"] == "SUCCEEDED", done.get("cause")
+
+
+def test_an_update_stops_a_leaving_segment_s_import_only_if_the_old_plan_said_stop_on_delete(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    engine.router.step_seconds = 0.25
+    keep_running = resource.properties(StopOnDelete="false")
+    created = resource.send("Create", ResourceProperties=keep_running)
+    engine.wait_until(lambda: bool(running_imports(engine, plan)))
+    (first_import,) = running_imports(engine, plan)
+
+    updated = resource.send(
+        "Update",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(StopOnDelete="true")
+        | {"Segments": [plan.request(day) for day in DAYS[1:]]},
+        OldResourceProperties=keep_running,
+    )
+
+    assert updated["Status"] == "SUCCESS", updated.get("Reason")
+    assert engine.lake.get(first_import).status != "STOPPED"
+    plan.states.stop_execution(executionArn=updated["PhysicalResourceId"])
+
+
+def test_with_wait_for_completion_the_create_answers_once_the_plan_succeeded(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    resource = Resource(Plan(engine, templates["stop"], archive), responses)
+    created = resource.send(
+        "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
+    )
+    assert created["Status"] == "SUCCESS", created.get("Reason")
+    assert created["Data"]["SegmentCount"] == 3
+    described = resource.plan.states.describe_execution(executionArn=created["PhysicalResourceId"])
+    assert described["status"] == "SUCCEEDED"
+
+
+def test_with_wait_for_completion_a_failed_plan_fails_the_create_with_its_cause(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    plan.s3.put_object(Bucket=plan.bucket, Key=plan.day_keys(DAYS[1])[0], Body=NOT_GZIP)
+    created = resource.send(
+        "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
+    )
+    assert created["Status"] == "FAILED"
+    arn = created["PhysicalResourceId"]
+    assert arn.startswith("arn:aws:states:")
+    assert created["Reason"].startswith(f"PlanExecutionFailed: execution {arn}: ")
+    assert "CloudTrailLakeImportPlan.Stopped" in created["Reason"]
+
+
+class ShortLambdaContext(LambdaContext):
+    invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:plan-handler"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 40_000
+
+
+def test_a_wait_that_outlasts_the_invocation_hands_over_and_the_continuation_answers(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plan_handler import waiting
+
+    resource = Resource(Plan(engine, templates["stop"], archive), responses)
+    handed: list[bytes] = []
+    monkeypatch.setattr(
+        waiting,
+        "hand_over",
+        lambda _c, _b, _ctx, event: lambda state: handed.append(waiting.payload(event, state)),
+    )
+    event = {
+        "RequestType": "Create",
+        "ResponseURL": f"{resource.url}/response?X-Amz-Signature=secret",
+        "StackId": STACK_ID,
+        "RequestId": str(uuid.uuid4()),
+        "LogicalResourceId": "PlanDAF4E53A",
+        "ResourceType": "Custom::CloudTrailLakeImportPlan",
+        "ResourceProperties": resource.properties(WaitForCompletion="true"),
+    }
+    plan_index.handler(event, ShortLambdaContext())
+    assert resource.answers.answers == []
+    (continuation,) = handed
+    arn = json.loads(continuation)[waiting.KEY]["ExecutionArn"]
+    engine.wait_for_execution(arn)
+
+    plan_index.handler(json.loads(continuation), LambdaContext())
+
+    (answer,) = resource.answers.answers
+    assert answer["Status"] == "SUCCESS", answer.get("Reason")
+    assert answer["PhysicalResourceId"] == arn
+    assert answer["Data"]["SegmentCount"] == 3

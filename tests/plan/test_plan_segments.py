@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 import aws_cdk as cdk
@@ -11,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
-from cloudtrail_lake_import.plan_segments import plan_segments
+from cloudtrail_lake_import.plan_segments import PlanSplit, plan_segments
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app
 from tests.plan.conftest import year
@@ -23,7 +24,7 @@ def bucket() -> s3.IBucket:
     return s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
 
 
-def windows(specs: list[ImportSpec], step: cdk.Duration | None) -> list[tuple[Any, Any]]:
+def windows(specs: list[ImportSpec], step: cdk.Duration | str | None) -> list[tuple[Any, Any]]:
     return [(s.start, s.end) for s in plan_segments(specs, step)]
 
 
@@ -33,7 +34,7 @@ def test_without_a_split_each_import_is_one_segment_in_the_given_order(
     specs = [ImportSpec(bucket, "b/", year(2021), year(2022)), ImportSpec(bucket, "a/")]
     segments = plan_segments(specs, None)
     assert [(s.prefix, s.start, s.end) for s in segments] == [
-        ("b/", "2021-01-01T00:00:00Z", "2022-01-01T00:00:00Z"),
+        ("b/", "2021-01-01T00:00:00Z", "2021-12-31T23:59:59Z"),
         ("a/", None, None),
     ]
 
@@ -49,7 +50,7 @@ def test_a_split_window_makes_pieces_that_neither_overlap_nor_leave_gaps(
         ("2021-01-01T00:00:00Z", "2021-01-03T23:59:59Z"),
         ("2021-01-04T00:00:00Z", "2021-01-06T23:59:59Z"),
         ("2021-01-07T00:00:00Z", "2021-01-09T23:59:59Z"),
-        ("2021-01-10T00:00:00Z", "2021-01-11T00:00:00Z"),
+        ("2021-01-10T00:00:00Z", "2021-01-10T23:59:59Z"),
     ]
 
 
@@ -57,8 +58,47 @@ def test_a_leap_day_does_not_make_a_one_day_segment(bucket: s3.IBucket) -> None:
     pieces = windows([ImportSpec(bucket, "", year(2020), year(2022))], cdk.Duration.days(365))
     assert pieces == [
         ("2020-01-01T00:00:00Z", "2020-12-30T23:59:59Z"),
-        ("2020-12-31T00:00:00Z", "2022-01-01T00:00:00Z"),
+        ("2020-12-31T00:00:00Z", "2021-12-31T23:59:59Z"),
     ]
+
+
+def test_a_calendar_split_makes_one_segment_per_utc_year_with_no_drift(bucket: s3.IBucket) -> None:
+    start, end = datetime(2019, 6, 1, tzinfo=UTC), datetime(2022, 3, 1, tzinfo=UTC)
+    expected = [
+        ("2019-06-01T00:00:00Z", "2019-12-31T23:59:59Z"),
+        ("2020-01-01T00:00:00Z", "2020-12-31T23:59:59Z"),  # a leap year, whole
+        ("2021-01-01T00:00:00Z", "2021-12-31T23:59:59Z"),
+        ("2022-01-01T00:00:00Z", "2022-02-28T23:59:59Z"),
+    ]
+    assert windows([ImportSpec(bucket, "", start, end)], PlanSplit.YEAR) == expected
+    assert windows([ImportSpec(bucket, "", start, end)], "year") == expected
+
+
+def test_a_monthly_split_ends_each_piece_with_its_month(bucket: s3.IBucket) -> None:
+    pieces = windows(
+        [ImportSpec(bucket, "", year(2020), datetime(2020, 4, 1, tzinfo=UTC))], "month"
+    )
+    assert pieces == [
+        ("2020-01-01T00:00:00Z", "2020-01-31T23:59:59Z"),
+        ("2020-02-01T00:00:00Z", "2020-02-29T23:59:59Z"),
+        ("2020-03-01T00:00:00Z", "2020-03-31T23:59:59Z"),
+    ]
+    with pytest.raises(CloudTrailLakeImportPropsError, match="split_window_by must be a Duration"):
+        windows([ImportSpec(bucket, "", year(2020), year(2021))], "week")
+
+
+def test_adjacent_imports_sharing_a_bound_do_not_overlap_at_it(bucket: s3.IBucket) -> None:
+    """[2019, 2022) then [2022, 2024): the shared instant belongs to the second import only."""
+    specs = [
+        ImportSpec(bucket, "legacy/", year(2019), year(2022)),
+        ImportSpec(bucket, "org/", year(2022), year(2024)),
+    ]
+    for step in (None, cdk.Duration.days(365)):
+        pieces = windows(specs, step)
+        assert pieces[0][0] == "2019-01-01T00:00:00Z"
+        assert pieces[-1][1] == "2023-12-31T23:59:59Z"
+        for (_, end), (start, _) in itertools.pairwise(pieces):
+            assert end < start, (step, pieces)
 
 
 @pytest.mark.parametrize(
@@ -137,3 +177,46 @@ def test_two_prefixes_of_one_bucket_share_one_role_reading_both() -> None:
         ":s3:::trail-archive/AWSLogs/1/*",
         ":s3:::trail-archive/AWSLogs/2/*",
     ]
+
+
+def test_reordering_the_imports_keeps_each_bucket_s_access_role() -> None:
+    def role_ids(order: list[int]) -> dict[str, str]:
+        stack = cdk.Stack(new_app(), "Order")
+        buckets = [
+            s3.Bucket.from_bucket_name(stack, name, name) for name in ("legacy", "org", "other")
+        ]
+        plan = CloudTrailLakeImportPlan(
+            stack,
+            "Plan",
+            event_data_store=STORE_ARN,
+            imports=[ImportSpec(buckets[i], "AWSLogs/") for i in order],
+        )
+        return {b.bucket_name: stack.get_logical_id(_cfn(plan.access_role_for(b))) for b in buckets}
+
+    assert role_ids([0, 1, 2]) == role_ids([2, 0, 1])
+    assert len(set(role_ids([0, 1, 2]).values())) == 3
+
+
+def _cfn(role: iam.Role) -> cdk.CfnElement:
+    resource = role.node.default_child
+    assert isinstance(resource, cdk.CfnElement)
+    return resource
+
+
+def test_a_plan_split_by_calendar_year_from_the_package() -> None:
+    from cloudtrail_lake_import import PlanSplit as Exported
+
+    stack = cdk.Stack(new_app(), "Calendar")
+    archive = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    plan = CloudTrailLakeImportPlan(
+        stack,
+        "Plan",
+        event_data_store=STORE_ARN,
+        imports=[ImportSpec(archive, "AWSLogs/", year(2019), year(2024))],
+        split_window_by=Exported.YEAR,
+    )
+    assert [(s.start, s.end) for s in plan.segments][-1] == (
+        "2023-01-01T00:00:00Z",
+        "2023-12-31T23:59:59Z",
+    )
+    assert plan.segment_count == 5

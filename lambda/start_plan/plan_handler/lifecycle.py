@@ -17,7 +17,7 @@ from typing import Any
 from import_handler import aws, cloudtrail, sender
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity, PropertyError
-from plan_handler import plan_decisions, plan_properties
+from plan_handler import plan_decisions, plan_properties, waiting
 from plan_handler.plan_properties import PlanProperties
 
 logger = logging.getLogger(__name__)
@@ -51,17 +51,29 @@ def handle(event: Mapping[str, Any], context: Any) -> None:
     }
     request_type = event.get("RequestType")
     physical_id = str(event.get("PhysicalResourceId") or NOT_STARTED)
+    answer: Mapping[str, Any] | None
     try:
-        if request_type == "Delete":
+        continued = waiting.read(event)
+        if continued is not None:
+            physical_id = continued.execution_arn
+            answer = _wait(event, context, clients, budget, continued)
+        elif request_type == "Delete":
             delete(event, clients, budget)
-            data: dict[str, Any] = {}
+            answer = {}
         elif request_type in ("Create", "Update"):
             physical_id, data = start(event, clients, budget)
+            answer = data
+            if _waits(event):
+                answer = _wait(event, context, clients, budget, waiting.begin(physical_id, data))
         else:
             raise PropertyError(
                 "RequestType", f"must be Create, Update or Delete, got {request_type!r}"
             )
-        body.update(Status="SUCCESS", PhysicalResourceId=physical_id, Data=data)
+        if answer is None:
+            return  # handed over: the continuation answers
+        body.update(Status="SUCCESS", PhysicalResourceId=physical_id, Data=dict(answer))
+    except waiting.ExecutionFailedError as error:
+        body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=str(error)[:1000])
     except PropertyError as error:
         body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=str(error))
     except aws.ERRORS as error:
@@ -82,17 +94,52 @@ def handle(event: Mapping[str, Any], context: Any) -> None:
     sender.send(str(event["ResponseURL"]), body, os.environ.get("AWS_CA_BUNDLE"), seconds_left)
 
 
+def _waits(event: Mapping[str, Any]) -> bool:
+    return plan_properties.parse(event.get("ResourceProperties")).wait_for_completion
+
+
+def _wait(
+    event: Mapping[str, Any],
+    context: Any,
+    clients: aws.Clients,
+    budget: Callable[[], float],
+    state: waiting.Waiting,
+) -> Mapping[str, Any] | None:
+    props = plan_properties.parse(event.get("ResourceProperties"))
+
+    def describe(arn: str) -> Mapping[str, Any]:
+        described: Mapping[str, Any] = clients.get(
+            "stepfunctions", None, budget()
+        ).describe_execution(executionArn=arn)
+        return described
+
+    return waiting.wait(
+        state,
+        describe=describe,
+        hand_over=waiting.hand_over(clients, budget, context, event),
+        remaining=budget,
+        poll_seconds=props.poll_interval_seconds,
+    )
+
+
 def start(
     event: Mapping[str, Any], clients: aws.Clients, budget: Callable[[], float]
 ) -> tuple[str, dict[str, Any]]:
     raw = event.get("ResourceProperties") or {}
     props = plan_properties.parse(raw)
-    if event.get("RequestType") == "Update":
-        _end_previous(event, props, clients, budget)
-    states = clients.get("stepfunctions", None, budget())
     identity = plan_decisions.plan_identity(
         str(event.get("StackId")), str(event.get("LogicalResourceId")), raw
     )
+    if event.get("RequestType") == "Update":
+        previous = str(event.get("PhysicalResourceId") or "")
+        if plan_decisions.is_execution_of(identity, previous):
+            status = _execution_status(clients, budget, previous)
+            if status in plan_decisions.ADOPTABLE:
+                # Only ServiceToken, ServiceTimeout or StopOnDelete changed: the plan runs on.
+                logger.info("keeping execution %s (%s): the plan is unchanged", previous, status)
+                return previous, _data(previous, props, None)
+        _end_previous(event, props, clients, budget)
+    states = clients.get("stepfunctions", None, budget())
     for generation in range(plan_decisions.MAX_GENERATIONS):
         name = plan_decisions.execution_name(identity, generation)
         arn = plan_decisions.execution_arn(props.state_machine_arn, name)
@@ -105,6 +152,7 @@ def start(
         execution_input = plan_decisions.execution_input(
             props, _earlier_imports(clients, budget, props)
         )
+        empty = _segments_without_source_files(clients, budget, props)
         try:
             states.start_execution(
                 stateMachineArn=props.state_machine_arn,
@@ -118,7 +166,7 @@ def start(
             logger.info("execution %s was started concurrently; adopting it", name)
             return arn, _data(arn, props, None)
         logger.info("started execution %s", name)
-        return arn, _data(arn, props, execution_input)
+        return arn, {**_data(arn, props, execution_input), "SegmentsWithoutSourceFiles": len(empty)}
     raise PropertyError(
         "RetryToken",
         f"must change: this plan already ran {plan_decisions.MAX_GENERATIONS} times "
@@ -154,8 +202,9 @@ def _end_previous(
     clients: aws.Clients,
     budget: Callable[[], float],
 ) -> None:
-    """Stop the previous plan's execution; with StopOnDelete, stop the import of a segment that
-    the new plan no longer has (an identical one is adopted by the new execution instead)."""
+    """Stop the previous plan's execution; with the previous plan's StopOnDelete, stop the
+    import of a segment that the new plan no longer has (an identical one is adopted by the new
+    execution instead). The old value decides: it is what the running plan was deployed with."""
     previous = str(event.get("PhysicalResourceId") or "")
     if plan_decisions.state_machine_of(previous) is None:
         return
@@ -164,7 +213,7 @@ def _end_previous(
         old = plan_properties.parse(event.get("OldResourceProperties"))
     except PropertyError:
         return
-    if props.stop_on_delete:
+    if old.stop_on_delete:
         _stop_imports(
             clients,
             budget,
@@ -237,14 +286,61 @@ def _earlier_imports(
     ListImports returns no source or window: the newest imports are read with GetImport, as
     many as three per segment plus ten (CloudTrail's quota for these APIs is about 1 TPS).
     """
-    wanted = {s.identity for s in props.segments}
+    wanted = {plan_decisions.source_key(s.identity) for s in props.segments}
     to_read = min(3 * len(props.segments) + 10, 100)
     found: dict[ImportIdentity, list[ImportRecord]] = {}
     for import_id in _recent_import_ids(clients, budget, props.destination)[:to_read]:
         record = cloudtrail.get_import(clients.cloudtrail(None, budget()), import_id)
-        if record is not None and record.identity in wanted:
-            found.setdefault(record.identity, []).append(record)
+        if record is None or record.identity is None:
+            continue
+        key = plan_decisions.source_key(record.identity)
+        if key in wanted:
+            found.setdefault(key, []).append(record)
     return found
+
+
+def _segments_without_source_files(
+    clients: aws.Clients, budget: Callable[[], float], props: PlanProperties
+) -> list[int]:
+    """The segments whose prefix holds no object yet (one ListObjectsV2 of one key per prefix).
+
+    They still run (the Lake completes them with nothing, and a later deploy imports them
+    again, see ``plan_decisions.imported_nothing``); the answer and the log name them.
+    """
+    empty_at: dict[tuple[str, str, str], bool] = {}
+    empty: list[int] = []
+    for index, segment in enumerate(props.segments):
+        identity = segment.identity
+        where = (identity.s3_bucket_region, identity.bucket, identity.prefix)
+        if where not in empty_at:
+            empty_at[where] = _prefix_is_empty(clients, budget, *where)
+        if empty_at[where]:
+            logger.warning(
+                "NO_SOURCE_FILES: segment %d (%s) has no object under its prefix yet",
+                index,
+                identity.s3_location_uri,
+            )
+            empty.append(index)
+    return empty
+
+
+def _prefix_is_empty(
+    clients: aws.Clients, budget: Callable[[], float], region: str, bucket: str, prefix: str
+) -> bool:
+    """False when S3 will not say (another account's bucket, say): the import judges."""
+    try:
+        listed = clients.s3(region, budget()).list_objects_v2(
+            Bucket=bucket, Prefix=prefix, MaxKeys=1
+        )
+    except aws.ERRORS as error:
+        logger.warning(
+            "cannot list s3://%s/%s (%s): the import judges",
+            bucket,
+            prefix,
+            aws.error_code(error) or type(error).__name__,
+        )
+        return False
+    return not listed.get("Contents")
 
 
 def _recent_import_ids(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,9 +20,24 @@ MAX_GENERATIONS = 50
 ADOPTABLE = frozenset({"RUNNING", "SUCCEEDED"})
 
 
+def source_key(identity: ImportIdentity) -> ImportIdentity:
+    """What makes a plan's segment the same import: the identity without the access role.
+
+    A plan's role is its own (the roles of one bucket's segments are interchangeable), and a
+    role that a deploy replaces must not make completed years look new and be copied again.
+    The single import's identity rules (``import_handler``) keep the role.
+    """
+    return dataclasses.replace(identity, s3_bucket_access_role_arn="")
+
+
+#: Properties that change how CloudFormation or a Delete treats the plan, not what it runs.
+NOT_IN_IDENTITY = frozenset({"ServiceToken", "ServiceTimeout", "StopOnDelete", "WaitForCompletion"})
+
+
 def plan_identity(stack_id: str, logical_id: str, raw_properties: Mapping[str, Any]) -> str:
-    """A digest of where the plan is declared and everything it asks (ServiceToken aside)."""
-    asked = {k: v for k, v in raw_properties.items() if k not in ("ServiceToken", "ServiceTimeout")}
+    """A digest of where the plan is declared and everything it runs (``NOT_IN_IDENTITY``
+    aside: an Update of only those keeps the running execution)."""
+    asked = {k: v for k, v in raw_properties.items() if k not in NOT_IN_IDENTITY}
     text = json.dumps([stack_id, logical_id, asked], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:40]
 
@@ -29,6 +45,16 @@ def plan_identity(stack_id: str, logical_id: str, raw_properties: Mapping[str, A
 def execution_name(identity: str, generation: int) -> str:
     """Step Functions' names allow 80 characters of ``[A-Za-z0-9_-]``."""
     return f"plan-{identity}" if generation == 0 else f"plan-{identity}-{generation}"
+
+
+def is_execution_of(identity: str, execution: str) -> bool:
+    """True when ``execution`` (an ARN) is one of the generations of the plan ``identity``."""
+    if state_machine_of(execution) is None:
+        return False
+    name = execution.rpartition(":")[2]
+    first = execution_name(identity, 0)
+    generation = name.removeprefix(f"{first}-")
+    return name == first or (generation != name and generation.isdigit())
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -55,7 +81,7 @@ def segment_entry(
     by ImportId rather than copied anew).
     """
     entry: dict[str, Any] = {"Index": index, "Request": dict(request)}
-    if earlier is None:
+    if earlier is None or imported_nothing(earlier):
         return entry
     if earlier.status == "COMPLETED":
         entry["Completed"] = {
@@ -69,17 +95,33 @@ def segment_entry(
     return entry
 
 
+def imported_nothing(record: ImportRecord) -> bool:
+    """A COMPLETED import that found no prefix or copied no file: the Lake completes an import
+    of an empty prefix, and the archive copied in later must still be imported."""
+    stats = record.statistics
+    return record.status == "COMPLETED" and (
+        stats.get("PrefixesFound") == 0 or stats.get("FilesCompleted") == 0
+    )
+
+
 def execution_input(
     props: PlanProperties, earlier: Mapping[ImportIdentity, Sequence[ImportRecord]]
 ) -> dict[str, Any]:
-    """The execution's input: settings and every segment (docs/DESIGN.md, "Import plans")."""
+    """The execution's input: settings and every segment (docs/DESIGN.md, "Import plans").
+
+    ``earlier`` is keyed by ``source_key``.
+    """
     return {
         "Settings": {
             "PollIntervalSeconds": props.poll_interval_seconds,
             "MaxRetries": props.max_retries,
         },
         "Segments": [
-            segment_entry(index, segment.request, choose_earlier(earlier.get(segment.identity, ())))
+            segment_entry(
+                index,
+                segment.request,
+                choose_earlier(earlier.get(source_key(segment.identity), ())),
+            )
             for index, segment in enumerate(props.segments)
         ],
     }
@@ -91,5 +133,9 @@ def imports_to_stop(
     staying: Iterable[ImportIdentity] = (),
 ) -> list[ImportRecord]:
     """The running imports of segments that leave the plan and are not in the plan that stays."""
-    stop = set(leaving) - set(staying)
-    return [r for r in running if r.running and r.identity is not None and r.identity in stop]
+    stop = {source_key(i) for i in leaving} - {source_key(i) for i in staying}
+    return [
+        r
+        for r in running
+        if r.running and r.identity is not None and source_key(r.identity) in stop
+    ]

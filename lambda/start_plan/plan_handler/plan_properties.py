@@ -30,6 +30,7 @@ class PlanProperties:
     max_retries: int
     stop_on_delete: bool
     retry_token: str | None
+    wait_for_completion: bool = False
 
     @property
     def destination(self) -> str:
@@ -69,6 +70,7 @@ def parse(raw: Mapping[str, Any] | None) -> PlanProperties:
         max_retries=_int(raw, "MaxRetries", 0, 10),
         stop_on_delete=properties.parse_bool(raw, "StopOnDelete", default=True),
         retry_token=retry_token,
+        wait_for_completion=properties.parse_bool(raw, "WaitForCompletion", default=False),
     )
 
 

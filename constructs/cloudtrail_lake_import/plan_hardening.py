@@ -1,0 +1,102 @@
+"""The plan's custom resource handler, hardened like the single import's (issue 13): bounded
+asynchronous retries into an encrypted dead-letter queue, reserved concurrency, KMS-encrypted
+logs on request, and the checkov skips for what the user's props left at their defaults."""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+
+from cloudtrail_lake_import import checkov_skips
+from cloudtrail_lake_import.checkov_skips import Skip, skip_checks
+from constructs import Construct, IConstruct
+
+# A custom resource handler serves one request at a time; the second covers a retry that
+# overlaps a slow first attempt.
+DEFAULT_RESERVED_CONCURRENCY = 2
+# Lambda's maximum: a crash or timeout is retried twice; a repeated request adopts the
+# execution it already started (execution names are derived from the plan).
+ASYNC_RETRY_ATTEMPTS = 2
+# A message holds a CloudFormation request whose ResponseURL expires within hours; four days
+# cover a weekend of not looking.
+DEAD_LETTER_RETENTION = Duration.days(4)
+
+PLAN_HANDLER_OUTSIDE_VPC = Skip(
+    "CKV_AWS_117",
+    "The plan's handler calls only AWS APIs (CloudTrail, S3, Step Functions) and the "
+    "CloudFormation response URL over TLS; it serves nothing and reaches no private resource, "
+    "so a VPC adds no protection.",
+)
+PLAN_LOGS_WITHOUT_KMS = Skip(
+    "CKV_AWS_158",
+    "The state machine logs each segment's StartImport request and outcome (bucket, prefix, "
+    "window, role and import ids), no event and no credential; CloudWatch Logs encrypts them "
+    "at rest with its own key. Pass log_encryption_key to use a KMS key of yours.",
+)
+
+
+def new_dead_letter_queue(scope: Construct) -> sqs.Queue:
+    """Where Lambda puts a request it gave up on (retries exhausted or older than the service
+    timeout): without it, a lost request is invisible and the stack waits out the timeout."""
+    return sqs.Queue(
+        scope,
+        "HandlerDeadLetterQueue",
+        encryption=sqs.QueueEncryption.KMS_MANAGED,
+        enforce_ssl=True,
+        retention_period=DEAD_LETTER_RETENTION,
+    )
+
+
+def allow_logs_to_use(scope: Construct, key: kms.IKey) -> None:
+    """Let CloudWatch Logs encrypt this account's log groups with ``key`` (a warning when the
+    key is imported and its policy cannot be changed here)."""
+    stack = Stack.of(scope)
+    # The log groups' ARNs cannot be named (they refer to the key: a cycle): the statement is
+    # scoped to log groups of this account and region.
+    added = key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsForCloudTrailLakeImportPlan",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+            actions=[
+                "kms:Encrypt*",
+                "kms:Decrypt*",
+                "kms:ReEncrypt*",
+                "kms:GenerateDataKey*",
+                "kms:Describe*",
+            ],
+            resources=["*"],
+            conditions={
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": (
+                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    )
+                }
+            },
+        )
+    )
+    if not added.statement_added:
+        Annotations.of(scope).add_warning_v2(
+            "cloudtrail-lake-import:planLogKeyPolicy",
+            "log_encryption_key is an imported key: its key policy must allow "
+            "logs.<region>.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, "
+            "kms:GenerateDataKey* and kms:Describe*, or the plan's log groups cannot be created",
+        )
+
+
+def skip_plan_checks_left_to_defaults(
+    *,
+    handler: IConstruct,
+    handler_log_group: IConstruct,
+    plan_log_group: IConstruct,
+    concurrency_reserved: bool,
+    logs_encrypted: bool,
+) -> None:
+    """Skip, with its reason, each check that only a prop left at its default fails."""
+    skip_checks(handler, PLAN_HANDLER_OUTSIDE_VPC)
+    if not concurrency_reserved:
+        skip_checks(handler, checkov_skips.NO_RESERVED_CONCURRENCY)
+    if not logs_encrypted:
+        skip_checks(handler_log_group, checkov_skips.LOG_GROUP_WITHOUT_KMS)
+        skip_checks(plan_log_group, PLAN_LOGS_WITHOUT_KMS)
