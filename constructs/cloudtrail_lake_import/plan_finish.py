@@ -14,6 +14,8 @@ import boto3
 
 EVENT_SOURCE = "cloudtrail-lake-import"
 PLAN_DETAIL_TYPE = "CloudTrail Lake Import Plan Finished"
+#: The error the plan's custom resource stops an execution with (an Update, a Delete).
+STOPPED_BY_DEPLOYMENT = "CloudTrailLakeImportPlan.Stopped"
 
 
 def handler(event: dict[str, Any], context: object) -> int | None:
@@ -41,6 +43,9 @@ def _execution_ended(detail: dict[str, Any]) -> int | None:
             }
         ]
     )
+    if detail.get("error") == STOPPED_BY_DEPLOYMENT:
+        # The deployment replaced or removed this execution: not a failure of the plan it waits for.
+        return None
     reason = f"import plan {os.environ['PLAN_NAME']}: execution {status}"
     try:
         return _signal("FAILURE", reason, detail["name"], detail["executionArn"])

@@ -245,3 +245,30 @@ def test_a_plan_that_fails_signals_failure_to_the_wait_condition(
     assert signal["Status"] == "FAILURE"
     assert signal["UniqueId"] == "plan"
     assert signal["Data"] == execution["executionArn"]
+
+
+def test_an_execution_stopped_by_its_own_deployment_is_reported_but_fails_no_wait_condition(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    signals: list[tuple[str, ...]] = []
+    monkeypatch.setattr(plan_finish, "_signal", lambda *args: signals.append(args))
+    put: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        boto3,
+        "client",
+        lambda service: type("Events", (), {"put_events": lambda self, **k: put.append(k)})(),
+    )
+    detail = {"executionArn": "arn:x", "name": "plan-1", "status": "ABORTED", "cause": "update"}
+    with environment({"PLAN_NAME": "PlanStack/Plan", "WAIT_CONDITION_HANDLE_URL": "https://x"}):
+        plan_finish.handler(
+            {
+                "source": "aws.states",
+                "detail": {**detail, "error": plan_finish.STOPPED_BY_DEPLOYMENT},
+            },
+            None,
+        )
+        assert signals == []
+        plan_finish.handler({"source": "aws.states", "detail": {**detail, "error": "Ops"}}, None)
+    assert [s[0] for s in signals] == ["FAILURE"]
+    assert len(put) == 2
+    assert plan_finish.STOPPED_BY_DEPLOYMENT == PLAN_STOPPED_ERROR
