@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from aws_cdk import (
     Acknowledgment,
@@ -16,7 +17,10 @@ from aws_cdk import (
     Stack,
     Validations,
 )
+from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -28,7 +32,12 @@ from aws_cdk import aws_stepfunctions as sfn
 from cloudtrail_lake_import import validation
 from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
 from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
-from cloudtrail_lake_import.plan_definition import PlanBehaviour, plan_definition
+from cloudtrail_lake_import.plan_definition import (
+    PLAN_STOPPED_ERROR,
+    SEGMENTS_FAILED_ERROR,
+    PlanBehaviour,
+    plan_definition,
+)
 from cloudtrail_lake_import.plan_handler_asset import plan_handler_code
 from cloudtrail_lake_import.plan_hardening import (
     ASYNC_RETRY_ATTEMPTS,
@@ -41,6 +50,7 @@ from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit, Segment,
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
+FINISH_CODE = Path(__file__).with_name("plan_finish.py")
 DEFAULT_POLL_INTERVAL = Duration.minutes(5)
 DEFAULT_BUSY_ACCOUNT_WAIT = Duration.days(3)
 DEFAULT_MAX_RETRIES = 2
@@ -54,6 +64,10 @@ WAITING_HANDLER_TIMEOUT = Duration.minutes(15)
 WAITING_SERVICE_TIMEOUT = Duration.minutes(60)
 # What the custom resource handler may call on CloudTrail (no resource type: "*" only).
 HANDLER_IMPORT_ACTIONS = ["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:StopImport"]
+#: CloudFormation's limit for a WaitCondition's Timeout.
+MAX_WAIT_CONDITION_TIMEOUT = Duration.hours(12)
+#: The statuses of an execution that ends without its own "Plan Finished" event.
+ENDED_WITHOUT_EVENT = ["ABORTED", "TIMED_OUT", "FAILED"]
 
 
 class CloudTrailLakeImportPlan(Construct):
@@ -87,6 +101,7 @@ class CloudTrailLakeImportPlan(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
+        wait_condition_timeout: Duration | None = None,
     ) -> None:
         """Declare the plan.
 
@@ -120,6 +135,9 @@ class CloudTrailLakeImportPlan(Construct):
             gets the key policy statement for ``logs.<region>.amazonaws.com``.
         :param reserved_concurrent_executions: concurrency reserved for the handler (at least
             1, or None to reserve nothing); default 2.
+        :param wait_condition_timeout: hold the deployment until the plan ends (up to 12 hours):
+            a CloudFormation WaitCondition that the state machine signals SUCCESS or FAILURE at
+            its end. Default: the deployment succeeds once the plan has started.
         """
         super().__init__(scope, id)
         if isinstance(event_data_store, str):
@@ -137,6 +155,11 @@ class CloudTrailLakeImportPlan(Construct):
         _check_duration(
             "busy_account_wait", busy_account_wait, Duration.minutes(1), Duration.days(30)
         )
+        if wait_condition_timeout is not None:
+            _check_wait_condition_timeout(wait_condition_timeout)
+        check_wait_props(
+            wait_for_completion=wait_for_completion, wait_condition_timeout=wait_condition_timeout
+        )
         self.segments: list[Segment] = plan_segments(list(imports), split_window_by)
         self.segment_count = len(self.segments)
 
@@ -145,6 +168,15 @@ class CloudTrailLakeImportPlan(Construct):
             allow_logs_to_use(self, log_encryption_key)
         self.log_group = logs.LogGroup(
             self, "Logs", retention=log_retention, encryption_key=log_encryption_key
+        )
+        self.wait_condition_handle = (
+            None
+            if wait_condition_timeout is None
+            else cfn.CfnWaitConditionHandle(self, "WaitConditionHandle")
+        )
+        self.handler_dead_letter_queue = new_dead_letter_queue(self)
+        self.finish_function = self._new_finish_function(
+            log_retention, log_encryption_key, reserved_concurrent_executions
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -160,6 +192,7 @@ class CloudTrailLakeImportPlan(Construct):
                         window_shapes=frozenset(
                             (s.start is not None, s.end is not None) for s in self.segments
                         ),
+                        signal=None if wait_condition_timeout is None else self.finish_function,
                     ),
                 )
             ),
@@ -174,7 +207,6 @@ class CloudTrailLakeImportPlan(Construct):
             # CloudTrail, and only CloudTrail, may be handed the access roles.
             self.state_machine.add_to_role_policy(_pass_role(role))
 
-        self.handler_dead_letter_queue = new_dead_letter_queue(self)
         handler_log_group = logs.LogGroup(
             self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
         )
@@ -189,10 +221,13 @@ class CloudTrailLakeImportPlan(Construct):
             retry_token=retry_token,
         )
         self.execution_arn: str = self.custom_resource.get_att_string("ExecutionArn")
+        self.wait_condition = self._wire_plan_end(notify, wait_condition_timeout)
         self._acknowledge_justified_findings(tracing_enabled)
         skip_plan_checks_left_to_defaults(
-            handler=self.handler,
-            handler_log_group=handler_log_group,
+            functions=[
+                (self.handler, handler_log_group),
+                (self.finish_function, self.finish_function.log_group),
+            ],
             plan_log_group=self.log_group,
             concurrency_reserved=reserved_concurrent_executions is not None,
             logs_encrypted=log_encryption_key is not None,
@@ -378,6 +413,102 @@ class CloudTrailLakeImportPlan(Construct):
             resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
         return resource
 
+    # ------------------------------------- plan end: notifications and the WaitCondition
+    def _new_finish_function(
+        self,
+        log_retention: logs.RetentionDays,
+        log_encryption_key: kms.IKey | None,
+        reserved_concurrency: int | None,
+    ) -> lambda_.Function:
+        """Signals the WaitCondition, and reports an execution that ended without reaching a
+        final state (ABORTED, TIMED_OUT, States.Runtime). Never in the import loop. Hardened
+        like the handler: its asynchronous calls (from the ExecutionEnded rule) that fail for
+        good land in the plan's dead-letter queue."""
+        log_group = logs.LogGroup(
+            self, "FinishLogs", retention=log_retention, encryption_key=log_encryption_key
+        )
+        role = iam.Role(
+            self,
+            "FinishRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Reports the end of a CloudTrail Lake import plan",
+        )
+        log_group.grant_write(role)
+        events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(role)
+        environment = {"PLAN_NAME": self.node.path}
+        if self.wait_condition_handle is not None:
+            environment["WAIT_CONDITION_HANDLE_URL"] = self.wait_condition_handle.ref
+        return lambda_.Function(
+            self,
+            "Finish",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(FINISH_CODE.read_text()),
+            role=role,
+            log_group=log_group,
+            memory_size=128,
+            timeout=Duration.seconds(60),
+            environment=environment,
+            reserved_concurrent_executions=reserved_concurrency,
+            dead_letter_queue=self.handler_dead_letter_queue,
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            description="CloudTrail Lake import plan end (cdk-cloudtrail-lake-import)",
+        )
+
+    def _wire_plan_end(
+        self, notify: sns.ITopic | None, wait_condition_timeout: Duration | None
+    ) -> cfn.CfnWaitCondition | None:
+        """The end of every execution is reported, and the WaitCondition (if any) signalled."""
+        if notify is not None and notify.master_key is not None:
+            # Publishing to an SSE-KMS topic needs the key (SnsPublish grants only sns:Publish).
+            notify.master_key.grant(self.state_machine, "kms:GenerateDataKey", "kms:Decrypt")
+        ended = events.Rule(
+            self,
+            "ExecutionEnded",
+            description="the plan's execution ended without its own Plan Finished event",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={
+                    "stateMachineArn": [self.state_machine.state_machine_arn],
+                    # The machine's own Fail states already put a "Plan Finished" event.
+                    "$or": [
+                        {"status": ["ABORTED", "TIMED_OUT"]},
+                        {
+                            "status": ["FAILED"],
+                            "error": [
+                                {"anything-but": [SEGMENTS_FAILED_ERROR, PLAN_STOPPED_ERROR]}
+                            ],
+                        },
+                    ],
+                },
+            ),
+        )
+        ended.add_target(targets.LambdaFunction(self.finish_function, retry_attempts=2))
+        if notify is not None:
+            ended.add_target(targets.SnsTopic(notify, message=_ended_message(self.node.path)))
+        if self.wait_condition_handle is None or wait_condition_timeout is None:
+            return None
+        condition = cfn.CfnWaitCondition(
+            self,
+            "WaitCondition",
+            count=1,
+            handle=self.wait_condition_handle.ref,
+            timeout=str(int(wait_condition_timeout.to_seconds())),
+        )
+        condition.node.add_dependency(self.custom_resource)
+        function_versions = f"{self.finish_function.function_arn}:*"
+        Validations.of(self.state_machine.role.node.find_child("DefaultPolicy")).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::"
+                f"{nag_resource_id(Stack.of(self).resolve(function_versions))}]",
+                reason="Step Functions' LambdaInvoke grants the plan's own finish function and "
+                "its versions; the state machine invokes nothing else.",
+            )
+        )
+        return condition
+
     # ------------------------------------------------------------------------------ cdk-nag
     def _acknowledge_justified_findings(self, tracing_enabled: bool) -> None:
         stack = Stack.of(self)
@@ -431,6 +562,19 @@ def _access_role_id(bucket_key: str) -> str:
     return f"AccessRole{hashlib.sha256(bucket_key.encode()).hexdigest()[:8].upper()}"
 
 
+def _ended_message(plan_name: str) -> events.RuleTargetInput:
+    """The "Plan Finished" detail for ``notify``, from the execution's status change event."""
+    return events.RuleTargetInput.from_object(
+        {
+            "Status": events.EventField.from_path("$.detail.status"),
+            "Plan": plan_name,
+            "ExecutionArn": events.EventField.from_path("$.detail.executionArn"),
+            "Error": events.EventField.from_path("$.detail.error"),
+            "Cause": events.EventField.from_path("$.detail.cause"),
+        }
+    )
+
+
 def _object_arns(role: iam.Role) -> list[str]:
     """The ``s3:GetObject`` resources of an access role (from its policy document)."""
     policy = role.node.find_child("DefaultPolicy")
@@ -470,6 +614,18 @@ def _check_range(prop: str, value: int, low: int, high: int) -> None:
         raise validation.CloudTrailLakeImportPropsError(
             f"{prop} must be between {low} and {high}; got {value}"
         )
+
+
+def _check_wait_condition_timeout(value: Duration) -> None:
+    """CloudFormation's Timeout is whole seconds, 1 to 43,200 (12 hours)."""
+    if value.is_unresolved() or value.to_milliseconds() % 1000:
+        raise validation.CloudTrailLakeImportPropsError(
+            "wait_condition_timeout must be a concrete whole number of seconds; "
+            f"got {value.to_human_string()}"
+        )
+    _check_duration(
+        "wait_condition_timeout", value, Duration.seconds(1), MAX_WAIT_CONDITION_TIMEOUT
+    )
 
 
 def _check_duration(prop: str, value: Duration, low: Duration, high: Duration) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -28,6 +29,8 @@ BUSY_FIRST_INTERVAL = Duration.minutes(1)
 BUSY_MAX_INTERVAL = Duration.hours(1)
 BUSY_BACKOFF_RATE = 2.0
 FAILURES_SHOWN = 5
+NOTIFY_RETRY_INTERVAL = Duration.seconds(2)
+NOTIFY_RETRY_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class PlanBehaviour:
     notify: sns.ITopic | None
     #: (has a start, has an end) of the segments' windows; one StartImport state for each.
     window_shapes: frozenset[tuple[bool, bool]]
+    #: The function that signals the plan's WaitCondition at the end, if it has one.
+    signal: lambda_.IFunction | None = None
 
 
 def busy_retry_attempts(wait: Duration) -> int:
@@ -112,9 +117,15 @@ def _sdk(scope: Construct, id: str, action: str, **props: object) -> tasks.CallA
 
 
 def _notify(
-    scope: Construct, id: str, behaviour: PlanBehaviour, detail_type: str, detail: dict[str, object]
-) -> sfn.Chain:
-    """An EventBridge event on the default bus, and the same detail to ``notify`` if given."""
+    scope: Construct,
+    id: str,
+    behaviour: PlanBehaviour,
+    detail_type: str,
+    detail: dict[str, object],
+    then: sfn.IChainable,
+) -> sfn.IChainable:
+    """An EventBridge event on the default bus, and the same detail to ``notify`` if given, then
+    ``then``. A notification is retried, then given up: it never stops the plan."""
     put = tasks.EventBridgePutEvents(
         scope,
         f"{id}Event",
@@ -128,7 +139,7 @@ def _notify(
         result_path=sfn.JsonPath.DISCARD,
     )
     if behaviour.notify is None:
-        return sfn.Chain.start(put)
+        return _best_effort(put, then)
     publish = tasks.SnsPublish(
         scope,
         f"{id}Notification",
@@ -137,7 +148,19 @@ def _notify(
         message=sfn.TaskInput.from_object(detail),
         result_path=sfn.JsonPath.DISCARD,
     )
-    return sfn.Chain.start(put).next(publish)
+    return _best_effort(put, _best_effort(publish, then))
+
+
+def _best_effort(task: sfn.TaskStateBase, then: sfn.IChainable) -> sfn.TaskStateBase:
+    task.add_retry(
+        errors=["States.ALL"],
+        interval=NOTIFY_RETRY_INTERVAL,
+        backoff_rate=2,
+        max_attempts=NOTIFY_RETRY_ATTEMPTS,
+    )
+    task.add_catch(then, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
+    task.next(then)
+    return task
 
 
 def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainable:
@@ -157,11 +180,8 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         result_path="$.Results",
     )
     each.item_processor(segment)
-    outcome = {
-        "Plan": behaviour.plan_name,
-        "ExecutionArn.$": "$$.Execution.Id",
-        "Segments.$": "$.Segments",
-    }
+    # Stopping at a failed segment: the Map fails with SegmentFailed and the cause (the segment).
+    each.add_catch(_stopped(scope, behaviour), errors=["States.ALL"], result_path="$.Failure")
     # A JSONPath filter that matches nothing is an error, so presence is asked first.
     summarize = sfn.Pass(
         scope,
@@ -171,61 +191,174 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "AnyFailed.$": "States.ArrayContains($.Results[*].Failed, true)",
         },
     )
-    succeeded = _notify(
-        scope, "PlanSucceeded", behaviour, PLAN_DETAIL_TYPE, {**_status("SUCCEEDED"), **outcome}
-    ).next(sfn.Succeed(scope, "Done"))
+    return each.next(summarize).next(
+        sfn.Choice(scope, "AnySegmentFailed")
+        .when(sfn.Condition.boolean_equals("$.AnyFailed", True), _some_failed(scope, behaviour))
+        .otherwise(_succeeded(scope, behaviour))
+    )
+
+
+def _outcome(behaviour: PlanBehaviour) -> dict[str, object]:
+    return {
+        "Plan": behaviour.plan_name,
+        "ExecutionArn.$": "$$.Execution.Id",
+        "Segments.$": "$.Segments",
+    }
+
+
+def _succeeded(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainable:
+    done = sfn.Succeed(scope, "Done")
+    return _notify(
+        scope,
+        "PlanSucceeded",
+        behaviour,
+        PLAN_DETAIL_TYPE,
+        {**_status("SUCCEEDED"), **_outcome(behaviour)},
+        then=_signal(scope, "SignalSuccess", behaviour, "SUCCESS", done),
+    )
+
+
+def _some_failed(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainable:
+    """With continue_on_failure: every segment ran; the plan ends FAILED naming the failed ones."""
     list_failed = sfn.Pass(
         scope,
         "ListFailedSegments",
         parameters={
             "Segments.$": "$.Segments",
             "FailedSegments.$": "$.Segments[?(@.Failed == true)].Index",
+            "FailCause": {
+                "FailedSegments.$": "$.Segments[?(@.Failed == true)].Index",
+                # Every segment's status, by index: short enough for the Fail cause's 32 KiB.
+                "SegmentStatuses.$": "$.Segments[*].ImportStatus",
+            },
         },
     )
-    some_failed = list_failed.next(
+    fail = sfn.Fail(
+        scope,
+        "SomeSegmentsFailed",
+        error=SEGMENTS_FAILED_ERROR,
+        cause_path="States.JsonToString($.FailCause)",
+    )
+    return list_failed.next(
         _notify(
             scope,
             "PlanFinishedWithFailures",
             behaviour,
             PLAN_DETAIL_TYPE,
-            {**_status("FAILED"), **outcome, "FailedSegments.$": "$.FailedSegments"},
-        )
-    ).next(
-        sfn.Fail(
-            scope,
-            "SomeSegmentsFailed",
-            error=SEGMENTS_FAILED_ERROR,
-            cause_path="States.JsonToString($.FailedSegments)",
+            {**_status("FAILED"), **_outcome(behaviour), "FailedSegments.$": "$.FailedSegments"},
+            then=_signal(scope, "SignalSegmentsFailed", behaviour, "FAILURE", fail),
         )
     )
-    # Stopping at a failed segment: the Map fails with SegmentFailed and the cause (the segment).
-    stopped = _notify(
+
+
+def _stopped(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainable:
+    """The plan stopped (a failed segment, or an error of the engine): the Map's results are
+    lost, so every segment's status is rebuilt from the failed one's index."""
+    read_failed = sfn.Pass(
+        scope,
+        "ReadFailedSegment",
+        parameters={
+            "Segments.$": "$.Segments",
+            "Failure.$": "$.Failure",
+            "Stop.$": "States.StringToJson($.Failure.Cause)",
+        },
+    )
+    unknown = sfn.Pass(
+        scope,
+        "NoFailedSegment",
+        comment="not a segment's failure: which segments ran is unknown",
+        parameters={"Segments.$": "$.Segments", "Failure.$": "$.Failure", "Stop": {"Index": -1}},
+    )
+    summarize = sfn.Pass(
+        scope,
+        "SummarizeStop",
+        parameters={
+            "Segments.$": "$.Results",
+            "Failure": {
+                "Error.$": "$.Failure.Error",
+                "Cause.$": "$.Failure.Cause",
+                "SegmentStatuses.$": "$.Results[*].ImportStatus",
+            },
+        },
+    )
+    # A fixed error name: the caught one may be reserved (States.*), which Fail cannot raise.
+    fail = sfn.Fail(
+        scope, "PlanStopped", error=PLAN_STOPPED_ERROR, cause_path="States.JsonToString($.Failure)"
+    )
+    notify = _notify(
         scope,
         "PlanFailed",
         behaviour,
         PLAN_DETAIL_TYPE,
         {
             **_status("FAILED"),
-            "Plan": behaviour.plan_name,
-            "ExecutionArn.$": "$$.Execution.Id",
+            **_outcome(behaviour),
             "Error.$": "$.Failure.Error",
             "Cause.$": "$.Failure.Cause",
         },
-    ).next(
-        # A fixed error name: the caught one may be reserved (States.*), which Fail cannot raise.
-        sfn.Fail(
-            scope,
-            "PlanStopped",
-            error=PLAN_STOPPED_ERROR,
-            cause_path="States.JsonToString($.Failure)",
+        then=_signal(scope, "SignalStopped", behaviour, "FAILURE", fail),
+    )
+    listed = _segment_list(scope).next(summarize).next(notify)
+    read_failed.next(listed)
+    unknown.next(listed)
+    return (
+        sfn.Choice(scope, "WhyStopped")
+        .when(sfn.Condition.string_equals("$.Failure.Error", SEGMENT_FAILED_ERROR), read_failed)
+        .otherwise(unknown)
+    )
+
+
+def _segment_list(scope: Construct) -> sfn.Map:
+    """Every segment's status after a stop: the ones before the failed one COMPLETED (the plan
+    goes on only past a completed segment), the failed one itself, the rest NOT_RUN."""
+    each = sfn.Map(
+        scope,
+        "ListSegments",
+        items_path="$.Segments",
+        item_selector={"Index.$": "$$.Map.Item.Value.Index", "Stop.$": "$.Stop"},
+        result_path="$.Results",
+    )
+
+    def status(id: str, value: str) -> sfn.Pass:
+        return sfn.Pass(scope, id, parameters={"Index.$": "$.Index", "ImportStatus": value})
+
+    each.item_processor(
+        sfn.Choice(scope, "SegmentStatus")
+        .when(sfn.Condition.number_equals("$.Stop.Index", -1), status("StatusUnknown", "UNKNOWN"))
+        .when(
+            sfn.Condition.number_equals_json_path("$.Index", "$.Stop.Index"),
+            sfn.Pass(scope, "StatusOfFailed", output_path="$.Stop"),
         )
+        .when(
+            sfn.Condition.number_less_than_json_path("$.Index", "$.Stop.Index"),
+            status("StatusCompleted", "COMPLETED"),
+        )
+        .otherwise(status("StatusNotRun", "NOT_RUN"))
     )
-    each.add_catch(stopped, errors=["States.ALL"], result_path="$.Failure")
-    return each.next(summarize).next(
-        sfn.Choice(scope, "AnySegmentFailed")
-        .when(sfn.Condition.boolean_equals("$.AnyFailed", True), some_failed)
-        .otherwise(succeeded)
+    return each
+
+
+def _signal(
+    scope: Construct, id: str, behaviour: PlanBehaviour, status: str, then: sfn.IChainable
+) -> sfn.IChainable:
+    """Signal the plan's WaitCondition (when it has one), then ``then``; never fails the plan."""
+    if behaviour.signal is None:
+        return then
+    invoke = tasks.LambdaInvoke(
+        scope,
+        id,
+        lambda_function=behaviour.signal,
+        payload=sfn.TaskInput.from_object(
+            {
+                "Status": status,
+                "UniqueId.$": "$$.Execution.Name",
+                "Reason": f"import plan {behaviour.plan_name}: {status}",
+                "Data.$": "$$.Execution.Id",
+            }
+        ),
+        result_path=sfn.JsonPath.DISCARD,
     )
+    return _best_effort(invoke, then)
 
 
 def _status(status: str) -> dict[str, object]:
@@ -277,11 +410,8 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         "GetImport",
         "getImport",
         parameters={"ImportId.$": "$.Import.ImportId"},
-        result_selector={
-            "ImportId.$": "$.ImportId",
-            "ImportStatus.$": "$.ImportStatus",
-            "ImportStatistics.$": "$.ImportStatistics",
-        },
+        # The whole response: a ResultSelector naming ImportStatistics fails with States.Runtime
+        # (which no Retry or Catch handles) while an INITIALIZING import has none yet.
         result_path="$.Import",
     )
     # A multi-day plan must not end on one failed poll: GetImport is retried generously.
@@ -338,30 +468,49 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         },
         result_path="$.Result",
     )
+    poll_failed = sfn.Pass(
+        scope,
+        "PollFailedResult",
+        parameters={
+            "Index.$": "$.Segment.Index",
+            "ImportId.$": "$.Import.ImportId",
+            "ImportStatus": "UNKNOWN",
+            "Retries.$": "$.Retries",
+            "Skipped": False,
+            "Failed": True,
+            "Error.$": "$.Error.Error",
+            "Cause.$": "$.Error.Cause",
+        },
+        result_path="$.Result",
+    )
+    get.add_catch(poll_failed, errors=["States.ALL"], result_path="$.Error")
     for start in starts.values():
         start.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
         start.next(wait)
     retry.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
 
-    finished_ok = _segment_finished(scope, "SegmentCompleted", behaviour).next(
-        sfn.Pass(scope, "SegmentOutput", output_path="$.Result")
+    finished_ok = _segment_finished(
+        scope,
+        "SegmentCompleted",
+        behaviour,
+        sfn.Pass(scope, "SegmentOutput", output_path="$.Result"),
     )
-    if behaviour.continue_on_failure:
-        finished_bad = _segment_finished(scope, "SegmentFailed", behaviour).next(
-            sfn.Pass(scope, "FailedSegmentOutput", output_path="$.Result")
-        )
-    else:
-        finished_bad = _segment_finished(scope, "SegmentFailed", behaviour).next(
-            sfn.Fail(
-                scope,
-                "StopPlan",
-                error=SEGMENT_FAILED_ERROR,
-                cause_path="States.JsonToString($.Result)",
-            )
-        )
+    finished_bad = _segment_finished(
+        scope,
+        "SegmentFailed",
+        behaviour,
+        sfn.Pass(scope, "FailedSegmentOutput", output_path="$.Result")
+        if behaviour.continue_on_failure
+        else sfn.Fail(
+            scope,
+            "StopPlan",
+            error=SEGMENT_FAILED_ERROR,
+            cause_path="States.JsonToString($.Result)",
+        ),
+    )
     skip.next(finished_ok)
     completed.next(finished_ok)
-    for bad in (failed, stopped, not_started):
+    for bad in (failed, stopped, not_started, poll_failed):
         bad.next(finished_bad)
 
     may_retry = (
@@ -380,7 +529,20 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         .when(sfn.Condition.string_equals("$.Import.ImportStatus", "STOPPED"), stopped)
         .otherwise(wait)
     )
-    wait.next(get).next(status)
+    no_statistics = sfn.Pass(
+        scope,
+        "NoStatisticsYet",
+        result=sfn.Result.from_object({}),
+        result_path="$.Import.ImportStatistics",
+    )
+    wait.next(get).next(
+        sfn.Choice(scope, "HasStatistics")
+        .when(
+            sfn.Condition.is_not_present("$.Import.ImportStatistics"),
+            no_statistics.next(status),
+        )
+        .otherwise(status)
+    )
     return (
         sfn.Choice(scope, "SegmentKind")
         .when(sfn.Condition.is_present("$.Segment.Completed"), skip)
@@ -405,7 +567,9 @@ def _result(scope: Construct, id: str, *, failed: bool, failures: bool = False) 
     return sfn.Pass(scope, id, parameters=parameters, result_path="$.Result")
 
 
-def _segment_finished(scope: Construct, id: str, behaviour: PlanBehaviour) -> sfn.Chain:
+def _segment_finished(
+    scope: Construct, id: str, behaviour: PlanBehaviour, then: sfn.IChainable
+) -> sfn.IChainable:
     return _notify(
         scope,
         id,
@@ -416,6 +580,7 @@ def _segment_finished(scope: Construct, id: str, behaviour: PlanBehaviour) -> sf
             "ExecutionArn.$": "$$.Execution.Id",
             "Segment.$": "$.Result",
         },
+        then=then,
     )
 
 

@@ -87,16 +87,18 @@ def allow_logs_to_use(scope: Construct, key: kms.IKey) -> None:
 
 def skip_plan_checks_left_to_defaults(
     *,
-    handler: IConstruct,
-    handler_log_group: IConstruct,
+    functions: list[tuple[IConstruct, IConstruct]],
     plan_log_group: IConstruct,
     concurrency_reserved: bool,
     logs_encrypted: bool,
 ) -> None:
-    """Skip, with its reason, each check that only a prop left at its default fails."""
-    skip_checks(handler, PLAN_HANDLER_OUTSIDE_VPC)
-    if not concurrency_reserved:
-        skip_checks(handler, checkov_skips.NO_RESERVED_CONCURRENCY)
+    """Skip, with its reason, each check that only a prop left at its default fails, on each
+    of the plan's functions (with its log group) and the state machine's log group."""
+    for function, log_group in functions:
+        skip_checks(function, PLAN_HANDLER_OUTSIDE_VPC)
+        if not concurrency_reserved:
+            skip_checks(function, checkov_skips.NO_RESERVED_CONCURRENCY)
+        if not logs_encrypted:
+            skip_checks(log_group, checkov_skips.LOG_GROUP_WITHOUT_KMS)
     if not logs_encrypted:
-        skip_checks(handler_log_group, checkov_skips.LOG_GROUP_WITHOUT_KMS)
         skip_checks(plan_log_group, PLAN_LOGS_WITHOUT_KMS)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import threading
 import time
 import urllib.request
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
@@ -50,6 +52,10 @@ RETRY_TIME_SCALE = 0.005
 _HOP_HEADERS = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
 
 CallHook = Callable[[str, dict[str, Any]], None]
+#: A Lambda function run in process: the invocation's payload in, the result out.
+InProcessFunction = Callable[[dict[str, Any]], object]
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:plan-finish"
+_INVOCATIONS = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations")
 
 
 @dataclass
@@ -62,6 +68,11 @@ class Router:
     step_seconds: float = CLOCK_STEP_SECONDS
     hooks: list[CallHook] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Lambda functions by ARN, run in process (moto's Lambda would need Docker).
+    functions: dict[str, InProcessFunction] = field(default_factory=dict)
+    #: GetImport answers an INITIALIZING import without ImportStatistics (as CloudTrail may).
+    omit_statistics_while_initializing: bool = False
+    statistics_omitted: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, request: HttpRequest) -> HttpResponse | _Reset:
@@ -73,8 +84,26 @@ class Router:
             for hook in self.hooks:
                 hook(operation, params)
             self.clock.advance(self.step_seconds)
-            return self.lake(request)
+            answer = self.lake(request)
+            if operation == "GetImport" and self.omit_statistics_while_initializing:
+                stripped = _without_statistics_while_initializing(answer)
+                self.statistics_omitted += stripped is not answer
+                return stripped
+            return answer
+        invoked = _INVOCATIONS.match(request.path)
+        if invoked and unquote(invoked["name"]) in self.functions:
+            return self._invoke(unquote(invoked["name"]), request)
         return self._to_moto(request)
+
+    def _invoke(self, name: str, request: HttpRequest) -> HttpResponse:
+        with self._lock:
+            self.calls.append(("Invoke", {"FunctionName": name}))
+        result = self.functions[name](json.loads(request.body or b"{}"))
+        return HttpResponse(
+            200,
+            json.dumps(result).encode(),
+            {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST"},
+        )
 
     def operations(self) -> list[str]:
         with self._lock:
@@ -93,6 +122,18 @@ class Router:
             connection.close()
 
 
+def _without_statistics_while_initializing(
+    answer: HttpResponse | _Reset,
+) -> HttpResponse | _Reset:
+    if not isinstance(answer, HttpResponse) or answer.status != 200:
+        return answer
+    body = json.loads(answer.body)
+    if body.get("ImportStatus") != "INITIALIZING":
+        return answer
+    body.pop("ImportStatistics", None)
+    return HttpResponse(answer.status, json.dumps(body).encode(), answer.headers)
+
+
 @dataclass
 class PlanEngine:
     """One emulated account: S3 (TLS), the Lake emulator, moto behind the router."""
@@ -105,7 +146,8 @@ class PlanEngine:
 
     def machine_from(self, template: Mapping[str, Any], topic_arn: str | None = None) -> str:
         """Create the template's state machine in moto: its definition as CloudFormation would
-        render it (partition ``aws``, the notify topic's ARN)."""
+        render it (partition ``aws``, the notify topic's ARN, the finish function's
+        ``FUNCTION_ARN``)."""
         (machine,) = [
             r
             for r in template["Resources"].values()
@@ -118,6 +160,8 @@ class PlanEngine:
                 return part
             if part == {"Ref": "AWS::Partition"}:
                 return "aws"
+            if isinstance(part, dict) and "Fn::GetAtt" in part:
+                return FUNCTION_ARN
             if isinstance(part, dict) and "Ref" in part and topic_arn is not None:
                 return topic_arn
             raise ValueError(f"cannot render {part!r}")

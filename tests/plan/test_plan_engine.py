@@ -114,12 +114,22 @@ def test_a_segment_that_keeps_failing_stops_the_plan_before_the_next_segment_sta
         plan_time(DAYS[0]),
         plan_time(DAYS[1]),
     ]
-    ended = sorted(e["detail-type"] for e in plan.events())
+    # Every segment is listed: the one before COMPLETED, the failed one, the rest NOT_RUN.
+    assert failure["SegmentStatuses"] == ["COMPLETED", "FAILED", "NOT_RUN"]
+    events = plan.events()
+    ended = sorted(e["detail-type"] for e in events)
     assert ended == [
         "CloudTrail Lake Import Plan Finished",
         "CloudTrail Lake Import Plan Segment Finished",
         "CloudTrail Lake Import Plan Segment Finished",
     ]
+    (finished,) = [e["detail"] for e in events if e["detail"].get("Status")]
+    assert [(s["Index"], s["ImportStatus"]) for s in finished["Segments"]] == [
+        (0, "COMPLETED"),
+        (1, "FAILED"),
+        (2, "NOT_RUN"),
+    ]
+    assert finished["Segments"][1]["ImportId"] == segment["ImportId"]
 
 
 def test_with_continue_on_failure_the_plan_goes_on_and_ends_failed_naming_the_segment(
@@ -132,7 +142,10 @@ def test_with_continue_on_failure_the_plan_goes_on_and_ends_failed_naming_the_se
 
     assert execution["status"] == "FAILED"
     assert execution["error"] == "CloudTrailLakeImportPlan.SegmentsFailed"
-    assert json.loads(execution["cause"]) == [0]
+    assert json.loads(execution["cause"]) == {
+        "FailedSegments": [0],
+        "SegmentStatuses": ["FAILED", "COMPLETED", "COMPLETED"],
+    }
     statuses = [
         s["ImportStatus"] for s in engine_results(engine, execution["executionArn"])["Segments"]
     ]
