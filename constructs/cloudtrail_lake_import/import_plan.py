@@ -228,6 +228,7 @@ class CloudTrailLakeImportPlan(Construct):
                 (self.handler, handler_log_group),
                 (self.finish_function, self.finish_function.log_group),
             ],
+            finish_function=self.finish_function,
             plan_log_group=self.log_group,
             concurrency_reserved=reserved_concurrent_executions is not None,
             logs_encrypted=log_encryption_key is not None,

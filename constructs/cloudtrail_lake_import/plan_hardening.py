@@ -36,6 +36,13 @@ PLAN_LOGS_WITHOUT_KMS = Skip(
     "at rest with its own key. Pass log_encryption_key to use a KMS key of yours.",
 )
 
+FINISH_ENVIRONMENT_WITHOUT_KMS = Skip(
+    "CKV_AWS_173",
+    "The finish function's environment holds the plan's construct path and, with "
+    "wait_condition_timeout, the presigned URL of this plan's WaitCondition handle, which can "
+    "only signal that one WaitCondition; Lambda encrypts it at rest with its AWS managed key.",
+)
+
 
 def new_dead_letter_queue(scope: Construct) -> sqs.Queue:
     """Where Lambda puts a request it gave up on (retries exhausted or older than the service
@@ -88,6 +95,7 @@ def allow_logs_to_use(scope: Construct, key: kms.IKey) -> None:
 def skip_plan_checks_left_to_defaults(
     *,
     functions: list[tuple[IConstruct, IConstruct]],
+    finish_function: IConstruct,
     plan_log_group: IConstruct,
     concurrency_reserved: bool,
     logs_encrypted: bool,
@@ -102,3 +110,4 @@ def skip_plan_checks_left_to_defaults(
             skip_checks(log_group, checkov_skips.LOG_GROUP_WITHOUT_KMS)
     if not logs_encrypted:
         skip_checks(plan_log_group, PLAN_LOGS_WITHOUT_KMS)
+    skip_checks(finish_function, FINISH_ENVIRONMENT_WITHOUT_KMS)

@@ -48,9 +48,18 @@ def test_a_plan_stack_passes_checkov_with_only_explained_skips(tmp_path: Path) -
             assert (check["check_id"], comment) in KNOWN_SKIPS, (name, check["check_id"])
     skipped = {name: sorted(c["check_id"] for c in r["skipped"]) for name, r in results.items()}
     assert skipped == {
-        "plan": ["CKV_AWS_117", "CKV_AWS_158", "CKV_AWS_158"],
-        "plan-encrypted-logs": ["CKV_AWS_117"],
-        "plan-reserving-nothing": ["CKV_AWS_115", "CKV_AWS_117", "CKV_AWS_158", "CKV_AWS_158"],
+        # The handler and the finish function: VPC (and concurrency when none is reserved);
+        # the three log groups without a key; the finish function's environment.
+        "plan": ["CKV_AWS_117", "CKV_AWS_117", *["CKV_AWS_158"] * 3, "CKV_AWS_173"],
+        "plan-encrypted-logs": ["CKV_AWS_117", "CKV_AWS_117", "CKV_AWS_173"],
+        "plan-reserving-nothing": [
+            "CKV_AWS_115",
+            "CKV_AWS_115",
+            "CKV_AWS_117",
+            "CKV_AWS_117",
+            *["CKV_AWS_158"] * 3,
+            "CKV_AWS_173",
+        ],
     }
 
 
@@ -64,4 +73,4 @@ def test_without_the_skips_only_the_prop_defaults_fail_dead_letters_and_concurre
     )
     results = scan(tmp_path, {"plan": plan_template()})
     failed = sorted(c["check_id"] for c in results["plan"]["failed"])
-    assert failed == ["CKV_AWS_117", "CKV_AWS_158", "CKV_AWS_158"]
+    assert failed == ["CKV_AWS_117", "CKV_AWS_117", *["CKV_AWS_158"] * 3, "CKV_AWS_173"]

@@ -28,42 +28,58 @@ def stack_with(**props: Any) -> tuple[cdk.App, cdk.Stack]:
     return app, stack
 
 
-def test_a_request_lambda_gives_up_on_lands_in_an_encrypted_queue_after_two_retries() -> None:
+def function(template: Template, name: str) -> dict[str, Any]:
+    """The plan's function ``name`` ("Handler" or "Finish")."""
+    found = resources(template, "AWS::Lambda::Function")
+    (properties,) = [f["Properties"] for i, f in found.items() if i.startswith(f"Plan{name}")]
+    return dict(properties)
+
+
+def invoke_config(template: Template, name: str) -> dict[str, Any]:
+    configs = resources(template, "AWS::Lambda::EventInvokeConfig").values()
+    (properties,) = [
+        c["Properties"]
+        for c in configs
+        if c["Properties"]["FunctionName"]["Ref"].startswith(f"Plan{name}")
+    ]
+    return dict(properties)
+
+
+@pytest.mark.parametrize("name", ["Handler", "Finish"])
+def test_a_request_lambda_gives_up_on_lands_in_an_encrypted_queue_after_two_retries(
+    name: str,
+) -> None:
     _, stack = stack_with()
     template = Template.from_stack(stack)
-    handler = only(template, "AWS::Lambda::Function")["Properties"]
+    handler = function(template, name)
     queue_id = handler["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0]
     queue = resources(template, "AWS::SQS::Queue")[queue_id]["Properties"]
     assert queue["KmsMasterKeyId"] == "alias/aws/sqs"
     assert queue["MessageRetentionPeriod"] == 4 * 24 * 3600
-    invoke = only(template, "AWS::Lambda::EventInvokeConfig")["Properties"]
-    assert invoke["MaximumRetryAttempts"] == 2
-    assert invoke["MaximumEventAgeInSeconds"] == 300
+    assert invoke_config(template, name)["MaximumRetryAttempts"] == 2
     assert handler["ReservedConcurrentExecutions"] == 2
+
+
+def test_a_request_older_than_the_service_timeout_is_not_served_late() -> None:
+    _, stack = stack_with()
+    assert invoke_config(Template.from_stack(stack), "Handler")["MaximumEventAgeInSeconds"] == 300
 
 
 def test_reserved_concurrency_is_configurable_and_none_reserves_nothing() -> None:
     _, three = stack_with(reserved_concurrent_executions=3)
     _, none = stack_with(reserved_concurrent_executions=None)
-    assert (
-        only(Template.from_stack(three), "AWS::Lambda::Function")["Properties"][
-            "ReservedConcurrentExecutions"
-        ]
-        == 3
-    )
-    assert (
-        "ReservedConcurrentExecutions"
-        not in (only(Template.from_stack(none), "AWS::Lambda::Function")["Properties"])
-    )
+    for name in ("Handler", "Finish"):
+        assert function(Template.from_stack(three), name)["ReservedConcurrentExecutions"] == 3
+        assert "ReservedConcurrentExecutions" not in function(Template.from_stack(none), name)
     with pytest.raises(CloudTrailLakeImportPropsError, match="reserved_concurrent_executions"):
         stack_with(reserved_concurrent_executions=0)
 
 
-def test_log_encryption_key_encrypts_both_log_groups_and_lets_cloudwatch_logs_use_it() -> None:
+def test_log_encryption_key_encrypts_every_log_group_and_lets_cloudwatch_logs_use_it() -> None:
     app, stack = stack_with(log_key=True)
     template = Template.from_stack(stack)
     groups = resources(template, "AWS::Logs::LogGroup").values()
-    assert len(groups) == 2
+    assert len(groups) == 3  # the state machine's, the handler's and the finish function's
     assert all(g["Properties"]["KmsKeyId"]["Fn::GetAtt"][1] == "Arn" for g in groups)
     key = only(template, "AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]
     (logs,) = [s for s in key if s.get("Sid") == "AllowCloudWatchLogsForCloudTrailLakeImportPlan"]
@@ -85,7 +101,7 @@ def test_an_imported_log_key_warns_that_its_policy_must_let_cloudwatch_logs_use_
 def test_waiting_for_completion_gives_the_handler_the_hour_and_lets_it_continue_itself() -> None:
     app, stack = stack_with(wait_for_completion=True)
     template = Template.from_stack(stack)
-    handler = only(template, "AWS::Lambda::Function")["Properties"]
+    handler = function(template, "Handler")
     assert handler["Timeout"] == 900
     plan = only(template, "Custom::CloudTrailLakeImportPlan")
     assert plan["Properties"]["WaitForCompletion"] == "true"
@@ -117,3 +133,8 @@ def test_wait_for_completion_and_a_wait_condition_timeout_are_refused_together()
     check_wait_props(wait_for_completion=False, wait_condition_timeout=cdk.Duration.hours(3))
     with pytest.raises(CloudTrailLakeImportPropsError, match="exclude each other"):
         check_wait_props(wait_for_completion=True, wait_condition_timeout=cdk.Duration.hours(3))
+
+
+def test_the_plan_refuses_both_ways_of_waiting_at_once() -> None:
+    with pytest.raises(CloudTrailLakeImportPropsError, match="exclude each other"):
+        stack_with(wait_for_completion=True, wait_condition_timeout=cdk.Duration.hours(3))
