@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -95,13 +100,19 @@ class Clients:
     """The clients of one invocation, one per service, region and budget tier."""
 
     def __init__(self) -> None:
-        self._built: dict[tuple[str, str | None, float], Any] = {}
+        self._built: dict[tuple[str, str | None, float, bool], Any] = {}
 
-    def get(self, service: str, region: str | None, budget_seconds: float) -> Any:
+    def get(
+        self, service: str, region: str | None, budget_seconds: float, *, single: bool = False
+    ) -> Any:
+        """A client whose calls fit ``budget_seconds``; with ``single``, one attempt per call."""
         config = config_for(budget_seconds)
         if config is None:
             raise NoTimeLeftError(service=service)
-        key = (service, region, float(config.read_timeout))  # type: ignore[attr-defined]
+        if single:
+            config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        read_timeout = float(config.read_timeout)  # type: ignore[attr-defined]
+        key = (service, region, read_timeout, single)
         if key not in self._built:
             self._built[key] = new_client(service, region, config)
         return self._built[key]
@@ -115,8 +126,16 @@ class Clients:
         return client
 
     def lambda_(self, budget_seconds: float) -> LambdaClient:
-        client: LambdaClient = self.get("lambda", None, budget_seconds)
+        """One attempt per call: botocore resending an Invoke whose 202 was lost would start a
+        second continuation (two chains polling, both answering)."""
+        client: LambdaClient = self.get("lambda", None, budget_seconds, single=True)
         return client
+
+
+def never_reached_the_service(error: BaseException) -> bool:
+    """No connection was made (refused, unresolvable, or the connect timed out), so the
+    request was not sent: sending it again cannot do it twice."""
+    return isinstance(error, EndpointConnectionError | ConnectTimeoutError)
 
 
 def error_code(error: BaseException) -> str:

@@ -21,7 +21,13 @@ from typing import Any
 
 from import_handler import aws, clock, cloudtrail, explain
 from import_handler.answer import Outcome, success
-from import_handler.decisions import MAX_WAIT_SECONDS, Next, decide_busy, decide_poll
+from import_handler.decisions import (
+    MAX_WAIT_SECONDS,
+    Next,
+    decide_busy,
+    decide_poll,
+    is_import_id,
+)
 from import_handler.invocation import HANDOVER_RESERVE_SECONDS, Invocation
 from import_handler.model import Adopt, Fail, ImportFailed, ImportRecord, KeepTrying
 from import_handler.properties import ImportProperties
@@ -29,6 +35,8 @@ from import_handler.properties import ImportProperties
 logger = logging.getLogger(__name__)
 
 KEY = "CtLakeImportContinuation"
+# Invoke is sent once (see ``aws.Clients.lambda_``), and again only after a failure to connect.
+HAND_OVER_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecor
             record = cloudtrail.start_import(inv.ct(), props.identity)
     except aws.ERRORS as error:
         if aws.error_code(error) == "AccountHasOngoingImportException":
-            return _when_busy(inv, props)
+            return _when_busy(inv, props, retry_id)
         adopted = _running_after_refused_retry(inv, retry_id) if retry_id else None
         if adopted is None:
             raise ImportFailed(
@@ -131,13 +139,19 @@ def _running_after_refused_retry(inv: Invocation, import_id: str) -> ImportRecor
     return record
 
 
-def _when_busy(inv: Invocation, props: ImportProperties) -> ImportRecord | KeepTrying:
+def _when_busy(
+    inv: Invocation, props: ImportProperties, retry_id: str | None
+) -> ImportRecord | KeepTrying:
     """Another import holds the account: adopt it when it is ours, else wait or fail."""
     try:
-        ongoing = cloudtrail.ongoing_imports(inv.ct(), props.identity.destination)
+        ongoing = cloudtrail.running_imports(inv.ct, props.identity.destination)
     except aws.ERRORS as list_error:
-        logger.warning("cannot list the running imports: %s", aws.error_code(list_error))
-        ongoing = []
+        code = aws.error_code(list_error) or type(list_error).__name__
+        logger.warning("cannot list the running imports (%s); reading the known ones", code)
+        ongoing = _running_known_imports(inv, retry_id)
+        busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
+        if isinstance(busy, Fail):
+            raise ImportFailed(_unseen_reason(code, props)) from list_error
     busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
     if isinstance(busy, Adopt):
         inv.log("adopt", import_id=busy.record.import_id, status=busy.record.status)
@@ -146,6 +160,32 @@ def _when_busy(inv: Invocation, props: ImportProperties) -> ImportRecord | KeepT
         inv.log("wait-for-account", blocker=busy.blocker_id)
         return busy
     raise ImportFailed(busy.reason if isinstance(busy, Fail) else str(busy))
+
+
+def _running_known_imports(inv: Invocation, retry_id: str | None) -> list[ImportRecord]:
+    """When ListImports is refused: the imports this request can name (the one it retries, the
+    ones it started, the current one), as GetImport reads them now; those still running."""
+    known = [retry_id, *(r.import_id for r in inv.started), inv.physical_id]
+    found: list[ImportRecord] = []
+    for import_id in dict.fromkeys(i for i in known if i and is_import_id(i)):
+        try:
+            record = cloudtrail.get_import(inv.ct(), import_id)
+        except aws.ERRORS as error:
+            logger.warning("GetImport of %s failed: %s", import_id, aws.error_code(error))
+            continue
+        if record is not None and record.running:
+            found.append(record)
+    return found
+
+
+def _unseen_reason(list_error: str, props: ImportProperties) -> str:
+    """A busy account whose imports cannot be listed: the import holding it may be one this
+    request started whose answer was lost; say how to find it (the reason has 256 characters)."""
+    return (
+        f"AccountHasOngoingImportException: ListImports refused ({list_error}); the running "
+        "import may be this request's: aws cloudtrail list-imports --destination "
+        f"{props.identity.destination}"
+    )
 
 
 # --- Waiting ---------------------------------------------------------------------------------
@@ -250,10 +290,14 @@ def _finish(
 def _hand_over(inv: Invocation, state: State) -> None:
     """Invoke this function asynchronously with the event and the new state."""
     body = payload(inv.event, state)
-    try:
-        inv.lambda_().invoke(
-            FunctionName=inv.context.invoked_function_arn, InvocationType="Event", Payload=body
-        )
-    except aws.ERRORS as error:
-        raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
+    for attempt in range(1, HAND_OVER_ATTEMPTS + 1):
+        try:
+            inv.lambda_().invoke(
+                FunctionName=inv.context.invoked_function_arn, InvocationType="Event", Payload=body
+            )
+            break
+        except aws.ERRORS as error:
+            if attempt == HAND_OVER_ATTEMPTS or not aws.never_reached_the_service(error):
+                raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
+            logger.warning("Invoke could not connect (%s); trying again", type(error).__name__)
     inv.log("hand-over", import_id=state.import_id, attempt=state.attempt)
