@@ -605,3 +605,13 @@ def test_a_slow_lookup_of_earlier_imports_stops_before_the_invocation_ends(
     assert response["Status"] == "FAILED"
     assert response["Reason"].startswith("NoTimeLeftError")
     assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_a_throttled_hand_over_is_sent_again(stubs: Stubs, run: Any, clock: Any) -> None:
+    """Lambda refused it as one too many: it did not run, so sending it again is safe."""
+    event = continued(create_event(WAIT), IMPORT_ID)
+    stubs.get_import()
+    stubs.error(stubs.lambda_, "invoke", "TooManyRequestsException", None, status=429)
+    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+
+    assert run(event, FakeContext(clock, timeout_seconds=65)) is None

@@ -48,6 +48,9 @@ TIERS: tuple[tuple[float, int, float, float], ...] = (
     (6.0, 1, 2.0, 3.0),
     (3.0, 1, 1.0, 2.0),
 )
+_THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+)
 # Errors that say "not now" rather than "no": worth the next poll.
 _TRANSIENT_CODES = frozenset(
     {
@@ -132,10 +135,13 @@ class Clients:
         return client
 
 
-def never_reached_the_service(error: BaseException) -> bool:
-    """No connection was made (refused, unresolvable, or the connect timed out), so the
-    request was not sent: sending it again cannot do it twice."""
-    return isinstance(error, EndpointConnectionError | ConnectTimeoutError)
+def safe_to_resend(error: BaseException) -> bool:
+    """The service did not act on the request: no connection was made (refused, unresolvable,
+    or the connect timed out), so it was not sent; or it was refused as one too many
+    (throttled). Sending it again cannot do it twice."""
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return True
+    return error_code(error) in _THROTTLING_CODES
 
 
 def error_code(error: BaseException) -> str:

@@ -297,7 +297,11 @@ def _hand_over(inv: Invocation, state: State) -> None:
             )
             break
         except aws.ERRORS as error:
-            if attempt == HAND_OVER_ATTEMPTS or not aws.never_reached_the_service(error):
+            if attempt == HAND_OVER_ATTEMPTS or not aws.safe_to_resend(error):
+                from import_handler import explain
+
                 raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
-            logger.warning("Invoke could not connect (%s); trying again", type(error).__name__)
+            code = aws.error_code(error) or type(error).__name__
+            logger.warning("Invoke was not made (%s); trying again", code)
+            clock.sleep(attempt)
     inv.log("hand-over", import_id=state.import_id, attempt=state.attempt)
