@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from import_handler import aws, clock, cloudtrail, explain
+# explain is imported where a failure needs it: most requests never do (cold start).
+from import_handler import aws, clock, cloudtrail
 from import_handler.answer import Outcome, success
 from import_handler.decisions import (
     MAX_WAIT_SECONDS,
@@ -35,7 +36,8 @@ from import_handler.properties import ImportProperties
 logger = logging.getLogger(__name__)
 
 KEY = "CtLakeImportContinuation"
-# Invoke is sent once (see ``aws.Clients.lambda_``), and again only after a failure to connect.
+# Invoke is sent once (see ``aws.Clients.lambda_``), and again only when Lambda cannot have
+# acted on it (``aws.safe_to_resend``).
 HAND_OVER_ATTEMPTS = 3
 
 
@@ -112,6 +114,8 @@ def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecor
             return _when_busy(inv, props, retry_id)
         adopted = _running_after_refused_retry(inv, retry_id) if retry_id else None
         if adopted is None:
+            from import_handler import explain
+
             raise ImportFailed(
                 explain.for_error(
                     error,
@@ -247,6 +251,8 @@ def _poll(inv: Invocation, import_id: str) -> ImportRecord:
         record = cloudtrail.get_import(inv.ct(HANDOVER_RESERVE_SECONDS), import_id)
     except aws.ERRORS as error:
         if not aws.is_transient(error):
+            from import_handler import explain
+
             raise ImportFailed(
                 explain.for_error(error, operation="GetImport", import_id=import_id)
             ) from error
@@ -269,6 +275,8 @@ def _finish(
 ) -> Outcome:
     if next_step is Next.SUCCEED and record is not None:
         return success(inv, record)
+    from import_handler import explain
+
     if next_step is Next.IMPORT_FAILED and record is not None:
         try:
             failures = cloudtrail.import_failures(inv.ct(), record.import_id)
