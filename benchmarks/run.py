@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import time
@@ -153,6 +154,7 @@ def _cold_start(
 def _only_cold_start(args: argparse.Namespace, reps: Repetitions, argv: list[str] | None) -> int:
     """Synthesize once, measure the cold start, and replace its rows in ``args.output``."""
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
@@ -164,7 +166,11 @@ def _only_cold_start(args: argparse.Namespace, reps: Repetitions, argv: list[str
     if args.quick:
         command += "  — QUICK: too few repetitions to publish"
     minutes = (time.perf_counter() - started) / 60
-    source = f"from `{command}` ({date}, {minutes:.1f} min, same machine)"
+    # Wall times move with the neighbours' load: say how loaded the machine was.
+    load = (
+        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    )
+    source = f"from `{command}` ({date}, {minutes:.1f} min, same machine, {load})"
     text = report.splice(
         args.output.read_text(),
         section,
