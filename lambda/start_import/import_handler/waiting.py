@@ -147,15 +147,13 @@ def _when_busy(
     inv: Invocation, props: ImportProperties, retry_id: str | None
 ) -> ImportRecord | KeepTrying:
     """Another import holds the account: adopt it when it is ours, else wait or fail."""
+    unlisted = None  # why the running imports could not be listed
     try:
         ongoing = cloudtrail.running_imports(inv.ct, props.identity.destination)
     except aws.ERRORS as list_error:
-        code = aws.error_code(list_error) or type(list_error).__name__
-        logger.warning("cannot list the running imports (%s); reading the known ones", code)
+        unlisted = aws.error_code(list_error) or type(list_error).__name__
+        logger.warning("cannot list the running imports (%s); reading the known ones", unlisted)
         ongoing = _running_known_imports(inv, retry_id)
-        busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
-        if isinstance(busy, Fail):
-            raise ImportFailed(_unseen_reason(code, props)) from list_error
     busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
     if isinstance(busy, Adopt):
         inv.log("adopt", import_id=busy.record.import_id, status=busy.record.status)
@@ -163,6 +161,8 @@ def _when_busy(
     if isinstance(busy, KeepTrying):
         inv.log("wait-for-account", blocker=busy.blocker_id)
         return busy
+    if unlisted is not None:
+        raise ImportFailed(_unseen_reason(unlisted, props))
     raise ImportFailed(busy.reason if isinstance(busy, Fail) else str(busy))
 
 
