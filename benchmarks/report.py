@@ -155,3 +155,49 @@ def render(
         lines += [f"- {note}" for note in notes]
     lines.append("")
     return "\n".join(lines)
+
+
+def splice(
+    results_md: str, section: Section, prefix: str, *, source: str, source_label: str
+) -> str:
+    """``results_md`` with the rows, goal misses and details whose text starts with ``prefix``
+    replaced by ``section``'s (the other figures are kept as they were measured), and a header
+    line saying where the replaced rows come from (``source_label``: ``source``)."""
+    misses = [f"- {miss}" for miss in section.misses]
+    details = [line for detail in section.details for line in (detail, "")]
+    out: list[str] = []
+    heading = ""
+    placed: set[str] = set()
+    skipped = False
+    for line in results_md.rstrip("\n").split("\n"):
+        if line.startswith("## "):
+            if heading == "## Goals missed" and "misses" not in placed:
+                out[-1:-1] = misses  # before the blank line that ends the list
+                placed.add("misses")
+            heading = line
+        if skipped and not line:
+            skipped = False
+            continue
+        replaced = None
+        if line.startswith(f"| {prefix}"):
+            replaced = ("rows", table([section])[2:])
+        elif heading == "## Goals missed" and (line.startswith(f"- {prefix}") or line == "None."):
+            replaced = ("misses", misses if line != "None." or misses else [line])
+        elif heading == "## Details" and line.startswith(prefix):
+            replaced = ("details", details)
+        if replaced is None:
+            skipped = False
+            out.append(line)
+            continue
+        what, lines = replaced
+        if what not in placed:
+            out += lines
+            placed.add(what)
+        skipped = what == "details"
+    if "rows" not in placed:
+        raise ValueError(f"no row starting with {prefix!r} to replace")
+    label = f"- **{source_label}:**"
+    kept = [line for line in out if not line.startswith(label)]
+    anchor = max(i for i, line in enumerate(kept[:20]) if line.startswith("- **"))
+    kept.insert(anchor + 1, f"{label} {source}")
+    return "\n".join(kept) + "\n"

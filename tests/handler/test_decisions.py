@@ -102,12 +102,29 @@ def test_only_a_new_retry_token_or_a_return_from_other_properties_asks_for_a_ret
     old: dict[str, Any], asks: bool
 ) -> None:
     old_props = properties.parse(raw_properties(**old))
-    assert wants_retry(PROPS, old_props) is asks
+    assert wants_retry(PROPS, old_props, record("STOPPED")) is asks
+
+
+def test_coming_back_to_a_failed_import_does_not_ask_for_a_retry() -> None:
+    """It failed by itself (not stopped by a replacement): only a new RetryToken retries it."""
+    other_source = {"S3": {**raw_properties()["ImportSource"]["S3"], "S3LocationUri": OTHER_URI}}
+    old_props = properties.parse(raw_properties(ImportSource=other_source))
+    assert wants_retry(PROPS, old_props, record("FAILED")) is False
+    with_token = properties.parse(raw_properties(RetryToken="2"))
+    assert wants_retry(with_token, old_props, record("FAILED")) is True
+
+
+@pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS"])
+def test_an_import_that_is_not_failed_or_stopped_is_never_retried(status: str) -> None:
+    assert (
+        wants_retry(properties.parse(raw_properties(RetryToken="2")), None, record(status)) is False
+    )
 
 
 def test_unreadable_old_properties_ask_for_a_retry_only_with_a_retry_token() -> None:
-    assert wants_retry(PROPS, None) is False
-    assert wants_retry(properties.parse(raw_properties(RetryToken="1")), None) is True
+    assert wants_retry(PROPS, None, record("FAILED")) is False
+    with_token = properties.parse(raw_properties(RetryToken="1"))
+    assert wants_retry(with_token, None, record("FAILED")) is True
 
 
 @pytest.mark.parametrize("status", ["COMPLETED", "IN_PROGRESS", "INITIALIZING"])

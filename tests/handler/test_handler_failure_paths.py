@@ -4,15 +4,20 @@ failed Update stops what it started, time runs out for no one (issue 8's seven d
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
 import import_handler.aws
 import import_handler.lifecycle
-from import_handler import waiting
+from import_handler import answer, waiting
 from import_handler.invocation import ANSWER_RESERVE_SECONDS, Invocation
+from import_handler.model import ImportFailed, ImportRecord
 
 from .conftest import START_EPOCH, FakeContext, Stubs
 from .helpers import (
@@ -348,3 +353,265 @@ def test_an_update_that_keeps_the_retry_token_does_not_start_the_import_again(
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == IMPORT_ID
     assert response["Data"]["ImportStatus"] == status
+
+
+# --- Audit follow-ups -----------------------------------------------------------------------
+
+
+def eu_cloudtrail(
+    monkeypatch: pytest.MonkeyPatch, real_clients: dict[str, Any]
+) -> tuple[Any, Stubber]:
+    """A CloudTrail client of its own for eu-west-2 (the others stay the shared stubbed ones)."""
+    import boto3
+
+    eu = boto3.session.Session(
+        region_name="eu-west-2", aws_access_key_id="testing", aws_secret_access_key="testing"
+    ).client("cloudtrail")
+
+    def new_client(service: str, region: str | None = None, config: Any = None) -> Any:
+        if service == "cloudtrail" and region == "eu-west-2":
+            return eu
+        return real_clients[service]
+
+    monkeypatch.setattr(import_handler.aws, "new_client", new_client)
+    return eu, Stubber(eu)
+
+
+def test_rolling_back_a_failed_update_that_moved_the_store_keeps_the_original(
+    stubs: Stubs, run: Any, monkeypatch: pytest.MonkeyPatch, real_clients: dict[str, Any]
+) -> None:
+    """A (store in eu-west-2) stays the id after an Update to a us-east-1 store failed; the
+    rollback's old properties are the failed Update's, so A is unknown where they point. It is
+    read in its own region and kept: no second import copies its window again."""
+    _, eu_stub = eu_cloudtrail(monkeypatch, real_clients)
+    a_props = properties(Destinations=[EU_STORE_ARN])
+    failed_update_props = properties()  # the us-east-1 store
+    stubs.error(stubs.cloudtrail, "get_import", "ImportNotFoundException", {"ImportId": IMPORT_ID})
+    eu_stub.add_response(
+        "get_import",
+        in_store(import_response(IMPORT_ID, "COMPLETED"), EU_STORE_ARN),
+        {"ImportId": IMPORT_ID},
+    )
+
+    with eu_stub:
+        response = run(update_event(a_props, old=failed_update_props, physical_id=IMPORT_ID))
+        eu_stub.assert_no_pending_responses()
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Data"]["ImportStatus"] == "COMPLETED"
+
+
+def test_the_earlier_import_lookup_reads_past_ten_newer_imports_of_other_windows(
+    stubs: Stubs, run: Any
+) -> None:
+    """An import plan writes many imports into one store: the original is found behind them."""
+    newer = [f"1a2b3c4d-0000-4000-8000-0000000003{n:02d}" for n in range(15)]
+    stubs.get_import(NEW_IMPORT_ID, "COMPLETED", uri=OTHER_URI)
+    stubs.store_imports(
+        listed_import(IMPORT_ID, "COMPLETED", day=1),
+        *(listed_import(other, "COMPLETED", day=n + 2) for n, other in enumerate(newer)),
+    )
+    for other in reversed(newer):  # newest first, each of another window
+        stubs.get_import(other, "COMPLETED", start=None)
+    stubs.get_import(IMPORT_ID, "COMPLETED")
+
+    response = run(update_event(properties(), old=CHANGED_WAITING, physical_id=NEW_IMPORT_ID))
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["PhysicalResourceId"] == IMPORT_ID  # not a second copy of the window
+
+
+def listed_at(import_id: str, hours: int) -> dict[str, Any]:
+    """A listed COMPLETED import created ``hours`` after June 1st."""
+    created = datetime(2024, 6, 1, tzinfo=UTC) + timedelta(hours=hours)
+    return {**listed_import(import_id, "COMPLETED"), "CreatedTimestamp": created}
+
+
+class SlowClient:
+    """A stubbed client whose every call takes the worst case its configuration allows."""
+
+    def __init__(self, client: Any, config: Any, clock: Any) -> None:
+        self._client, self._clock = client, clock
+        self._seconds = import_handler.aws.worst_case_seconds(config)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def slow(**kwargs: Any) -> Any:
+            self._clock.time += self._seconds
+            return method(**kwargs)
+
+        return slow
+
+
+def test_a_failure_with_little_time_left_still_stops_the_new_import(
+    stubs: Stubs, clock: Any
+) -> None:
+    """17 s left: the answer keeps its 15 s, the stop of the orphan may use all but 5 s."""
+    inv = Invocation(update_event(CHANGED_WAITING), FakeContext(clock, timeout_seconds=17))
+    inv.started_import(ImportRecord(NEW_IMPORT_ID, "IN_PROGRESS"))
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)
+
+    outcome = answer.failure(inv, ImportFailed("AccessDeniedException: not authorized"))
+
+    assert not outcome.success
+    assert outcome.physical_id == IMPORT_ID
+
+
+def test_a_lost_start_answer_then_a_refused_listing_adopts_the_retried_import(
+    stubs: Stubs, run: Any
+) -> None:
+    """The retry ran (its answer was lost, botocore's resend met the busy account), and the
+    running imports cannot be listed: the import being retried is read, and it is ours."""
+    stubs.get_import(status="FAILED")
+    stubs.preflight()
+    stubs.account_busy({"ImportId": IMPORT_ID})
+    deny(
+        stubs, stubs.cloudtrail, "list_imports", {"ImportStatus": "INITIALIZING", "MaxResults": 10}
+    )
+    stubs.get_import(status="IN_PROGRESS")
+
+    response = run(update_event(properties(RetryToken="2")))
+
+    assert response["Status"] == "SUCCESS", response["Reason"]
+    assert response["Data"]["ImportStatus"] == "IN_PROGRESS"
+
+
+def test_a_busy_create_whose_listing_is_refused_says_how_to_find_its_import(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.preflight()
+    stubs.account_busy()
+    deny(
+        stubs, stubs.cloudtrail, "list_imports", {"ImportStatus": "INITIALIZING", "MaxResults": 10}
+    )
+
+    response = run(create_event())
+
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("AccountHasOngoingImportException: ListImports refused")
+    assert f"list-imports --destination {STORE_ARN}" in response["Reason"]
+
+
+def lambda_configs(monkeypatch: pytest.MonkeyPatch, real_clients: dict[str, Any]) -> list[Any]:
+    """The configuration of every Lambda client the handler builds."""
+    configs: list[Any] = []
+
+    def new_client(service: str, region: str | None, config: Any) -> Any:
+        if service == "lambda":
+            configs.append(config)
+        return real_clients[service]
+
+    monkeypatch.setattr(import_handler.aws, "new_client", new_client)
+    return configs
+
+
+INVOKE_EVENT = "provide-client-params.lambda.Invoke"  # emitted before the Stubber's checks
+
+
+@contextmanager
+def failing_invoke(stubs: Stubs, fail: list[Exception]) -> Iterator[list[int]]:
+    """Each Invoke first raises the next of ``fail`` (before it is sent), while any is left;
+    yields the list of attempts."""
+    attempts: list[int] = []
+
+    def hook(**kwargs: Any) -> None:
+        attempts.append(1)
+        if fail:
+            raise fail.pop(0)
+
+    events = stubs.clients["lambda"].meta.events
+    events.register(INVOKE_EVENT, hook)
+    try:
+        yield attempts
+    finally:
+        events.unregister(INVOKE_EVENT, hook)
+
+
+def test_the_hand_over_invoke_is_sent_once(
+    stubs: Stubs,
+    run: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    real_clients: dict[str, Any],
+) -> None:
+    """A resend of an Invoke whose 202 was lost would start a second continuation."""
+    configs = lambda_configs(monkeypatch, real_clients)
+    event = continued(create_event(WAIT), IMPORT_ID)
+    stubs.get_import()
+    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+
+    assert run(event, FakeContext(clock, timeout_seconds=65)) is None
+
+    assert [c.retries["total_max_attempts"] for c in configs] == [1]
+
+
+def test_a_hand_over_that_could_not_connect_is_sent_again(
+    stubs: Stubs, run: Any, clock: Any
+) -> None:
+    event = continued(create_event(WAIT), IMPORT_ID)
+    stubs.get_import()
+    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+    with failing_invoke(
+        stubs, [EndpointConnectionError(endpoint_url="https://lambda")]
+    ) as attempts:
+        assert run(event, FakeContext(clock, timeout_seconds=65)) is None
+
+    assert len(attempts) == 2
+
+
+def test_a_hand_over_whose_answer_was_lost_is_not_sent_again_and_names_the_import(
+    stubs: Stubs, run: Any, clock: Any
+) -> None:
+    event = continued(create_event(WAIT), IMPORT_ID)
+    stubs.get_import()
+    with failing_invoke(stubs, [ReadTimeoutError(endpoint_url="https://lambda")]) as attempts:
+        response = run(event, FakeContext(clock, timeout_seconds=65))
+
+    assert len(attempts) == 1
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_a_slow_lookup_of_earlier_imports_stops_before_the_invocation_ends(
+    stubs: Stubs,
+    run: Any,
+    clock: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    real_clients: dict[str, Any],
+) -> None:
+    """Every call takes the worst case its client allows: each of the lookup's calls is
+    budgeted when it is made, so the lookup stops in time, and the no-time-left answer comes
+    before the invocation ends."""
+    context = FakeContext(clock, timeout_seconds=900)
+
+    def new_client(service: str, region: str | None, config: Any) -> Any:
+        return SlowClient(real_clients[service], config, clock)
+
+    monkeypatch.setattr(import_handler.aws, "new_client", new_client)
+    others = [f"1a2b3c4d-0000-4000-8000-0000000004{n:02d}" for n in range(40)]
+    stubs.get_import(status="COMPLETED")
+    stubs.store_imports(*(listed_at(other, hours=n) for n, other in enumerate(others)))
+    # Newest first, each of another window; the calls get shorter as the time runs out, and
+    # the lookup stops with the hand-over margin left (before the fix: 215 s each, past 900 s).
+    for other in reversed(others[-5:]):
+        stubs.get_import(other, "COMPLETED", start=None)
+    stubs.preflight(files=None)  # no time left to list the prefix, nor for StartImport
+
+    response = run(update_event(CHANGED_WAITING), context)
+
+    assert clock.time <= START_EPOCH + context.timeout_seconds
+    assert response["Status"] == "FAILED"
+    assert response["Reason"].startswith("NoTimeLeftError")
+    assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_a_throttled_hand_over_is_sent_again(stubs: Stubs, run: Any, clock: Any) -> None:
+    """Lambda refused it as one too many: it did not run, so sending it again is safe."""
+    event = continued(create_event(WAIT), IMPORT_ID)
+    stubs.get_import()
+    stubs.error(stubs.lambda_, "invoke", "TooManyRequestsException", None, status=429)
+    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+
+    assert run(event, FakeContext(clock, timeout_seconds=65)) is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -155,6 +156,20 @@ def test_rollback_update_retries_the_original_import_a_replacement_stopped(
 
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == IMPORT_ID
+
+
+def test_rollback_update_keeps_an_original_import_that_had_failed_by_itself(
+    stubs: Stubs, run: Any
+) -> None:
+    """The import was FAILED before the forward Update (which failed too): coming back to it
+    is not a request to retry it; only a new RetryToken is."""
+    stubs.get_import(status="FAILED")
+
+    response = run(update_event(properties(), old=CHANGED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Data"]["ImportStatus"] == "FAILED"
 
 
 def test_update_of_a_resource_without_an_import_starts_one(stubs: Stubs, run: Any) -> None:
@@ -358,12 +373,18 @@ def test_a_replacement_without_a_matching_earlier_import_starts_a_new_one_as_bef
     assert response["PhysicalResourceId"] == NEW_IMPORT_ID
 
 
-def test_only_the_ten_most_recent_earlier_imports_are_read(stubs: Stubs, run: Any) -> None:
-    others = [f"1a2b3c4d-0000-4000-8000-0000000001{n:02d}" for n in range(12)]
+def listed_at(import_id: str, hours: int) -> dict[str, Any]:
+    """A listed COMPLETED import created ``hours`` after June 1st."""
+    created = datetime(2024, 6, 1, tzinfo=UTC) + timedelta(hours=hours)
+    return {**listed_import(import_id, "COMPLETED"), "CreatedTimestamp": created}
+
+
+def test_only_the_fifty_most_recent_earlier_imports_are_read(stubs: Stubs, run: Any) -> None:
+    others = [f"1a2b3c4d-0000-4000-8000-0000000001{n:02d}" for n in range(52)]
     stubs.get_import(status="COMPLETED")
     stubs.store_imports(
         listed_import(IMPORT_ID, "COMPLETED", day=30),
-        *(listed_import(other, "COMPLETED", day=n + 1) for n, other in enumerate(others)),
+        *(listed_at(other, n) for n, other in enumerate(others)),
     )
     for other in reversed(others[2:]):  # newest first; the two oldest are not read
         stubs.get_import(other, "COMPLETED", start=None)

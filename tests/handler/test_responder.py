@@ -13,6 +13,8 @@ import pytest
 import import_handler.lifecycle
 from import_handler import waiting
 from import_handler.answer import MAX_BODY_BYTES, cut_reason, response_body
+from import_handler.invocation import Invocation
+from import_handler.model import ImportRecord
 
 from .conftest import FakeContext, Stubs
 from .helpers import (
@@ -115,6 +117,22 @@ def test_an_unexpected_crash_still_answers_failed(
     assert response["Status"] == "FAILED"
     assert response["Reason"] == "boom"
     assert response["PhysicalResourceId"] == "failed-create-6b3c2f1e-1111-4222-8333-944455556666"
+
+
+def test_a_crash_after_starting_an_import_answers_with_its_id(
+    stubs: Stubs, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash_after_start(inv: Invocation) -> None:
+        inv.started_import(ImportRecord(IMPORT_ID, "INITIALIZING"))
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(import_handler.lifecycle, "handle", crash_after_start)
+
+    response = run(create_event())
+
+    assert response["Status"] == "FAILED"
+    # The Delete that follows the failed Create stops the import by this id.
+    assert response["PhysicalResourceId"] == IMPORT_ID
 
 
 def test_an_unexpected_error_inside_the_lifecycle_answers_failed_with_its_name(

@@ -33,6 +33,9 @@ MAX_PHYSICAL_ID_CHARS = 1024
 # ImportStatus when the prefix held no file and no import was started.
 NO_SOURCE_FILES = "NO_SOURCE_FILES"
 NO_IMPORT_ID = "none"
+# What stopping a failed Update's orphans keeps back for the answer itself: less than the
+# answer's reserve, so that the stop is still attempted when the failure came late.
+ORPHAN_STOP_RESERVE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def _stop_orphans(inv: Invocation, physical_id: str) -> None:
         return
     for import_id in orphans:
         try:
-            stopped = cloudtrail.stop_import(inv.ct(), import_id)
+            stopped = cloudtrail.stop_import(inv.ct(ORPHAN_STOP_RESERVE_SECONDS), import_id)
         except aws.ERRORS as error:
             logger.error(
                 "could not stop import %s, which this failed update started: %s; stop it with "

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -42,6 +47,9 @@ TIERS: tuple[tuple[float, int, float, float], ...] = (
     (15.0, 2, 2.0, 4.0),
     (6.0, 1, 2.0, 3.0),
     (3.0, 1, 1.0, 2.0),
+)
+_THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 )
 # Errors that say "not now" rather than "no": worth the next poll.
 _TRANSIENT_CODES = frozenset(
@@ -95,13 +103,19 @@ class Clients:
     """The clients of one invocation, one per service, region and budget tier."""
 
     def __init__(self) -> None:
-        self._built: dict[tuple[str, str | None, float], Any] = {}
+        self._built: dict[tuple[str, str | None, float, bool], Any] = {}
 
-    def get(self, service: str, region: str | None, budget_seconds: float) -> Any:
+    def get(
+        self, service: str, region: str | None, budget_seconds: float, *, single: bool = False
+    ) -> Any:
+        """A client whose calls fit ``budget_seconds``; with ``single``, one attempt per call."""
         config = config_for(budget_seconds)
         if config is None:
             raise NoTimeLeftError(service=service)
-        key = (service, region, float(config.read_timeout))  # type: ignore[attr-defined]
+        if single:
+            config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": 1}))
+        read_timeout = float(config.read_timeout)  # type: ignore[attr-defined]
+        key = (service, region, read_timeout, single)
         if key not in self._built:
             self._built[key] = new_client(service, region, config)
         return self._built[key]
@@ -115,8 +129,19 @@ class Clients:
         return client
 
     def lambda_(self, budget_seconds: float) -> LambdaClient:
-        client: LambdaClient = self.get("lambda", None, budget_seconds)
+        """One attempt per call: botocore resending an Invoke whose 202 was lost would start a
+        second continuation (two chains polling, both answering)."""
+        client: LambdaClient = self.get("lambda", None, budget_seconds, single=True)
         return client
+
+
+def safe_to_resend(error: BaseException) -> bool:
+    """The service did not act on the request: no connection was made (refused, unresolvable,
+    or the connect timed out), so it was not sent; or it was refused as one too many
+    (throttled). Sending it again cannot do it twice."""
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        return True
+    return error_code(error) in _THROTTLING_CODES
 
 
 def error_code(error: BaseException) -> str:

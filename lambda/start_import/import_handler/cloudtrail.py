@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +17,10 @@ from import_handler.properties import ImportIdentity
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
 
+# A client for the next call, built for the time left when it is made.
+ClientFor = Callable[[], "CloudTrailClient"]
+logger = logging.getLogger(__name__)
+
 STATISTICS = (
     "PrefixesFound",
     "PrefixesCompleted",
@@ -25,11 +30,12 @@ STATISTICS = (
 )
 FAILURES_TO_REPORT = 5
 # Looking for an earlier import to go back to: ListImports pages (at most LIST_IMPORTS_PAGES,
-# since its order is not documented), then GetImport for at most EARLIER_IMPORTS_TO_READ of the
-# newest imports (CloudTrail's quota for these APIs is about 1 TPS).
+# since its order is not documented), then GetImport of the newest imports until a running or
+# COMPLETED match, at most EARLIER_IMPORTS_TO_READ of them (an import plan writes many imports
+# into one store; CloudTrail's quota for these APIs is about 1 TPS, and the time left bounds it).
 LIST_IMPORTS_PAGE = 50
 LIST_IMPORTS_PAGES = 20
-EARLIER_IMPORTS_TO_READ = 10
+EARLIER_IMPORTS_TO_READ = 50
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
@@ -95,20 +101,26 @@ def _unless_not_found(
 
 
 def ongoing_imports(client: CloudTrailClient, destination: str) -> list[ImportRecord]:
+    """``running_imports`` on one client, for a caller whose budget covers the whole listing."""
+    return running_imports(lambda: client, destination)
+
+
+def running_imports(client_for: ClientFor, destination: str) -> list[ImportRecord]:
     """The running imports of the account (at most one, CloudTrail allows no more).
 
     ListImports does not return the source or the window, so those on our destination are
-    read with GetImport to compare them with ours.
+    read with GetImport to compare them with ours. Each call gets a client from ``client_for``,
+    so each fits the time left when it is made.
     """
     found: list[ImportRecord] = []
     for status in ("INITIALIZING", "IN_PROGRESS"):
-        response = client.list_imports(ImportStatus=status, MaxResults=10)
+        response = client_for().list_imports(ImportStatus=status, MaxResults=10)
         for item in response.get("Imports", []):
             import_id = item.get("ImportId", "")
             if not import_id or item.get("ImportStatus") not in RUNNING:
                 continue
             if destination in item.get("Destinations", []):
-                full = get_import(client, import_id)
+                full = get_import(client_for(), import_id)
                 if full is not None:
                     found.append(full)
                     continue
@@ -117,21 +129,27 @@ def ongoing_imports(client: CloudTrailClient, destination: str) -> list[ImportRe
 
 
 def earlier_imports(
-    client: CloudTrailClient, identity: ImportIdentity, exclude: str
+    client_for: ClientFor, identity: ImportIdentity, exclude: str
 ) -> Iterator[ImportRecord]:
     """The imports into ``identity.destination`` with this source and window, newest first.
 
-    One ListImports page (it returns no source or window), then a GetImport per candidate, read
-    lazily: the consumer stops reading when it has what it needs. Only the
-    ``EARLIER_IMPORTS_TO_READ`` most recent imports other than ``exclude`` are considered.
+    ListImports (it returns no source or window), then a GetImport per candidate, read lazily:
+    the consumer stops reading when it has what it needs. At most ``EARLIER_IMPORTS_TO_READ``
+    imports other than ``exclude`` are read. Each call gets a client from ``client_for``; when
+    it says no time is left (``aws.NoTimeLeftError``) after the listing, the reading stops
+    with what was found.
     """
-    for import_id in recent_import_ids(client, identity.destination, exclude):
-        record = get_import(client, import_id)
+    for import_id in recent_import_ids(client_for, identity.destination, exclude):
+        try:
+            record = get_import(client_for(), import_id)
+        except aws.NoTimeLeftError:
+            logger.warning("no time left to read more earlier imports; deciding with those read")
+            return
         if record is not None and record.identity == identity:
             yield record
 
 
-def recent_import_ids(client: CloudTrailClient, destination: str, exclude: str) -> list[str]:
+def recent_import_ids(client_for: ClientFor, destination: str, exclude: str) -> list[str]:
     """The newest imports into ``destination`` (newest first), without ``exclude``.
 
     Every page of ListImports (up to LIST_IMPORTS_PAGES), since its order is not documented.
@@ -139,7 +157,7 @@ def recent_import_ids(client: CloudTrailClient, destination: str, exclude: str) 
     listed: list[Mapping[str, Any]] = []
     kwargs: dict[str, Any] = {"Destination": destination, "MaxResults": LIST_IMPORTS_PAGE}
     for _ in range(LIST_IMPORTS_PAGES):
-        response = client.list_imports(**kwargs)
+        response = client_for().list_imports(**kwargs)
         listed.extend(
             item
             for item in response.get("Imports", [])

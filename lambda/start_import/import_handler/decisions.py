@@ -115,13 +115,21 @@ def decide_update(
     return Keep(record)
 
 
-def wants_retry(props: ImportProperties, old: ImportProperties | None) -> bool:
-    """An Update asks for a retry of a FAILED or STOPPED import when it changes RetryToken, or
-    when it comes back to this import from other properties (a rollback of a replacement that
-    stopped it). Unreadable old properties count as unchanged but for the RetryToken."""
+def wants_retry(
+    props: ImportProperties, old: ImportProperties | None, current: ImportRecord | None
+) -> bool:
+    """An Update asks for a retry of the ``current`` import when it is FAILED or STOPPED and
+    the Update changes RetryToken. One more case: a STOPPED import the Update comes back to
+    from other properties (the rollback of a replacement, which stopped it). A FAILED import
+    is retried only for a new RetryToken: it failed by itself, and coming back to it does not
+    ask for it again. Unreadable old properties count as unchanged but for the RetryToken."""
+    if current is None or current.status not in RETRYABLE:
+        return False
     if old is None:
         return props.retry_token is not None
-    return props.retry_token != old.retry_token or props.identity != old.identity
+    if props.retry_token != old.retry_token:
+        return True
+    return current.status == "STOPPED" and props.identity != old.identity
 
 
 def _go_back_to(

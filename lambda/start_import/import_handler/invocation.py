@@ -66,6 +66,13 @@ class Invocation:
             properties = self.event.get("OldResourceProperties")
         return self.clients.cloudtrail(store_region(properties), self.budget())
 
+    def store_moved(self) -> bool:
+        """An Update whose new properties name a store in another region than the old ones."""
+        if self.request_type != "Update":
+            return False
+        old = store_region(self.event.get("OldResourceProperties"))
+        return old != store_region(self.event.get("ResourceProperties"))
+
     def s3(self, region: str) -> S3Client:
         return self.clients.s3(region, self.budget())
 

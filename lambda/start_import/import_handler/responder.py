@@ -19,6 +19,7 @@ from crhelper import CfnResource
 from import_handler import logs, sender
 from import_handler.answer import Outcome, failed_physical_id, response_body
 from import_handler.invocation import Invocation
+from import_handler.model import ImportRecord
 
 logger = logging.getLogger(__name__)
 
@@ -96,14 +97,20 @@ class ImportResource(CfnResource):
             return
         if not self.PhysicalResourceId:
             self.PhysicalResourceId = event.get("PhysicalResourceId") or failed_physical_id(
-                event, None
+                event, self._known_import()
             )
         self._send()
 
+    def _known_import(self) -> ImportRecord | None:
+        """The import this request started or adopted last, for an answer crhelper makes."""
+        inv = self._invocation
+        return inv.started[-1] if inv and inv.started else None
+
     def generate_physical_id(self, event: dict[str, Any]) -> str:
         # Workaround: crhelper's generated id looks like any other; a failed Create's must be
-        # recognisably not an import id, so the Delete that follows makes no call.
-        return failed_physical_id(event, None)
+        # recognisably not an import id, so the Delete that follows makes no call (unless the
+        # request started one: then it is its id, so the Delete stops it).
+        return failed_physical_id(event, self._known_import())
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None
@@ -122,10 +129,11 @@ class ImportResource(CfnResource):
         inv = self._invocation
         request = dict(inv.event) if inv else {}
         if status is None:
-            physical_id = str(self.PhysicalResourceId or "") or failed_physical_id(request, None)
+            physical_id = str(self.PhysicalResourceId or "") or failed_physical_id(
+                request, self._known_import()
+            )
         else:
-            known = inv.started[-1] if inv and inv.started else None
-            physical_id = failed_physical_id(request, known)
+            physical_id = failed_physical_id(request, self._known_import())
         body = response_body(
             status=status or self.Status,
             reason=reason if status else self.Reason,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from import_handler import aws, clock, cloudtrail, explain
 from import_handler import properties as props_mod
@@ -22,6 +23,9 @@ from import_handler.decisions import (
 from import_handler.invocation import Invocation
 from import_handler.model import Action, ImportFailed, ImportRecord
 from import_handler.properties import ImportProperties, PropertyError
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudtrail import CloudTrailClient
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +42,10 @@ def decide(inv: Invocation, props: ImportProperties) -> tuple[Action, ImportReco
     unreadable = current is None and is_import_id(inv.physical_id)
     earlier = None
     if is_replacement(props, current) or unreadable:
-        earlier = _earlier_import(inv, props)
+        earlier = _earlier_import(inv, props, exclude=current.import_id if current else "")
     raw_old = inv.event.get("OldResourceProperties")
     old_stop = props_mod.stop_on_delete_leniently(raw_old)
-    retry = wants_retry(props, _leniently(raw_old))
+    retry = wants_retry(props, _leniently(raw_old), current)
     return decide_update(props, old_stop, current, earlier, retry_requested=retry), current
 
 
@@ -53,10 +57,25 @@ def _leniently(raw: object) -> ImportProperties | None:
 
 
 def _current_import(inv: Invocation, props: ImportProperties) -> ImportRecord | None:
+    """The import the PhysicalResourceId points at, read where the old properties' store is.
+
+    Also where the new properties' store is, when the store moved and the old region does not
+    know it: the rollback of a failed Update that moved the store has the failed Update's
+    properties as its old ones, while the id is still the import in the original region.
+    """
     if not is_import_id(inv.physical_id):
         return None
+    record = _read_current(inv, props, inv.ct_current())
+    if record is None and inv.store_moved():
+        record = _read_current(inv, props, inv.ct())
+    return record
+
+
+def _read_current(
+    inv: Invocation, props: ImportProperties, client: CloudTrailClient
+) -> ImportRecord | None:
     try:
-        return cloudtrail.get_import(inv.ct_current(), inv.physical_id)
+        return cloudtrail.get_import(client, inv.physical_id)
     except aws.ERRORS as error:
         raise ImportFailed(
             explain.for_error(
@@ -65,12 +84,17 @@ def _current_import(inv: Invocation, props: ImportProperties) -> ImportRecord | 
         ) from error
 
 
-def _earlier_import(inv: Invocation, props: ImportProperties) -> ImportRecord | None:
-    """An earlier import to go back to instead of starting a new one (see ``decide_update``).
+def _earlier_import(inv: Invocation, props: ImportProperties, exclude: str) -> ImportRecord | None:
+    """An earlier import to go back to instead of starting a new one (see ``decide_update``);
+    ``exclude`` is the current import, when it could be read (one that could not may be the
+    very import to go back to).
 
     Best effort: when the lookup fails, the update decides as if there were none.
     """
-    matches = cloudtrail.earlier_imports(inv.ct(), props.identity, exclude=inv.physical_id)
+    # Each call is budgeted when it is made, keeping the hand-over margin for what follows.
+    matches = cloudtrail.earlier_imports(
+        lambda: inv.ct(HANDOVER_MARGIN_SECONDS), props.identity, exclude=exclude
+    )
     try:
         earlier = choose_earlier(matches)
     except aws.ERRORS as error:

@@ -19,9 +19,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from import_handler import aws, clock, cloudtrail, explain
+# explain is imported where a failure needs it: most requests never do (cold start).
+from import_handler import aws, clock, cloudtrail
 from import_handler.answer import Outcome, success
-from import_handler.decisions import MAX_WAIT_SECONDS, Next, decide_busy, decide_poll
+from import_handler.decisions import (
+    MAX_WAIT_SECONDS,
+    Next,
+    decide_busy,
+    decide_poll,
+    is_import_id,
+)
 from import_handler.invocation import HANDOVER_RESERVE_SECONDS, Invocation
 from import_handler.model import Adopt, Fail, ImportFailed, ImportRecord, KeepTrying
 from import_handler.properties import ImportProperties
@@ -29,6 +36,9 @@ from import_handler.properties import ImportProperties
 logger = logging.getLogger(__name__)
 
 KEY = "CtLakeImportContinuation"
+# Invoke is sent once (see ``aws.Clients.lambda_``), and again only when Lambda cannot have
+# acted on it (``aws.safe_to_resend``).
+HAND_OVER_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -101,9 +111,11 @@ def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecor
             record = cloudtrail.start_import(inv.ct(), props.identity)
     except aws.ERRORS as error:
         if aws.error_code(error) == "AccountHasOngoingImportException":
-            return _when_busy(inv, props)
+            return _when_busy(inv, props, retry_id)
         adopted = _running_after_refused_retry(inv, retry_id) if retry_id else None
         if adopted is None:
+            from import_handler import explain
+
             raise ImportFailed(
                 explain.for_error(
                     error,
@@ -132,13 +144,17 @@ def _running_after_refused_retry(inv: Invocation, import_id: str) -> ImportRecor
     return record
 
 
-def _when_busy(inv: Invocation, props: ImportProperties) -> ImportRecord | KeepTrying:
+def _when_busy(
+    inv: Invocation, props: ImportProperties, retry_id: str | None
+) -> ImportRecord | KeepTrying:
     """Another import holds the account: adopt it when it is ours, else wait or fail."""
+    unlisted = None  # why the running imports could not be listed
     try:
-        ongoing = cloudtrail.ongoing_imports(inv.ct(), props.identity.destination)
+        ongoing = cloudtrail.running_imports(inv.ct, props.identity.destination)
     except aws.ERRORS as list_error:
-        logger.warning("cannot list the running imports: %s", aws.error_code(list_error))
-        ongoing = []
+        unlisted = aws.error_code(list_error) or type(list_error).__name__
+        logger.warning("cannot list the running imports (%s); reading the known ones", unlisted)
+        ongoing = _running_known_imports(inv, retry_id)
     busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
     if isinstance(busy, Adopt):
         inv.log("adopt", import_id=busy.record.import_id, status=busy.record.status)
@@ -146,7 +162,35 @@ def _when_busy(inv: Invocation, props: ImportProperties) -> ImportRecord | KeepT
     if isinstance(busy, KeepTrying):
         inv.log("wait-for-account", blocker=busy.blocker_id)
         return busy
+    if unlisted is not None:
+        raise ImportFailed(_unseen_reason(unlisted, props))
     raise ImportFailed(busy.reason if isinstance(busy, Fail) else str(busy))
+
+
+def _running_known_imports(inv: Invocation, retry_id: str | None) -> list[ImportRecord]:
+    """When ListImports is refused: the imports this request can name (the one it retries, the
+    ones it started, the current one), as GetImport reads them now; those still running."""
+    known = [retry_id, *(r.import_id for r in inv.started), inv.physical_id]
+    found: list[ImportRecord] = []
+    for import_id in dict.fromkeys(i for i in known if i and is_import_id(i)):
+        try:
+            record = cloudtrail.get_import(inv.ct(), import_id)
+        except aws.ERRORS as error:
+            logger.warning("GetImport of %s failed: %s", import_id, aws.error_code(error))
+            continue
+        if record is not None and record.running:
+            found.append(record)
+    return found
+
+
+def _unseen_reason(list_error: str, props: ImportProperties) -> str:
+    """A busy account whose imports cannot be listed: the import holding it may be one this
+    request started whose answer was lost; say how to find it (the reason has 256 characters)."""
+    return (
+        f"AccountHasOngoingImportException: ListImports refused ({list_error}); the running "
+        "import may be this request's: aws cloudtrail list-imports --destination "
+        f"{props.identity.destination}"
+    )
 
 
 # --- Waiting ---------------------------------------------------------------------------------
@@ -208,6 +252,8 @@ def _poll(inv: Invocation, import_id: str) -> ImportRecord:
         record = cloudtrail.get_import(inv.ct(HANDOVER_RESERVE_SECONDS), import_id)
     except aws.ERRORS as error:
         if not aws.is_transient(error):
+            from import_handler import explain
+
             raise ImportFailed(
                 explain.for_error(error, operation="GetImport", import_id=import_id)
             ) from error
@@ -230,6 +276,8 @@ def _finish(
 ) -> Outcome:
     if next_step is Next.SUCCEED and record is not None:
         return success(inv, record)
+    from import_handler import explain
+
     if next_step is Next.IMPORT_FAILED and record is not None:
         try:
             failures = cloudtrail.import_failures(inv.ct(), record.import_id)
@@ -256,10 +304,18 @@ def _finish(
 def _hand_over(inv: Invocation, state: State) -> None:
     """Invoke this function asynchronously with the event and the new state."""
     body = payload(inv.event, state)
-    try:
-        inv.lambda_().invoke(
-            FunctionName=inv.context.invoked_function_arn, InvocationType="Event", Payload=body
-        )
-    except aws.ERRORS as error:
-        raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
+    for attempt in range(1, HAND_OVER_ATTEMPTS + 1):
+        try:
+            inv.lambda_().invoke(
+                FunctionName=inv.context.invoked_function_arn, InvocationType="Event", Payload=body
+            )
+            break
+        except aws.ERRORS as error:
+            if attempt == HAND_OVER_ATTEMPTS or not aws.safe_to_resend(error):
+                from import_handler import explain
+
+                raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
+            code = aws.error_code(error) or type(error).__name__
+            logger.warning("Invoke was not made (%s); trying again", code)
+            clock.sleep(attempt)
     inv.log("hand-over", import_id=state.import_id, attempt=state.attempt)
