@@ -26,7 +26,7 @@ from tests.cli.archives import (
 )
 from tests.e2e.s3_tls import MotoS3Tls
 from tests.e2e.world import EmulatedAccount
-from tests.lake_emulator.trail_archive import TrailArchive
+from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -316,3 +316,25 @@ def test_an_access_denied_on_the_first_get_stops_the_queued_gets(
     assert "GetObject (last 4 bytes) failed: AccessDenied: Access Denied" in result.stderr
     # the GETs running when the first failed, not one per file of the archive
     assert made[0].gets <= 2 * workers
+
+
+@pytest.mark.parametrize("uri_prefix", ["", "trails/"])
+def test_listing_and_inventory_agree_on_deep_trail_prefixes(
+    runner: CliRunner, s3_server: MotoS3Tls, tmp_path: Path, uri_prefix: str
+) -> None:
+    days = [datetime(2025, 3, 1, tzinfo=UTC).date()]
+    s3 = s3_server.client()
+    deep_bucket = upload(s3, TrailArchive((), ()))
+    kept = []
+    for depth in range(5):  # 0 to 4 folders between the URI's prefix and AWSLogs/
+        trail_prefix = uri_prefix + "".join(f"d{i}/" for i in range(depth))
+        archive = generate_archive(seed=depth, days=days, trail_prefix=trail_prefix)
+        archive.upload(s3, deep_bucket)
+        if depth <= 3:
+            kept.extend(archive.log_files)
+    manifest = write_inventory(s3, deep_bucket, "CSV", tmp_path)
+    uri = f"s3://{deep_bucket}/{uri_prefix}"
+    listed = estimate_json(runner, uri)
+    inventoried = estimate_json(runner, uri, "--inventory", manifest)
+    assert listed["files"] == inventoried["files"] == len(kept)
+    assert listed["compressed_bytes"] == inventoried["compressed_bytes"]

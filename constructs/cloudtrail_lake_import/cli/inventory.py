@@ -142,6 +142,7 @@ def select_sql(manifest: Manifest, paths: list[str]) -> str:
                    regexp_extract(key, $pattern, 2) AS stamp
             FROM objects
             WHERE starts_with(key, $prefix) AND regexp_matches(key, $pattern)
+              AND regexp_matches(substr(key, length($prefix) + 1), $below_prefix)
         )
         SELECT key, size, storage,
                CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END
@@ -155,6 +156,19 @@ def select_sql(manifest: Manifest, paths: list[str]) -> str:
                OR (CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END)
                   <= $highest)
     """
+
+
+def below_prefix(prefix: str) -> str:
+    """What a key must hold after ``prefix``: the listing's limit on trail-prefix folders.
+
+    From a folder above ``AWSLogs/`` a listing explores at most
+    ``sizing.MAX_TRAIL_PREFIX_DEPTH`` folders before ``AWSLogs/``; deeper trails are counted by
+    neither method. From a folder inside the layout, the key pattern alone decides.
+    """
+    start = sizing.classify(prefix)
+    if start is not None and start.level is sizing.Level.TRAIL_PREFIX:
+        return rf"^(?:[^/]+/){{0,{sizing.MAX_TRAIL_PREFIX_DEPTH}}}AWSLogs/"
+    return ""
 
 
 def _stamp_date(stamp: str | None) -> date | None:
@@ -180,6 +194,7 @@ def query(
         "lowest": lowest,
         "lowest_day": lowest_day,
         "highest": highest,
+        "below_prefix": below_prefix(prefix),
     }
     connection.execute(f"CREATE TEMP TABLE selected AS {select_sql(manifest, paths)}", parameters)
     archived = ", ".join(_quote(c) for c in sorted(sizing.ARCHIVED_STORAGE_CLASSES))
