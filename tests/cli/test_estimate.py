@@ -26,7 +26,7 @@ from tests.cli.archives import (
 )
 from tests.e2e.s3_tls import MotoS3Tls
 from tests.e2e.world import EmulatedAccount
-from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
+from tests.lake_emulator.trail_archive import LogFile, TrailArchive, generate_archive
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -325,7 +325,7 @@ def test_listing_and_inventory_agree_on_deep_trail_prefixes(
     days = [datetime(2025, 3, 1, tzinfo=UTC).date()]
     s3 = s3_server.client()
     deep_bucket = upload(s3, TrailArchive((), ()))
-    kept = []
+    kept: list[LogFile] = []
     for depth in range(5):  # 0 to 4 folders between the URI's prefix and AWSLogs/
         trail_prefix = uri_prefix + "".join(f"d{i}/" for i in range(depth))
         archive = generate_archive(seed=depth, days=days, trail_prefix=trail_prefix)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -58,3 +58,8 @@ def cloudtrail() -> CloudTrailClient:
 def cloudformation() -> CloudFormationClient:
     client: CloudFormationClient = _session().client("cloudformation", config=_config())
     return client
+
+
+def stepfunctions() -> Any:
+    """Step Functions (no type stubs installed: ``Any``)."""
+    return _session().client("stepfunctions", config=_config())

@@ -17,7 +17,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from cloudtrail_lake_import.cli import clients, render
+from cloudtrail_lake_import.cli import clients, plan_status, render
 from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
 from cloudtrail_lake_import.cli.params import iso
 
@@ -82,10 +82,14 @@ class ImportStatus:
 
 @click.command()
 @click.argument("import_id", required=False)
-@click.option("--stack", help="A deployed stack whose CloudTrailLakeImport holds the import id.")
+@click.option(
+    "--stack",
+    help="A deployed stack whose CloudTrailLakeImport (its import) or CloudTrailLakeImportPlan "
+    "(its execution, segment by segment) to show.",
+)
 @click.option(
     "--logical-id",
-    help="The import's logical id in --stack, when the stack has more than one.",
+    help="The import's or plan's logical id in --stack, when the stack has more than one.",
 )
 @click.option("--watch", is_flag=True, help="Refresh until the import ends.")
 @click.option(
@@ -115,7 +119,11 @@ def status(
             f"01234567-89ab-cdef-0123-456789abcdef, got {import_id!r}"
         )
     if stack is not None:
-        import_id = import_id_of_stack(stack, logical_id)
+        target = target_of_stack(stack, logical_id)
+        if target.execution_arn is not None:
+            show_plan(target.execution_arn, watch, interval, as_json)
+            return
+        import_id = target.import_id
     assert import_id is not None
     client = clients.cloudtrail()
     if not watch:
@@ -138,6 +146,28 @@ def status(
             sleep(interval)
             current = read_status(client, import_id)
             live.update(status_view(current), refresh=True)
+
+
+def show_plan(execution_arn: str, watch: bool, interval: float, as_json: bool) -> None:
+    """A plan's status once, or until its execution ends."""
+    states, cloudtrail = clients.stepfunctions(), clients.cloudtrail()
+    current = plan_status.read_plan(states, cloudtrail, execution_arn)
+    if as_json:
+        click.echo(json.dumps(current.as_json(), allow_nan=False))
+        while watch and not current.terminal:
+            sleep(interval)
+            current = plan_status.read_plan(states, cloudtrail, execution_arn)
+            click.echo(json.dumps(current.as_json(), allow_nan=False))
+        return
+    view = plan_status.plan_view(current)
+    if not watch:
+        render.stdout_console().print(view)
+        return
+    with Live(view, console=render.stdout_console(), auto_refresh=False) as live:
+        while not current.terminal:
+            sleep(interval)
+            current = plan_status.read_plan(states, cloudtrail, execution_arn)
+            live.update(plan_status.plan_view(current), refresh=True)
 
 
 def stack_resources(stack: str, logical_id: str | None) -> list[dict[str, Any]]:
@@ -173,20 +203,36 @@ def _is_missing_resource(error: ClientError, stack: str) -> bool:
     return "does not exist" in message and f"Stack with id {stack}" not in message
 
 
-def import_id_of_stack(stack: str, logical_id: str | None) -> str:
-    """The PhysicalResourceId (= ImportId) of the stack's CloudTrailLakeImport resource."""
-    resources = stack_resources(stack, logical_id)
-    imports = [r for r in resources if r.get("ResourceType") == RESOURCE_TYPE]
-    if logical_id is not None and not imports:
-        raise BadInputError(f"--logical-id: stack {stack} has no {RESOURCE_TYPE} {logical_id!r}")
-    if not imports:
-        raise BadInputError(f"--stack: stack {stack} has no {RESOURCE_TYPE} resource")
-    if len(imports) > 1:
-        names = ", ".join(sorted(r["LogicalResourceId"] for r in imports))
+@dataclass(frozen=True)
+class Target:
+    """What ``status`` reads: an import (its id) or a plan (its execution ARN)."""
+
+    import_id: str | None = None
+    execution_arn: str | None = None
+
+
+def target_of_stack(stack: str, logical_id: str | None) -> Target:
+    """The stack's CloudTrailLakeImport (its ImportId) or CloudTrailLakeImportPlan (its ARN)."""
+    kinds = (RESOURCE_TYPE, plan_status.RESOURCE_TYPE)
+    found = [r for r in stack_resources(stack, logical_id) if r.get("ResourceType") in kinds]
+    if logical_id is not None and not found:
+        raise BadInputError(
+            f"--logical-id: stack {stack} has no {RESOURCE_TYPE} or "
+            f"{plan_status.RESOURCE_TYPE} {logical_id!r}"
+        )
+    if not found:
+        raise BadInputError(
+            f"--stack: stack {stack} has no {RESOURCE_TYPE} or {plan_status.RESOURCE_TYPE} resource"
+        )
+    if len(found) > 1:
+        names = ", ".join(sorted(r["LogicalResourceId"] for r in found))
         raise BadInputError(
             f"--stack: stack {stack} has several imports, pick one with --logical-id: {names}"
         )
-    return _import_id(imports[0], stack)
+    (resource,) = found
+    if resource["ResourceType"] == plan_status.RESOURCE_TYPE:
+        return Target(execution_arn=plan_status.require_execution_arn(resource, stack))
+    return Target(import_id=_import_id(resource, stack))
 
 
 def _import_id(resource: dict[str, Any], stack: str) -> str:
