@@ -15,6 +15,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_lake_import.cli import clients, pricing, render, trailer
+from cloudtrail_lake_import.cli import listing as region_listing
 from cloudtrail_lake_import.cli.errors import BadInputError, aws_error
 from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
 from cloudtrail_lake_import.cli.params import IsoTime, iso
@@ -189,13 +190,14 @@ def _request(
 
 
 def estimate_by_listing(request: Request, progress: render.EstimateProgress) -> Result:
-    """List the window's date partitions, then read the sizes of all (or sampled) files."""
+    """List the window's keys (``listing``), then read the sizes of all (or sampled) files."""
     s3 = clients.s3(pool=request.workers)
     counters = archive_walk.Progress()
     with worker_pool(request.workers) as pool:
         try:
-            listing = archive_walk.list_window(
-                archive_walk.s3_list_page(s3, request.bucket),
+            listing = region_listing.list_window(
+                s3,
+                request.bucket,
                 request.prefix,
                 request.window,
                 pool=pool,
