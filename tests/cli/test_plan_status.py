@@ -32,7 +32,7 @@ def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlanEngi
         yield running
 
 
-def stack_with_plan(monkeypatch: pytest.MonkeyPatch, execution_arn: str) -> Stubber:
+def stack_with_plan(monkeypatch: pytest.MonkeyPatch, execution_arn: str, calls: int = 2) -> Stubber:
     client = boto3.client("cloudformation", region_name="us-east-1")
     stubber = Stubber(client)
     summary = {
@@ -42,7 +42,7 @@ def stack_with_plan(monkeypatch: pytest.MonkeyPatch, execution_arn: str) -> Stub
         "LastUpdatedTimestamp": datetime(2025, 1, 20, tzinfo=UTC),
         "ResourceStatus": "CREATE_COMPLETE",
     }
-    for _ in range(2):
+    for _ in range(calls):
         stubber.add_response("list_stack_resources", {"StackResourceSummaries": [summary]})
     stubber.activate()
     monkeypatch.setattr(cli_clients, "cloudformation", lambda: client)
@@ -67,7 +67,7 @@ def test_a_finished_plan_shows_every_segment(
     done_before = plan.complete_import_of(DAYS[0])
     arn = plan.start(plan.execution_input())
     assert engine.wait_for_execution(arn)["status"] == "SUCCEEDED"
-    stack_with_plan(monkeypatch, arn)
+    stack_with_plan(monkeypatch, arn, calls=3)
     document = plan_json(runner)
     assert (document["execution_arn"], document["status"]) == (arn, "SUCCEEDED")
     assert (document["segments_done"], document["segments_total"]) == (3, 3)
@@ -87,6 +87,9 @@ def test_a_finished_plan_shows_every_segment(
     assert "SUCCEEDED" in human.stdout
     assert "skipped: done before" in human.stdout
     assert re.search(r"segments .*3/3 +100%", human.stdout)
+    watched = runner.invoke(cli, ["status", "--stack", "PlanStack", "--watch", "--json"])
+    assert watched.exit_code == 0, watched.stderr
+    assert [json.loads(line)["plan"] for line in watched.stdout.splitlines()] == [document]
 
 
 def test_a_stopped_plan_shows_the_failed_segment_and_the_ones_never_started(
@@ -138,4 +141,12 @@ def test_a_running_plan_shows_the_running_segments_import_from_getimport(
     # GetImport's status at that moment (the state machine may not have seen it end yet)
     assert segment["status"] in ("INITIALIZING", "IN_PROGRESS", "COMPLETED")
     assert document["segments_done"] == segment["index"]
-    assert engine.wait_for_execution(arn)["status"] == "SUCCEEDED"
+    stack_with_plan(monkeypatch, arn, calls=1)
+    watched = runner.invoke(
+        cli, ["status", "--stack", "PlanStack", "--watch", "--json", "--interval", "0.5"]
+    )
+    assert watched.exit_code == 0, watched.stderr
+    frames = [json.loads(line)["plan"] for line in watched.stdout.splitlines()]
+    assert frames[0]["status"] == "RUNNING"
+    assert (frames[-1]["status"], frames[-1]["segments_done"]) == ("SUCCEEDED", 3)
+    assert [f["status"] for f in frames[:-1]] == ["RUNNING"] * (len(frames) - 1)
