@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
 
 from cloudtrail_lake_import.cli import cli
+from cloudtrail_lake_import.cli import clients as cli_clients
 from tests.cli.archives import (
     NOT_IMPORTED,
     ORGANIZATION,
@@ -22,7 +26,7 @@ from tests.cli.archives import (
 )
 from tests.e2e.s3_tls import MotoS3Tls
 from tests.e2e.world import EmulatedAccount
-from tests.lake_emulator.trail_archive import TrailArchive
+from tests.lake_emulator.trail_archive import LogFile, TrailArchive, generate_archive
 
 pytestmark = pytest.mark.usefixtures("account")
 
@@ -78,10 +82,9 @@ def test_estimate_of_a_window_counts_only_its_files_and_lists_only_its_days(
     assert 0 < len(files) < len(archive.log_files)
     assert_figures(document, files)
     assert (document["start"], document["end"]) == ("2025-01-11T06:00:00Z", "2025-01-12T12:00:00Z")
-    # 2 accounts x 2 regions x 2 days of the organization trail, 1 x 2 x 2 of the other
-    day_folders = 2 * 2 * 2 + 1 * 2 * 2
+    # each region folder is listed flat from the window's first day (one call: < 1,000 keys)
     whole = estimate_json(runner, f"s3://{bucket}")
-    assert document["s3_requests"]["list"] < whole["s3_requests"]["list"] - day_folders
+    assert document["s3_requests"]["list"] == whole["s3_requests"]["list"]
 
 
 def test_estimate_of_an_organization_prefix_counts_its_accounts_only(
@@ -189,6 +192,11 @@ def test_an_inventory_with_a_sample_extrapolates(
         (["s3://b-1", "--billing-mode", "CHEAP"], "'CHEAP' is not one of"),
         (["s3://b-1", "--sample", "0"], "--sample"),
         (["s3://b-1", "--inventory", "s3://inv/list.csv"], "--inventory: expected s3://"),
+        (["s3://b-1/AWSLogs//111122223333/"], "S3_URI: 's3://b-1/AWSLogs//111122223333/' has an"),
+        (["s3://b-1/logs/../AWSLogs/"], "has an empty (//) or relative (. or ..) folder"),
+        (["s3://b-1//"], "has an empty (//) or relative (. or ..) folder"),
+        (["s3://b-1", "--price-per-gb", "nan"], "--price-per-gb: expected a finite price"),
+        (["s3://b-1", "--price-per-gb", "inf"], "--price-per-gb: expected a finite price"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(runner: CliRunner, args: list[str], message: str) -> None:
@@ -237,3 +245,95 @@ def test_credentials_come_from_the_standard_chain(
     assert result.exit_code == 1
     assert "no-such-profile" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+#: 29 bytes of junk named like a log file: its last 4 bytes read as an ISIZE of 555,819,297.
+JUNK_KEY = (
+    "AWSLogs/111122223333/CloudTrail/us-east-1/2025/01/10/"
+    "111122223333_CloudTrail_us-east-1_20250110T0200Z_junk.json.gz"
+)
+JUNK = b"this is not a gzip file!!" + (555_819_297).to_bytes(4, "little")
+
+
+def test_a_file_whose_trailer_is_no_plausible_isize_is_unreadable_not_exact(
+    runner: CliRunner, s3_server: MotoS3Tls, archive: TrailArchive
+) -> None:
+    assert len(JUNK) == 29
+    junk_bucket = upload(s3_server.client(), archive, {JUNK_KEY: JUNK})
+    document = estimate_json(runner, f"s3://{junk_bucket}")
+    expected = figures(archive.log_files)
+    assert document["files"] == expected.files + 1
+    assert document["uncompressed_exact"] is False
+    assert document["unreadable_files"] == 1
+    assert document["sized_files"] == expected.files
+    # the junk is extrapolated at the archive's ratio, not counted as 555 MB
+    assert document["uncompressed_bytes"] < expected.uncompressed_bytes + 29 * 20
+    human = run(runner, "estimate", f"s3://{junk_bucket}")
+    assert "1 files have a gzip trailer that gives no certain size" in human.stdout
+
+
+def test_an_exact_estimate_reports_no_unreadable_files(runner: CliRunner, bucket: str) -> None:
+    document = estimate_json(runner, f"s3://{bucket}")
+    assert (document["unreadable_files"], document["uncompressed_exact"]) == (0, True)
+
+
+class _CountingS3:
+    """The command line's S3 client, its ranged GETs denied and counted."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.gets = 0
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def get_object(self, **request: Any) -> Any:
+        with self._lock:
+            self.gets += 1
+        time.sleep(0.01)
+        raise ClientError(
+            {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject"
+        )
+
+
+def test_an_access_denied_on_the_first_get_stops_the_queued_gets(
+    runner: CliRunner, archive: TrailArchive, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workers = 2
+    made: list[_CountingS3] = []
+    real_s3 = cli_clients.s3
+
+    def counting_s3(pool: int) -> _CountingS3:
+        made.append(_CountingS3(real_s3(pool)))
+        return made[-1]
+
+    monkeypatch.setattr(cli_clients, "s3", counting_s3)
+    assert len(archive.log_files) > 10 * workers
+    result = run(runner, "estimate", f"s3://{bucket}", "--workers", str(workers))
+    assert result.exit_code == 1
+    assert "GetObject (last 4 bytes) failed: AccessDenied: Access Denied" in result.stderr
+    # the GETs running when the first failed, not one per file of the archive
+    assert made[0].gets <= 2 * workers
+
+
+@pytest.mark.parametrize("uri_prefix", ["", "trails/"])
+def test_listing_and_inventory_agree_on_deep_trail_prefixes(
+    runner: CliRunner, s3_server: MotoS3Tls, tmp_path: Path, uri_prefix: str
+) -> None:
+    days = [datetime(2025, 3, 1, tzinfo=UTC).date()]
+    s3 = s3_server.client()
+    deep_bucket = upload(s3, TrailArchive((), ()))
+    kept: list[LogFile] = []
+    for depth in range(5):  # 0 to 4 folders between the URI's prefix and AWSLogs/
+        trail_prefix = uri_prefix + "".join(f"d{i}/" for i in range(depth))
+        archive = generate_archive(seed=depth, days=days, trail_prefix=trail_prefix)
+        archive.upload(s3, deep_bucket)
+        if depth <= 3:
+            kept.extend(archive.log_files)
+    manifest = write_inventory(s3, deep_bucket, "CSV", tmp_path)
+    uri = f"s3://{deep_bucket}/{uri_prefix}"
+    listed = estimate_json(runner, uri)
+    inventoried = estimate_json(runner, uri, "--inventory", manifest)
+    assert listed["files"] == inventoried["files"] == len(kept)
+    assert listed["compressed_bytes"] == inventoried["compressed_bytes"]

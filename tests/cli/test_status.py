@@ -221,9 +221,20 @@ def _stack_resource(logical_id: str, physical_id: str, resource_type: str) -> di
     }
 
 
+def _summary(logical_id: str, physical_id: str, resource_type: str) -> dict[str, Any]:
+    """A ListStackResources entry."""
+    return {
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": physical_id,
+        "ResourceType": resource_type,
+        "LastUpdatedTimestamp": datetime(2025, 1, 20, tzinfo=UTC),
+        "ResourceStatus": "CREATE_COMPLETE",
+    }
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Stubber:
-    """CloudFormation's DescribeStackResources, stubbed on botocore's model."""
+    """CloudFormation's DescribeStackResources/ListStackResources, stubbed on botocore's model."""
     client = boto3.client("cloudformation")
     stubber = Stubber(client)
     monkeypatch.setattr(cli_clients, "cloudformation", lambda: client)
@@ -231,7 +242,7 @@ def stack(monkeypatch: pytest.MonkeyPatch) -> Stubber:
     return stubber
 
 
-def test_the_import_id_is_found_in_a_deployed_stack(
+def test_the_import_id_is_found_on_any_page_of_a_large_stack(
     runner: CliRunner,
     account: EmulatedAccount,
     s3_server: MotoS3Tls,
@@ -239,20 +250,27 @@ def test_the_import_id_is_found_in_a_deployed_stack(
     stack: Stubber,
 ) -> None:
     import_id = start_import(account, s3_server, archive)
-    resources = [
-        _stack_resource("ImportFunction", "fn", "AWS::Lambda::Function"),
-        _stack_resource("TrailImport", import_id, "Custom::CloudTrailLakeImport"),
-    ]
+    others = [_summary(f"Queue{i}", f"q{i}", "AWS::SQS::Queue") for i in range(100)]
     stack.add_response(
-        "describe_stack_resources",
-        {"StackResources": resources},
+        "list_stack_resources",
+        {"StackResourceSummaries": others, "NextToken": "page-2"},
         {"StackName": "ArchiveImport"},
+    )
+    stack.add_response(
+        "list_stack_resources",
+        {
+            "StackResourceSummaries": [
+                _summary("ImportFunction", "fn", "AWS::Lambda::Function"),
+                _summary("TrailImport", import_id, "Custom::CloudTrailLakeImport"),
+            ]
+        },
+        {"StackName": "ArchiveImport", "NextToken": "page-2"},
     )
     assert status_json(runner, "--stack", "ArchiveImport")["import_id"] == import_id
     stack.assert_no_pending_responses()
 
 
-def test_a_stack_with_several_imports_needs_a_logical_id(
+def test_a_logical_id_describes_that_resource_only(
     runner: CliRunner,
     account: EmulatedAccount,
     s3_server: MotoS3Tls,
@@ -260,36 +278,72 @@ def test_a_stack_with_several_imports_needs_a_logical_id(
     stack: Stubber,
 ) -> None:
     import_id = start_import(account, s3_server, archive)
-    resources = [
-        _stack_resource("ImportA", "a" * 36, "Custom::CloudTrailLakeImport"),
-        _stack_resource("ImportB", import_id, "Custom::CloudTrailLakeImport"),
+    stack.add_response(
+        "describe_stack_resources",
+        {"StackResources": [_stack_resource("ImportB", import_id, "Custom::CloudTrailLakeImport")]},
+        {"StackName": "ArchiveImport", "LogicalResourceId": "ImportB"},
+    )
+    chosen = status_json(runner, "--stack", "ArchiveImport", "--logical-id", "ImportB")
+    assert chosen["import_id"] == import_id
+    stack.assert_no_pending_responses()
+
+
+def test_a_stack_with_several_imports_needs_a_logical_id(
+    runner: CliRunner, account: EmulatedAccount, stack: Stubber
+) -> None:
+    summaries = [
+        _summary("ImportA", "a" * 36, "Custom::CloudTrailLakeImport"),
+        _summary("ImportB", "b" * 36, "Custom::CloudTrailLakeImport"),
     ]
-    for _ in range(3):
-        stack.add_response("describe_stack_resources", {"StackResources": resources})
+    stack.add_response("list_stack_resources", {"StackResourceSummaries": summaries})
     ambiguous = run(runner, "status", "--stack", "ArchiveImport")
     assert ambiguous.exit_code == 2
     assert "several imports, pick one with --logical-id: ImportA, ImportB" in ambiguous.stderr
-    chosen = status_json(runner, "--stack", "ArchiveImport", "--logical-id", "ImportB")
-    assert chosen["import_id"] == import_id
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"StackResources": []},
+        {"StackResources": [_stack_resource("ImportC", "fn", "AWS::Lambda::Function")]},
+    ],
+)
+def test_a_logical_id_that_is_no_import_exits_2(
+    runner: CliRunner, account: EmulatedAccount, stack: Stubber, answer: dict[str, Any]
+) -> None:
+    stack.add_response("describe_stack_resources", answer)
     wrong = run(runner, "status", "--stack", "ArchiveImport", "--logical-id", "ImportC")
     assert wrong.exit_code == 2
-    assert "has no Custom::CloudTrailLakeImport 'ImportC' (it has: ImportA, ImportB)" in (
+    assert "--logical-id: stack ArchiveImport has no Custom::CloudTrailLakeImport or " in (
         wrong.stderr
     )
+
+
+def test_a_logical_id_cloudformation_does_not_know_exits_2(
+    runner: CliRunner, account: EmulatedAccount, stack: Stubber
+) -> None:
+    stack.add_client_error(
+        "describe_stack_resources",
+        service_error_code="ValidationError",
+        service_message="Resource ImportC does not exist for stack ArchiveImport",
+    )
+    wrong = run(runner, "status", "--stack", "ArchiveImport", "--logical-id", "ImportC")
+    assert wrong.exit_code == 2
+    assert "Custom::CloudTrailLakeImportPlan 'ImportC'" in wrong.stderr
 
 
 def test_a_missing_stack_exits_1_with_cloudformations_message(
     runner: CliRunner, account: EmulatedAccount, stack: Stubber
 ) -> None:
     stack.add_client_error(
-        "describe_stack_resources",
+        "list_stack_resources",
         service_error_code="ValidationError",
         service_message="Stack with id Nope does not exist",
     )
     result = run(runner, "status", "--stack", "Nope")
     assert result.exit_code == 1
     assert result.stderr == (
-        "cloudtrail-lake-import: error: DescribeStackResources failed: ValidationError: "
+        "cloudtrail-lake-import: error: ListStackResources failed: ValidationError: "
         "Stack with id Nope does not exist\n"
     )
 
@@ -297,12 +351,37 @@ def test_a_missing_stack_exits_1_with_cloudformations_message(
 def test_a_stack_whose_import_has_not_started_says_so(
     runner: CliRunner, account: EmulatedAccount, stack: Stubber
 ) -> None:
-    pending = _stack_resource("TrailImport", "", "Custom::CloudTrailLakeImport")
+    pending = _summary("TrailImport", "", "Custom::CloudTrailLakeImport")
     pending["ResourceStatus"] = "CREATE_IN_PROGRESS"
     del pending["PhysicalResourceId"]
-    stack.add_response("describe_stack_resources", {"StackResources": [pending]})
+    stack.add_response("list_stack_resources", {"StackResourceSummaries": [pending]})
     result = run(runner, "status", "--stack", "ArchiveImport")
     assert result.exit_code == 1
     assert "TrailImport in stack ArchiveImport has no import id yet (resource status " in (
         result.stderr
     )
+
+
+def test_a_stack_whose_prefix_held_no_files_says_no_source_files(
+    runner: CliRunner, account: EmulatedAccount, stack: Stubber
+) -> None:
+    nothing = _summary(
+        "TrailImport", "no-source-files:s3://archive/AWSLogs/", "Custom::CloudTrailLakeImport"
+    )
+    stack.add_response("list_stack_resources", {"StackResourceSummaries": [nothing]})
+    result = run(runner, "status", "--stack", "ArchiveImport")
+    assert result.exit_code == 1
+    assert "TrailImport in stack ArchiveImport started no import: NO_SOURCE_FILES" in result.stderr
+    assert "s3://archive/AWSLogs/" in result.stderr
+    assert "no import id yet" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "import_id", ["not-an-id", "11111111-2222-3333-4444-55555555555", "A" * 36]
+)
+def test_a_malformed_import_id_exits_2(
+    runner: CliRunner, account: EmulatedAccount, import_id: str
+) -> None:
+    result = run(runner, "status", import_id)
+    assert result.exit_code == 2
+    assert "IMPORT_ID: expected a 36-character CloudTrail import id" in result.stderr

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -16,6 +17,17 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 USER_AGENT = "cloudtrail-lake-import-cli"
+#: The command line's ``--region``; set once per invocation by the command group.
+region: str | None = None
+
+
+def region_name() -> str | None:
+    """``--region``, else the environment's region, else None (the profile's or none).
+
+    botocore reads only ``AWS_DEFAULT_REGION``; the SDKs' standard ``AWS_REGION`` (set by
+    CloudShell, Lambda, CodeBuild...) counts when ``AWS_DEFAULT_REGION`` is unset.
+    """
+    return region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
 
 
 def _config(pool: int = 10) -> Config:
@@ -28,7 +40,7 @@ def _config(pool: int = 10) -> Config:
 
 def _session() -> boto3.session.Session:
     try:
-        return boto3.session.Session()
+        return boto3.session.Session(region_name=region_name())
     except BotoCoreError as error:  # e.g. AWS_PROFILE names no profile
         raise CliError(f"cannot set up AWS credentials: {error}") from error
 
@@ -46,3 +58,8 @@ def cloudtrail() -> CloudTrailClient:
 def cloudformation() -> CloudFormationClient:
     client: CloudFormationClient = _session().client("cloudformation", config=_config())
     return client
+
+
+def stepfunctions() -> Any:
+    """Step Functions (no type stubs installed: ``Any``)."""
+    return _session().client("stepfunctions", config=_config())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -12,10 +14,12 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_lake_import.cli import clients, pricing, render
+from cloudtrail_lake_import.cli import clients, pricing, render, trailer
+from cloudtrail_lake_import.cli import listing as region_listing
 from cloudtrail_lake_import.cli.errors import BadInputError, aws_error
 from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
 from cloudtrail_lake_import.cli.params import IsoTime, iso
+from cloudtrail_lake_import.cli.workers import worker_pool
 
 #: Files read to extrapolate from an inventory when --sample is not given.
 INVENTORY_DEFAULT_SAMPLE = 1000
@@ -42,6 +46,7 @@ class Result:
     method: str  # "listing" or "inventory"
     list_requests: int
     get_requests: int
+    unsized: trailer.CheckedSizes
 
     def as_json(self) -> dict[str, Any]:
         e = self.estimate
@@ -57,6 +62,7 @@ class Result:
             "uncompressed_exact": e.uncompressed_exact,
             "sized_files": e.sized_files,
             "archived_files": e.archived_files,
+            "unreadable_files": self.unsized.unsized,
             "estimated_cost_usd": pricing.cost_usd(e.uncompressed_bytes, r.price_per_gb),
             "price_per_gb_usd": r.price_per_gb,
             "billing_mode": r.billing_mode,
@@ -136,7 +142,7 @@ def estimate(
         else:
             result = estimate_by_listing(request, progress)
     if as_json:
-        click.echo(json.dumps(result.as_json()))
+        click.echo(json.dumps(result.as_json(), allow_nan=False))
     else:
         render.estimate_table(result.as_json())
 
@@ -156,12 +162,19 @@ def _request(
         bucket, prefix = sizing.parse_s3_uri(uri)
     except ValueError as error:
         raise BadInputError(f"S3_URI: {error}") from error
+    if any(folder in ("", ".", "..") for folder in prefix.split("/")[:-1]):
+        raise BadInputError(
+            f"S3_URI: {uri!r} has an empty (//) or relative (. or ..) folder: S3 keys are "
+            "matched literally, give the prefix the trail writes"
+        )
     try:
         window = sizing.Window(start, end)
     except ValueError as error:
         raise BadInputError(f"--start/--end: {error}") from error
     if billing_mode is not None and price_per_gb is not None:
         raise BadInputError("--billing-mode and --price-per-gb exclude each other: give one")
+    if price_per_gb is not None and not math.isfinite(price_per_gb):
+        raise BadInputError(f"--price-per-gb: expected a finite price, got {price_per_gb}")
     if price_per_gb is None:
         billing_mode = billing_mode or pricing.DEFAULT_BILLING_MODE
         price_per_gb = pricing.PRICE_PER_GB_USD[billing_mode]
@@ -177,13 +190,14 @@ def _request(
 
 
 def estimate_by_listing(request: Request, progress: render.EstimateProgress) -> Result:
-    """List the window's date partitions, then read the sizes of all (or sampled) files."""
+    """List the window's keys (``listing``), then read the sizes of all (or sampled) files."""
     s3 = clients.s3(pool=request.workers)
     counters = archive_walk.Progress()
-    with ThreadPoolExecutor(max_workers=request.workers) as pool:
+    with worker_pool(request.workers) as pool:
         try:
-            listing = archive_walk.list_window(
-                archive_walk.s3_list_page(s3, request.bucket),
+            listing = region_listing.list_window(
+                s3,
+                request.bucket,
                 request.prefix,
                 request.window,
                 pool=pool,
@@ -192,14 +206,22 @@ def estimate_by_listing(request: Request, progress: render.EstimateProgress) -> 
             )
         except (ClientError, BotoCoreError) as error:
             raise aws_error("ListObjectsV2", error) from error
-        sizes = read_sizes(s3, request, listing.files, pool, counters, progress)
+        checked = read_sizes(s3, request, listing.files, pool, counters, progress)
     return Result(
         request,
-        sizing.summarize(listing.files, sizes),
+        trusting(sizing.summarize(listing.files, checked.sizes), checked),
         "listing",
         listing.requests,
         counters.sizes_read,
+        checked,
     )
+
+
+def trusting(estimate: sizing.Estimate, checked: trailer.CheckedSizes) -> sizing.Estimate:
+    """The estimate, not exact when a trailer read gave no certain size."""
+    if checked.exact:
+        return estimate
+    return dataclasses.replace(estimate, uncompressed_exact=False)
 
 
 def read_sizes(
@@ -209,11 +231,15 @@ def read_sizes(
     pool: ThreadPoolExecutor,
     counters: archive_walk.Progress,
     progress: render.EstimateProgress,
-) -> dict[str, int]:
-    """The uncompressed sizes of every file, or of ``request.sample`` random ones."""
+) -> trailer.CheckedSizes:
+    """The uncompressed sizes of every file, or of ``request.sample`` random ones.
+
+    A file whose trailer is no plausible ISIZE (see ``trailer``) is left out, so that the
+    estimate extrapolates it.
+    """
     chosen = archive_walk.choose_sample(files, request.sample, random.Random(request.seed))  # noqa: S311 - a sample, not a secret
     try:
-        return archive_walk.read_uncompressed_sizes(
+        isizes = archive_walk.read_uncompressed_sizes(
             archive_walk.s3_read_tail(s3, request.bucket),
             chosen,
             pool=pool,
@@ -222,3 +248,4 @@ def read_sizes(
         )
     except (ClientError, BotoCoreError) as error:
         raise aws_error("GetObject (last 4 bytes)", error) from error
+    return trailer.check(isizes, {f.key: f.size for f in chosen})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cloudtrail_lake_import.cli import clients, render
 from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
 from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
+from cloudtrail_lake_import.cli.workers import worker_pool
 
 if TYPE_CHECKING:
     import duckdb
@@ -142,6 +142,7 @@ def select_sql(manifest: Manifest, paths: list[str]) -> str:
                    regexp_extract(key, $pattern, 2) AS stamp
             FROM objects
             WHERE starts_with(key, $prefix) AND regexp_matches(key, $pattern)
+              AND regexp_matches(substr(key, length($prefix) + 1), $below_prefix)
         )
         SELECT key, size, storage,
                CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END
@@ -155,6 +156,19 @@ def select_sql(manifest: Manifest, paths: list[str]) -> str:
                OR (CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END)
                   <= $highest)
     """
+
+
+def below_prefix(prefix: str) -> str:
+    """What a key must hold after ``prefix``: the listing's limit on trail-prefix folders.
+
+    From a folder above ``AWSLogs/`` a listing explores at most
+    ``sizing.MAX_TRAIL_PREFIX_DEPTH`` folders before ``AWSLogs/``; deeper trails are counted by
+    neither method. From a folder inside the layout, the key pattern alone decides.
+    """
+    start = sizing.classify(prefix)
+    if start is not None and start.level is sizing.Level.TRAIL_PREFIX:
+        return rf"^(?:[^/]+/){{0,{sizing.MAX_TRAIL_PREFIX_DEPTH}}}AWSLogs/"
+    return ""
 
 
 def _stamp_date(stamp: str | None) -> date | None:
@@ -180,6 +194,7 @@ def query(
         "lowest": lowest,
         "lowest_day": lowest_day,
         "highest": highest,
+        "below_prefix": below_prefix(prefix),
     }
     connection.execute(f"CREATE TEMP TABLE selected AS {select_sql(manifest, paths)}", parameters)
     archived = ", ".join(_quote(c) for c in sorted(sizing.ARCHIVED_STORAGE_CLASSES))
@@ -207,7 +222,7 @@ def _download(
     progress: render.EstimateProgress,
 ) -> list[str]:
     paths = [str(folder / f"{i:06d}-{Path(k).name}") for i, k in enumerate(keys)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with worker_pool(workers) as pool:
         futures = [
             pool.submit(s3.download_file, bucket, key, path)
             for key, path in zip(keys, paths, strict=True)
@@ -222,7 +237,7 @@ def _download(
 
 
 def estimate(request: Request, progress: render.EstimateProgress) -> Result:
-    from cloudtrail_lake_import.cli.estimate import Result, read_sizes
+    from cloudtrail_lake_import.cli.estimate import Result, read_sizes, trusting
 
     try:
         import duckdb
@@ -265,8 +280,9 @@ def estimate(request: Request, progress: render.EstimateProgress) -> Result:
         for key, size, storage, at in sampled
     ]
     counters = archive_walk.Progress()
-    with ThreadPoolExecutor(max_workers=request.workers) as pool:
-        sizes = read_sizes(s3, _all(request), chosen, pool, counters, progress)
+    with worker_pool(request.workers) as pool:
+        checked = read_sizes(s3, _all(request), chosen, pool, counters, progress)
+    sizes = checked.sizes
     read = [f for f in chosen if f.key in sizes]
     result_estimate = sizing.extrapolate(
         files=int(files),
@@ -280,7 +296,14 @@ def estimate(request: Request, progress: render.EstimateProgress) -> Result:
         last_event_date=_stamp_date(last),
         over_isize_limit=any(f.size >= sizing.ISIZE_LIMIT for f in read),
     )
-    return Result(request, result_estimate, "inventory", 0, 1 + len(paths) + counters.sizes_read)
+    return Result(
+        request,
+        trusting(result_estimate, checked),
+        "inventory",
+        0,
+        1 + len(paths) + counters.sizes_read,
+        checked,
+    )
 
 
 def _all(request: Request) -> Request:

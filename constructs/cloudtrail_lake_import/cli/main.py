@@ -7,6 +7,7 @@ traceback. AWS clients follow the standard credential chain and endpoint variabl
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudtrail_lake_import.cli import clients
 from cloudtrail_lake_import.cli.errors import EXIT_AWS_ERROR, EXIT_BAD_INPUT, CliError
 from cloudtrail_lake_import.cli.estimate import estimate
 from cloudtrail_lake_import.cli.status import status
 
 PROG = "cloudtrail-lake-import"
+#: Set (to anything but empty or 0) to see the traceback of an unexpected error.
+DEBUG_VARIABLE = "CLOUDTRAIL_LAKE_IMPORT_DEBUG"
 
 
 class _OneLineErrors(click.Group):
@@ -49,6 +53,14 @@ class _OneLineErrors(click.Group):
             _fail(f"{type(error).__name__}: {error}", EXIT_AWS_ERROR)
         except click.exceptions.Abort:
             _fail("aborted", EXIT_AWS_ERROR)
+        except Exception as error:  # a bug: still one line, unless asked for the traceback
+            if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+                raise
+            _fail(
+                f"unexpected {type(error).__name__}: {error} "
+                f"(set {DEBUG_VARIABLE}=1 to see the traceback)",
+                EXIT_AWS_ERROR,
+            )
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -60,8 +72,14 @@ def _fail(message: str, exit_code: int) -> None:
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cdk-cloudtrail-lake-import", prog_name=PROG)
-def cli() -> None:
+@click.option(
+    "--region",
+    metavar="REGION",
+    help="AWS Region of the calls [default: AWS_DEFAULT_REGION, AWS_REGION, the profile's].",
+)
+def cli(region: str | None) -> None:
     """Estimate what a CloudTrail Lake import will cost, and watch one run."""
+    clients.region = region
 
 
 cli.add_command(estimate)

@@ -138,6 +138,14 @@ def estimate_table(result: Mapping[str, Any]) -> None:
         ("estimated cost", f"${result['estimated_cost_usd']:,.2f}"),
         ("S3 requests", f"{requests['list']:,} list, {requests['get']:,} ranged GET"),
     ]
+    if result["unreadable_files"]:
+        rows.append(
+            (
+                "warning",
+                f"{result['unreadable_files']:,} files have a gzip trailer that gives no certain "
+                "size (corrupt, not gzip, or possibly 4 GiB or more): their size is extrapolated",
+            )
+        )
     if result["archived_files"]:
         rows.append(
             (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from cloudtrail_lake_import.cli import clients, render
+from cloudtrail_lake_import.cli import clients, plan_status, render
 from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
 from cloudtrail_lake_import.cli.params import iso
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
+#: The PhysicalResourceId of an import resource that found nothing to import.
+NO_SOURCE_FILES = "no-source-files:"
+#: CloudTrail's ImportId (its API model: 36 characters of ``[a-f0-9-]``, a UUID).
+IMPORT_ID = re.compile(r"[a-f0-9-]{36}")
 TERMINAL = frozenset({"COMPLETED", "FAILED", "STOPPED"})
 #: CloudTrail's control-plane quota is about one call per second: poll gently.
 DEFAULT_INTERVAL_SECONDS = 10.0
@@ -77,10 +82,14 @@ class ImportStatus:
 
 @click.command()
 @click.argument("import_id", required=False)
-@click.option("--stack", help="A deployed stack whose CloudTrailLakeImport holds the import id.")
+@click.option(
+    "--stack",
+    help="A deployed stack whose CloudTrailLakeImport (its import) or CloudTrailLakeImportPlan "
+    "(its execution, segment by segment) to show.",
+)
 @click.option(
     "--logical-id",
-    help="The import's logical id in --stack, when the stack has more than one.",
+    help="The import's or plan's logical id in --stack, when the stack has more than one.",
 )
 @click.option("--watch", is_flag=True, help="Refresh until the import ends.")
 @click.option(
@@ -104,21 +113,30 @@ def status(
         raise BadInputError("give either IMPORT_ID or --stack")
     if logical_id is not None and stack is None:
         raise BadInputError("--logical-id needs --stack")
+    if import_id is not None and not IMPORT_ID.fullmatch(import_id):
+        raise BadInputError(
+            f"IMPORT_ID: expected a 36-character CloudTrail import id such as "
+            f"01234567-89ab-cdef-0123-456789abcdef, got {import_id!r}"
+        )
     if stack is not None:
-        import_id = import_id_of_stack(stack, logical_id)
+        target = target_of_stack(stack, logical_id)
+        if target.execution_arn is not None:
+            show_plan(target.execution_arn, watch, interval, as_json)
+            return
+        import_id = target.import_id
     assert import_id is not None
     client = clients.cloudtrail()
     if not watch:
         current = read_status(client, import_id)
         if as_json:
-            click.echo(json.dumps(current.as_json()))
+            click.echo(json.dumps(current.as_json(), allow_nan=False))
         else:
             render.stdout_console().print(status_view(current))
         return
     if as_json:
         while True:
             current = read_status(client, import_id)
-            click.echo(json.dumps(current.as_json()))
+            click.echo(json.dumps(current.as_json(), allow_nan=False))
             if current.terminal:
                 return
             sleep(interval)
@@ -130,34 +148,104 @@ def status(
             live.update(status_view(current), refresh=True)
 
 
-def import_id_of_stack(stack: str, logical_id: str | None) -> str:
-    """The PhysicalResourceId (= ImportId) of the stack's CloudTrailLakeImport resource."""
+def show_plan(execution_arn: str, watch: bool, interval: float, as_json: bool) -> None:
+    """A plan's status once, or until its execution ends."""
+    states, cloudtrail = clients.stepfunctions(), clients.cloudtrail()
+    current = plan_status.read_plan(states, cloudtrail, execution_arn)
+    if as_json:
+        click.echo(json.dumps(current.as_json(), allow_nan=False))
+        while watch and not current.terminal:
+            sleep(interval)
+            current = plan_status.read_plan(states, cloudtrail, execution_arn)
+            click.echo(json.dumps(current.as_json(), allow_nan=False))
+        return
+    view = plan_status.plan_view(current)
+    if not watch:
+        render.stdout_console().print(view)
+        return
+    with Live(view, console=render.stdout_console(), auto_refresh=False) as live:
+        while not current.terminal:
+            sleep(interval)
+            current = plan_status.read_plan(states, cloudtrail, execution_arn)
+            live.update(plan_status.plan_view(current), refresh=True)
+
+
+def stack_resources(stack: str, logical_id: str | None) -> list[dict[str, Any]]:
+    """The stack's resources: the one named ``logical_id``, else every page of them.
+
+    DescribeStackResources without a logical id returns at most 100 resources: an import in a
+    larger stack would be missed.
+    """
+    client = clients.cloudformation()
     try:
-        resources = clients.cloudformation().describe_stack_resources(StackName=stack)[
-            "StackResources"
-        ]
-    except (ClientError, BotoCoreError) as error:
-        raise aws_error("DescribeStackResources", error) from error
-    imports = [r for r in resources if r.get("ResourceType") == RESOURCE_TYPE]
-    names = ", ".join(sorted(r["LogicalResourceId"] for r in imports)) or "none"
-    if logical_id is not None:
-        imports = [r for r in imports if r["LogicalResourceId"] == logical_id]
-        if not imports:
-            raise BadInputError(
-                f"--logical-id: stack {stack} has no {RESOURCE_TYPE} {logical_id!r} "
-                f"(it has: {names})"
+        if logical_id is not None:
+            described = client.describe_stack_resources(
+                StackName=stack, LogicalResourceId=logical_id
             )
-    if not imports:
-        raise BadInputError(f"--stack: stack {stack} has no {RESOURCE_TYPE} resource")
-    if len(imports) > 1:
+            return [dict(r) for r in described["StackResources"]]
+        return [
+            dict(summary)
+            for page in client.get_paginator("list_stack_resources").paginate(StackName=stack)
+            for summary in page["StackResourceSummaries"]
+        ]
+    except ClientError as error:
+        if logical_id is not None and _is_missing_resource(error, stack):
+            return []
+        operation = "DescribeStackResources" if logical_id else "ListStackResources"
+        raise aws_error(operation, error) from error
+    except BotoCoreError as error:
+        raise aws_error("DescribeStackResources", error) from error
+
+
+def _is_missing_resource(error: ClientError, stack: str) -> bool:
+    """DescribeStackResources' answer for a logical id the (existing) stack does not have."""
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    return "does not exist" in message and f"Stack with id {stack}" not in message
+
+
+@dataclass(frozen=True)
+class Target:
+    """What ``status`` reads: an import (its id) or a plan (its execution ARN)."""
+
+    import_id: str | None = None
+    execution_arn: str | None = None
+
+
+def target_of_stack(stack: str, logical_id: str | None) -> Target:
+    """The stack's CloudTrailLakeImport (its ImportId) or CloudTrailLakeImportPlan (its ARN)."""
+    kinds = (RESOURCE_TYPE, plan_status.RESOURCE_TYPE)
+    found = [r for r in stack_resources(stack, logical_id) if r.get("ResourceType") in kinds]
+    if logical_id is not None and not found:
+        raise BadInputError(
+            f"--logical-id: stack {stack} has no {RESOURCE_TYPE} or "
+            f"{plan_status.RESOURCE_TYPE} {logical_id!r}"
+        )
+    if not found:
+        raise BadInputError(
+            f"--stack: stack {stack} has no {RESOURCE_TYPE} or {plan_status.RESOURCE_TYPE} resource"
+        )
+    if len(found) > 1:
+        names = ", ".join(sorted(r["LogicalResourceId"] for r in found))
         raise BadInputError(
             f"--stack: stack {stack} has several imports, pick one with --logical-id: {names}"
         )
-    resource = imports[0]
-    physical_id = resource.get("PhysicalResourceId")
-    if not physical_id or len(physical_id) != 36:
+    (resource,) = found
+    if resource["ResourceType"] == plan_status.RESOURCE_TYPE:
+        return Target(execution_arn=plan_status.require_execution_arn(resource, stack))
+    return Target(import_id=_import_id(resource, stack))
+
+
+def _import_id(resource: dict[str, Any], stack: str) -> str:
+    name = resource["LogicalResourceId"]
+    physical_id = resource.get("PhysicalResourceId") or ""
+    if physical_id.startswith(NO_SOURCE_FILES):
         raise CliError(
-            f"{resource['LogicalResourceId']} in stack {stack} has no import id yet "
+            f"{name} in stack {stack} started no import: NO_SOURCE_FILES (the source location "
+            f"{physical_id[len(NO_SOURCE_FILES) :]} held no files in the window when deployed)"
+        )
+    if not IMPORT_ID.fullmatch(physical_id):
+        raise CliError(
+            f"{name} in stack {stack} has no import id yet "
             f"(resource status {resource.get('ResourceStatus', 'unknown')})"
         )
     return physical_id
