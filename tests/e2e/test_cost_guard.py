@@ -99,3 +99,30 @@ def test_a_bad_limit_names_the_property(world: World) -> None:
     assert response.reason == (
         "InvalidProperty: MaxIngestGB must be a positive number of GB like 500 or 0.5, got 'lots'"
     )
+
+
+def test_a_corrupt_log_file_is_extrapolated_not_read_as_a_huge_size(world: World) -> None:
+    """29 bytes of junk named like a log file end in an ISIZE of 555,819,297: the guard must
+    not take that as 0.56 GB (no deflate stream of 29 bytes holds it) and refuse the import."""
+    files = world.archive.in_window()
+    real = files[0].key
+    junk_key = real[: real.rindex("_") + 1] + "junk.json.gz"
+    junk = b"this is not a gzip file!!" + (555_819_297).to_bytes(4, "little")
+    world.s3.put_object(Bucket=world.bucket, Key=junk_key, Body=junk)
+    limit = uncompressed_gb(files) + 0.1  # room for everything but the junk's false 0.56 GB
+    response, _ = create(world, world.properties(MaxIngestGB=f"{limit:.9f}"))
+    assert response.status == "SUCCESS", response.reason
+    assert float(response.data["ImportEstimatedGB"]) < limit
+    assert len(started_imports(world)) == 1
+
+
+def test_the_advice_when_out_of_time_names_the_window(world: World) -> None:
+    world.cfn.function_timeout = 65.0
+    start = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+    end = datetime(2025, 1, 12, 6, 0, tzinfo=UTC)
+    response, _ = create(world, world.properties(start=start, end=end, MaxIngestGB="1"))
+    assert response.status == "FAILED"
+    assert (
+        f"run `cloudtrail-lake-import estimate s3://{world.bucket}/ "
+        "--start 2025-01-10T12:00:00Z --end 2025-01-12T06:00:00Z`"
+    ) in response.reason

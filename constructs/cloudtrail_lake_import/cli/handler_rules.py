@@ -12,11 +12,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from import_handler import archive_walk, sizing
+    from import_handler import archive_walk, sizing, trailer
 else:
     sizing = importlib.import_module("cloudtrail_lake_import._handler.import_handler.sizing")
     archive_walk = importlib.import_module(
         "cloudtrail_lake_import._handler.import_handler.archive_walk"
     )
+    trailer = importlib.import_module("cloudtrail_lake_import._handler.import_handler.trailer")
 
-__all__ = ["archive_walk", "sizing"]
+__all__ = ["archive_walk", "sizing", "trailer"]

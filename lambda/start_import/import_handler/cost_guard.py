@@ -10,6 +10,7 @@ fails and says how to estimate without a time limit.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,7 +46,7 @@ def estimate(
     """
     # Imported here, not at the top: only a guarded import (MaxIngestGB) walks the archive, and
     # every cold start would otherwise compile these modules (no bytecode cache in /var/task).
-    from import_handler import archive_walk, sizing
+    from import_handler import archive_walk, sizing, trailer
 
     if budget_seconds < MIN_BUDGET_SECONDS:
         raise ImportFailed(_out_of_time(identity, max(0.0, budget_seconds)))
@@ -88,7 +89,13 @@ def estimate(
     finally:
         # In-flight calls end on their own timeouts; the answer must not wait for them.
         pool.shutdown(wait=False, cancel_futures=True)
-    return sizing.summarize(listing.files, sizes)
+    # A trailer no uncompressed length fits (a corrupt or non-gzip .json.gz) is extrapolated
+    # like an unread file, as the command line does, rather than trusted as a huge size.
+    checked = trailer.check(sizes, {f.key: f.size for f in listing.files if f.key in sizes})
+    estimate = sizing.summarize(listing.files, checked.sizes)
+    if checked.exact:
+        return estimate
+    return dataclasses.replace(estimate, uncompressed_exact=False)
 
 
 def check(inv: Invocation, props: ImportProperties, budget_seconds: float) -> None:
@@ -167,10 +174,17 @@ def _not_shared(
     )
 
 
+def _window_options(identity: ImportIdentity) -> str:
+    """The ``estimate`` options of the import's window, as the command line takes them."""
+    bounds = (("--start", identity.start_event_time), ("--end", identity.end_event_time))
+    return "".join(f" {option} {at:%Y-%m-%dT%H:%M:%SZ}" for option, at in bounds if at)
+
+
 def _out_of_time(identity: ImportIdentity, seconds: float, stage: str = "") -> str:
     during = f" ({stage})" if stage else ""
     return (
         f"EstimateTimedOut: could not estimate within {seconds:.0f} s{during}: run "
-        f"`cloudtrail-lake-import estimate {identity.s3_location_uri}` or raise the budget "
-        "(narrow the window or prefix); MaxIngestGB never starts an import blind"
+        f"`cloudtrail-lake-import estimate {identity.s3_location_uri}{_window_options(identity)}` "
+        "(--inventory for large archives), or narrow the window or prefix; "
+        "MaxIngestGB never starts an import blind"
     )
