@@ -176,6 +176,7 @@ def test_stop_on_delete_is_read_leniently_for_deletion(
         ("s3://trail-archive/AWSLogs/*/CloudTrail/", "wildcard"),
         ("s3://trail-archive/AWSLogs/../other/", "'..'"),
         ("s3://trail-archive/../", "'..'"),
+        ("s3://trail-archive/AWSLogs/111122223333/CloudTrail", "does not end in '/'"),
     ],
 )
 def test_a_prefix_from_a_token_that_leaves_the_bucket_is_rejected(uri: str, problem: str) -> None:
@@ -184,6 +185,11 @@ def test_a_prefix_from_a_token_that_leaves_the_bucket_is_rejected(uri: str, prob
     assert raised.value.prop == "ImportSource.S3.S3LocationUri"
     assert problem in str(raised.value)
     assert uri in str(raised.value)
+
+
+def test_a_prefix_ending_in_a_slash_or_none_is_accepted() -> None:
+    for uri in ("s3://trail-archive/", "s3://trail-archive/AWSLogs/111122223333/CloudTrail/"):
+        assert parse(properties(ImportSource=import_source(uri)))
 
 
 def test_a_timeout_token_in_minutes_arrives_as_completion_timeout_minutes() -> None:

@@ -219,6 +219,10 @@ def _check_prefix(uri: str) -> None:
         problem = "holds a wildcard (the prefix is literal)"
     elif any(part in (".", "..") for part in prefix.split("/")):
         problem = "has a '.' or '..' segment that leaves the prefix"
+    elif prefix and not prefix.endswith("/"):
+        # The access role may read <prefix>*: without the '/', that reaches sibling folders
+        # (AWSLogsOther/). The construct adds it to a literal prefix; a token must carry it.
+        problem = "does not end in '/'"
     else:
         return
     raise PropertyError(
