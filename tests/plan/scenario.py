@@ -4,6 +4,7 @@ machine, a queue for its events (shared by the engine and the custom resource te
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import date
 from typing import Any
 
@@ -42,16 +43,17 @@ class Plan:
         self.states = engine.client("stepfunctions")
 
     def _event_queue(self) -> str:
+        # moto's servers in one process share their backends: names of this run's own, so that
+        # no earlier test's plan events (the command line's tests run plans too) land here.
+        name = f"plan-events-{uuid.uuid4().hex[:12]}"
         sqs = self.engine.client("sqs")
-        url: str = sqs.create_queue(QueueName="plan-events")["QueueUrl"]
+        url: str = sqs.create_queue(QueueName=name)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
         events = self.engine.client("events")
-        events.put_rule(
-            Name="plan-events", EventPattern=json.dumps({"source": ["cloudtrail-lake-import"]})
-        )
-        events.put_targets(Rule="plan-events", Targets=[{"Id": "queue", "Arn": arn}])
+        events.put_rule(Name=name, EventPattern=json.dumps({"source": ["cloudtrail-lake-import"]}))
+        events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
         return url
 
     def request(self, day: date) -> dict[str, Any]:

@@ -142,11 +142,36 @@ def test_an_import_of_the_same_source_and_window_matches_whatever_role_it_ran_wi
     }
     first = plan_decisions.execution_input(props, earlier)["Segments"][0]
     assert first["Completed"]["ImportId"] == "done"
-    running = [ImportRecord("kept", "IN_PROGRESS", replaced_role)]
-    stop = plan_decisions.imports_to_stop(
-        running, leaving=[replaced_role], staying=[identity(2021)]
+
+
+@pytest.mark.parametrize("status", ["IN_PROGRESS", "FAILED", "STOPPED"])
+def test_an_import_that_runs_with_another_role_is_neither_followed_nor_resumed(
+    status: str,
+) -> None:
+    """Its role may be gone (a deploy replaced it): following or resuming it by ImportId would
+    fail on every retry; the segment starts anew with its own role."""
+    props = plan_properties.parse(raw_plan())
+    replaced_role = dataclasses.replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
+    earlier = {
+        plan_decisions.source_key(replaced_role): [ImportRecord("old", status, replaced_role)]
+    }
+    first = plan_decisions.execution_input(props, earlier)["Segments"][0]
+    assert "Adopt" not in first
+    assert "Completed" not in first
+    own = {plan_decisions.source_key(identity(2021)): [ImportRecord("own", status, identity(2021))]}
+    assert plan_decisions.execution_input(props, own)["Segments"][0]["Adopt"]["ImportId"] == "own"
+
+
+def test_a_leaving_segments_import_is_stopped_only_with_its_own_role() -> None:
+    replaced_role = dataclasses.replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
+    running = [ImportRecord("old-role", "IN_PROGRESS", replaced_role)]
+    # the new plan does not follow it (see above): it is stopped with the segment that leaves
+    assert (
+        plan_decisions.imports_to_stop(running, leaving=[replaced_role], staying=[identity(2021)])
+        == running
     )
-    assert stop == []
+    # another stack's import of the same source and window is not this plan's to stop
+    assert plan_decisions.imports_to_stop(running, leaving=[identity(2021)]) == []
 
 
 def test_only_running_imports_of_segments_that_leave_the_plan_are_stopped() -> None:

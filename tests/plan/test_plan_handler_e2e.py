@@ -317,6 +317,31 @@ def test_an_update_of_only_the_service_token_and_stop_on_delete_keeps_the_runnin
     assert done["status"] == "SUCCEEDED", done.get("cause")
 
 
+def test_an_update_of_only_stop_on_delete_keeps_a_failed_plan_failed_until_a_new_retry_token(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+) -> None:
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    plan.s3.put_object(Bucket=plan.bucket, Key=plan.day_keys(DAYS[1])[0], Body=NOT_GZIP)
+    created = resource.send("Create", ResourceProperties=resource.properties())
+    failed = engine.wait_for_execution(created["PhysicalResourceId"])
+    assert failed["status"] == "FAILED"
+
+    updated = resource.send(
+        "Update",
+        PhysicalResourceId=created["PhysicalResourceId"],
+        ResourceProperties=resource.properties(StopOnDelete="false"),
+        OldResourceProperties=resource.properties(),
+    )
+
+    assert updated["Status"] == "SUCCESS", updated.get("Reason")
+    assert updated["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert [e["status"] for e in resource.executions()] == ["FAILED"]
+
+
 def test_an_update_stops_a_leaving_segment_s_import_only_if_the_old_plan_said_stop_on_delete(
     engine: PlanEngine,
     templates: dict[str, dict[str, Any]],

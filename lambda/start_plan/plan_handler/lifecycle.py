@@ -134,8 +134,10 @@ def start(
         previous = str(event.get("PhysicalResourceId") or "")
         if plan_decisions.is_execution_of(identity, previous):
             status = _execution_status(clients, budget, previous)
-            if status in plan_decisions.ADOPTABLE:
-                # Only ServiceToken, ServiceTimeout or StopOnDelete changed: the plan runs on.
+            if status is not None:
+                # Only ServiceToken, ServiceTimeout, StopOnDelete or WaitForCompletion changed:
+                # the plan is the same, whatever its state; a FAILED one runs again only with a
+                # new RetryToken (which changes the identity).
                 logger.info("keeping execution %s (%s): the plan is unchanged", previous, status)
                 return previous, _data(previous, props, None)
         _end_previous(event, props, clients, budget)

@@ -21,13 +21,27 @@ ADOPTABLE = frozenset({"RUNNING", "SUCCEEDED"})
 
 
 def source_key(identity: ImportIdentity) -> ImportIdentity:
-    """What makes a plan's segment the same import: the identity without the access role.
+    """What makes a plan's segment the same data: the identity without the access role.
 
-    A plan's role is its own (the roles of one bucket's segments are interchangeable), and a
-    role that a deploy replaces must not make completed years look new and be copied again.
-    The single import's identity rules (``import_handler``) keep the role.
+    A COMPLETED import of the same source and window holds the segment's events whatever role
+    it ran with: a role that a deploy replaces must not make completed years look new and be
+    copied again. Anything that still runs with a role (following a running import, resuming a
+    FAILED or STOPPED one by ImportId, stopping one) needs the whole identity: another role may
+    be gone, or belong to another stack. The single import's rules (``import_handler``) always
+    keep the role.
     """
     return dataclasses.replace(identity, s3_bucket_access_role_arn="")
+
+
+def earlier_for(identity: ImportIdentity, records: Sequence[ImportRecord]) -> ImportRecord | None:
+    """Of the earlier imports of a segment's source and window (newest first), the one the
+    segment builds on: its own running import, else a COMPLETED one with any role, else its own
+    FAILED or STOPPED one to resume."""
+    own = choose_earlier(r for r in records if r.identity == identity)
+    if own is not None and own.running:
+        return own
+    completed = (r for r in records if r.status == "COMPLETED" and not imported_nothing(r))
+    return next(completed, None) or own
 
 
 #: Properties that change how CloudFormation or a Delete treats the plan, not what it runs.
@@ -120,7 +134,7 @@ def execution_input(
             segment_entry(
                 index,
                 segment.request,
-                choose_earlier(earlier.get(source_key(segment.identity), ())),
+                earlier_for(segment.identity, earlier.get(source_key(segment.identity), ())),
             )
             for index, segment in enumerate(props.segments)
         ],
@@ -132,10 +146,8 @@ def imports_to_stop(
     leaving: Iterable[ImportIdentity],
     staying: Iterable[ImportIdentity] = (),
 ) -> list[ImportRecord]:
-    """The running imports of segments that leave the plan and are not in the plan that stays."""
-    stop = {source_key(i) for i in leaving} - {source_key(i) for i in staying}
-    return [
-        r
-        for r in running
-        if r.running and r.identity is not None and source_key(r.identity) in stop
-    ]
+    """The running imports of segments that leave the plan and are not in the plan that stays
+    (whole identities: a running import of the same source with another role is not this
+    plan's to keep, and one of another stack is not this plan's to stop)."""
+    stop = set(leaving) - set(staying)
+    return [r for r in running if r.running and r.identity is not None and r.identity in stop]
