@@ -73,7 +73,7 @@ KNOWN_KEYS = (
 # Keys that CDK itself (the CLI, cdk.json's feature flags, cdk.context.json) sets; every other
 # key must be one of KNOWN_KEYS: a misspelt key would otherwise be ignored, and the app would
 # create a new bucket and a retained, termination-protected store.
-CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk", "cdk-", "cdk:", "acknowledged-issue-numbers")
+CDK_KEY_PREFIXES = ("@", "aws:", "aws-cdk", "cdk-", "cdk:", "cli-", "acknowledged-issue-numbers")
 # A key this close to a known one (after normalizing) is named as the likely meant one.
 MAX_TYPO_DISTANCE = 2
 MIN_PARTIAL_KEY_LENGTH = 6

@@ -26,7 +26,25 @@ def handler(event: dict[str, Any], context: object) -> int | None:
 
 def _execution_ended(detail: dict[str, Any]) -> int | None:
     status = detail["status"]
-    boto3.client("events").put_events(
+    signalled = None
+    if detail.get("error") != STOPPED_BY_DEPLOYMENT:
+        # Signalled first: a pipeline waiting on the WaitCondition must not wait hours more
+        # because the event below could not be put.
+        reason = f"import plan {os.environ['PLAN_NAME']}: execution {status}"
+        try:
+            signalled = _signal("FAILURE", reason, detail["name"], detail["executionArn"])
+        except urllib.error.URLError as error:
+            # After the WaitCondition is gone (an Update, a Delete) its URL refuses: nothing waits.
+            print(f"WaitCondition not signalled: {error}")
+    # else the deployment replaced or removed this execution: not a failure of the plan it
+    # waits for.
+    _report(status, detail)
+    return signalled
+
+
+def _report(status: str, detail: dict[str, Any]) -> None:
+    """The documented Plan Finished event; Lambda retries the whole function when it fails."""
+    answer = boto3.client("events").put_events(
         Entries=[
             {
                 "Source": EVENT_SOURCE,
@@ -43,16 +61,8 @@ def _execution_ended(detail: dict[str, Any]) -> int | None:
             }
         ]
     )
-    if detail.get("error") == STOPPED_BY_DEPLOYMENT:
-        # The deployment replaced or removed this execution: not a failure of the plan it waits for.
-        return None
-    reason = f"import plan {os.environ['PLAN_NAME']}: execution {status}"
-    try:
-        return _signal("FAILURE", reason, detail["name"], detail["executionArn"])
-    except urllib.error.URLError as error:
-        # After the WaitCondition is gone (an Update, a Delete) its URL refuses: nothing waits.
-        print(f"WaitCondition not signalled: {error}")
-        return None
+    if answer.get("FailedEntryCount"):
+        raise RuntimeError(f"Plan Finished event not put: {answer['Entries']}")
 
 
 def _signal(status: str, reason: str, unique_id: str, data: str) -> int | None:

@@ -146,6 +146,7 @@ def test_unrelated_context_keys_of_the_cli_and_cdk_json_are_left_alone() -> None
             "aws:cdk:bundling-stacks",
             "availability-zones:account=111122223333:region=eu-west-1",
             "acknowledged-issue-numbers",
+            "cli-telemetry",  # `cdk cli-telemetry --disable` writes it to the context
         ]
     )
 

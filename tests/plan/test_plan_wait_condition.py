@@ -253,10 +253,15 @@ def test_an_execution_stopped_by_its_own_deployment_is_reported_but_fails_no_wai
     signals: list[tuple[str, ...]] = []
     monkeypatch.setattr(plan_finish, "_signal", lambda *args: signals.append(args))
     put: list[dict[str, Any]] = []
+
+    def put_events(**entries: Any) -> dict[str, Any]:
+        put.append(entries)
+        return {"FailedEntryCount": 0, "Entries": []}
+
     monkeypatch.setattr(
         boto3,
         "client",
-        lambda service: type("Events", (), {"put_events": lambda self, **k: put.append(k)})(),
+        lambda service: type("Events", (), {"put_events": staticmethod(put_events)})(),
     )
     detail = {"executionArn": "arn:x", "name": "plan-1", "status": "ABORTED", "cause": "update"}
     with environment({"PLAN_NAME": "PlanStack/Plan", "WAIT_CONDITION_HANDLE_URL": "https://x"}):
@@ -272,3 +277,24 @@ def test_an_execution_stopped_by_its_own_deployment_is_reported_but_fails_no_wai
     assert [s[0] for s in signals] == ["FAILURE"]
     assert len(put) == 2
     assert plan_finish.STOPPED_BY_DEPLOYMENT == PLAN_STOPPED_ERROR
+
+
+def test_the_wait_condition_is_signalled_even_when_the_event_cannot_be_put(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pipeline blocked on the WaitCondition must not wait out its hours because EventBridge
+    refused; the refusal still fails the invocation, so Lambda retries the report."""
+    signals: list[tuple[str, ...]] = []
+    monkeypatch.setattr(plan_finish, "_signal", lambda *args: signals.append(args))
+
+    def refused(**_kwargs: Any) -> dict[str, Any]:
+        return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException"}]}
+
+    monkeypatch.setattr(
+        boto3, "client", lambda service: type("Events", (), {"put_events": staticmethod(refused)})()
+    )
+    detail = {"executionArn": "arn:x", "name": "plan-1", "status": "TIMED_OUT"}
+    env = {"PLAN_NAME": "PlanStack/Plan", "WAIT_CONDITION_HANDLE_URL": "https://x"}
+    with environment(env), pytest.raises(RuntimeError, match="Plan Finished event not put"):
+        plan_finish.handler({"source": "aws.states", "detail": detail}, None)
+    assert [s[0] for s in signals] == ["FAILURE"]
