@@ -28,6 +28,12 @@ RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
 RESULT_STATES = frozenset({"SegmentOutput", "FailedSegmentOutput"})
 #: A segment's status before its import starts.
 PENDING = "PENDING"
+#: A segment's status when the execution ended before it (as the engine's failure lists it).
+NOT_RUN = "NOT_RUN"
+#: Execution statuses after which nothing more runs.
+ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+#: GetExecutionHistory's largest page: a multi-day plan's history has thousands of events.
+HISTORY_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -103,8 +109,15 @@ def read_plan(states: Any, cloudtrail: Any, execution_arn: str) -> PlanStatus:
         results = {int(r["Index"]): r for r in output}
     else:
         results, running = _from_history(states, execution_arn)
+    ended = execution.get("status") in ENDED
     segments = [
-        _segment(cloudtrail, request, results.get(request["Index"]), running.get(request["Index"]))
+        _segment(
+            cloudtrail,
+            request,
+            results.get(request["Index"]),
+            running.get(request["Index"]),
+            ended=ended,
+        )
         for request in requests
     ]
     return PlanStatus(
@@ -132,7 +145,9 @@ def _from_history(
     started: dict[int, str] = {}
     try:
         pages = states.get_paginator("get_execution_history").paginate(
-            executionArn=execution_arn, includeExecutionData=True
+            executionArn=execution_arn,
+            includeExecutionData=True,
+            PaginationConfig={"PageSize": HISTORY_PAGE_SIZE},
         )
         for page in pages:
             for event in page["events"]:
@@ -161,7 +176,12 @@ def _note(
 
 
 def _segment(
-    cloudtrail: Any, request: dict[str, Any], result: dict[str, Any] | None, running: str | None
+    cloudtrail: Any,
+    request: dict[str, Any],
+    result: dict[str, Any] | None,
+    running: str | None,
+    *,
+    ended: bool = False,
 ) -> Segment:
     start_import = request.get("Request", {})
     s3_uri = start_import.get("ImportSource", {}).get("S3", {}).get("S3LocationUri")
@@ -179,7 +199,7 @@ def _segment(
             retries=int(result.get("Retries", 0)),
             statistics={k: int(v) for k, v in statistics.items()},
         )
-    status, statistics = PENDING, {}
+    status, statistics = (NOT_RUN if ended else PENDING), {}
     if running is not None:
         status, statistics = _live(cloudtrail, running)
     return Segment(
