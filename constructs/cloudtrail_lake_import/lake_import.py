@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from cloudtrail_lake_import import placement, source_statements, validation
 from cloudtrail_lake_import.checkov_skips import skip_checks_left_to_defaults
 from cloudtrail_lake_import.handler_asset import handler_code
+from cloudtrail_lake_import.log_key_policy import allow_logs_to_use
 from cloudtrail_lake_import.nag_acknowledgments import (
     acknowledge_justified_findings,
     acknowledge_security_option_findings,
@@ -492,43 +493,16 @@ class CloudTrailLakeImport(Construct):
         self, retention: logs.RetentionDays, encryption_key: kms.IKey | None
     ) -> logs.LogGroup:
         if encryption_key is not None:
-            self._allow_logs_to_use(encryption_key)
+            allow_logs_to_use(
+                self,
+                encryption_key,
+                sid="AllowCloudWatchLogsForCloudTrailLakeImport",
+                warning_id="cloudtrail-lake-import:logKeyPolicy",
+                log_groups="the log group",
+            )
         return logs.LogGroup(
             self, "HandlerLogs", retention=retention, encryption_key=encryption_key
         )
-
-    def _allow_logs_to_use(self, key: kms.IKey) -> None:
-        stack = Stack.of(self)
-        # The log group's ARN cannot be named here (the group refers to the key: a cycle), so
-        # the statement is scoped to log groups of this account and region.
-        added = key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForCloudTrailLakeImport",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=[
-                    "kms:Encrypt*",
-                    "kms:Decrypt*",
-                    "kms:ReEncrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:Describe*",
-                ],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": (
-                            f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                        )
-                    }
-                },
-            )
-        )
-        if not added.statement_added:
-            Annotations.of(self).add_warning_v2(
-                "cloudtrail-lake-import:logKeyPolicy",
-                "log_encryption_key is an imported key: its key policy must allow "
-                "logs.<region>.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, "
-                "kms:GenerateDataKey* and kms:Describe*, or the log group cannot be created",
-            )
 
     def _new_handler(
         self,

@@ -4,12 +4,11 @@ logs on request, and the checkov skips for what the user's props left at their d
 
 from __future__ import annotations
 
-from aws_cdk import Annotations, Duration, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
-from cloudtrail_lake_import import checkov_skips
+from cloudtrail_lake_import import checkov_skips, log_key_policy
 from cloudtrail_lake_import.checkov_skips import Skip, skip_checks
 from constructs import Construct, IConstruct
 
@@ -57,39 +56,14 @@ def new_dead_letter_queue(scope: Construct) -> sqs.Queue:
 
 
 def allow_logs_to_use(scope: Construct, key: kms.IKey) -> None:
-    """Let CloudWatch Logs encrypt this account's log groups with ``key`` (a warning when the
-    key is imported and its policy cannot be changed here)."""
-    stack = Stack.of(scope)
-    # The log groups' ARNs cannot be named (they refer to the key: a cycle): the statement is
-    # scoped to log groups of this account and region.
-    added = key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="AllowCloudWatchLogsForCloudTrailLakeImportPlan",
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=[
-                "kms:Encrypt*",
-                "kms:Decrypt*",
-                "kms:ReEncrypt*",
-                "kms:GenerateDataKey*",
-                "kms:Describe*",
-            ],
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": (
-                        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                    )
-                }
-            },
-        )
+    """Let CloudWatch Logs encrypt the plan's log groups with ``key``."""
+    log_key_policy.allow_logs_to_use(
+        scope,
+        key,
+        sid="AllowCloudWatchLogsForCloudTrailLakeImportPlan",
+        warning_id="cloudtrail-lake-import:planLogKeyPolicy",
+        log_groups="the plan's log groups",
     )
-    if not added.statement_added:
-        Annotations.of(scope).add_warning_v2(
-            "cloudtrail-lake-import:planLogKeyPolicy",
-            "log_encryption_key is an imported key: its key policy must allow "
-            "logs.<region>.amazonaws.com kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, "
-            "kms:GenerateDataKey* and kms:Describe*, or the plan's log groups cannot be created",
-        )
 
 
 def skip_plan_checks_left_to_defaults(
