@@ -31,6 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 
 from cloudtrail_lake_import import validation
 from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
+from cloudtrail_lake_import.handler_policies import self_invoke_policy
 from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
 from cloudtrail_lake_import.plan_definition import (
     PLAN_STOPPED_ERROR,
@@ -320,18 +321,7 @@ class CloudTrailLakeImportPlan(Construct):
         )
         self._self_invoke_policy: iam.Policy | None = None
         if wait_for_completion:
-            # Waiting continues in a fresh invocation of the same function. A separate policy
-            # keeps the function from depending on a policy that names the function (a cycle).
-            self._self_invoke_policy = iam.Policy(
-                self,
-                "HandlerSelfInvokePolicy",
-                roles=[role],
-                statements=[
-                    iam.PolicyStatement(
-                        actions=["lambda:InvokeFunction"], resources=[function.function_arn]
-                    )
-                ],
-            )
+            self._self_invoke_policy = self_invoke_policy(self, role, function)
         return function
 
     def _list_prefix_statements(self) -> list[iam.PolicyStatement]:

@@ -27,6 +27,7 @@ from aws_cdk import aws_sqs as sqs
 from cloudtrail_lake_import import placement, source_statements, validation
 from cloudtrail_lake_import.checkov_skips import skip_checks_left_to_defaults
 from cloudtrail_lake_import.handler_asset import handler_code
+from cloudtrail_lake_import.handler_policies import self_invoke_policy
 from cloudtrail_lake_import.log_key_policy import allow_logs_to_use
 from cloudtrail_lake_import.nag_acknowledgments import (
     acknowledge_justified_findings,
@@ -586,19 +587,7 @@ class CloudTrailLakeImport(Construct):
             # Lambda checks these permissions when it creates the function in the VPC.
             self._vpc_access_policy = self._new_vpc_access_policy(role)
             function.node.add_dependency(self._vpc_access_policy)
-        # Waiting continues in a fresh invocation of the same function. A separate policy keeps
-        # the function from depending on a policy that names the function (a cycle).
-        self_invoke = iam.Policy(
-            self,
-            "HandlerSelfInvokePolicy",
-            roles=[role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["lambda:InvokeFunction"], resources=[function.function_arn]
-                )
-            ],
-        )
-        return function, self_invoke
+        return function, self_invoke_policy(self, role, function)
 
     def _handler_security_groups(self, network: HandlerNetwork) -> list[ec2.ISecurityGroup] | None:
         if network.vpc is None:
