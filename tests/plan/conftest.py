@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -14,6 +16,7 @@ from aws_cdk import aws_sns as sns
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
 from tests.construct.conftest import STORE_ARN, new_app
 from tests.lake_emulator.trail_archive import TrailArchive
+from tests.plan.engine import PlanEngine, plan_engine
 
 
 def year(y: int) -> datetime:
@@ -86,3 +89,11 @@ def archive() -> TrailArchive:
     from tests.plan.scenario import three_day_archive
 
     return three_day_archive()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[PlanEngine]:
+    """The plan's state machine runner: moto's ASL interpreter with the Lake emulator behind it.
+    (Tests that need more around it, like the custom resource's, define their own.)"""
+    with plan_engine(tmp_path) as running:
+        yield running

@@ -5,24 +5,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.e2e.harness import ACCOUNT, REGION
 from tests.e2e.world import bucket_holding
 from tests.lake_emulator.trail_archive import TrailArchive
-from tests.plan.engine import PlanEngine, plan_engine
+from tests.plan.engine import PlanEngine
 from tests.plan.scenario import DAYS, NOT_GZIP, ROLE, Plan
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[PlanEngine]:
-    with plan_engine(tmp_path) as running:
-        yield running
 
 
 def test_segments_run_in_turn_waiting_for_a_busy_account_retrying_a_failure_skipping_done_ones(

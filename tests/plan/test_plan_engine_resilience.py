@@ -4,21 +4,11 @@ cannot be delivered, an import that has no statistics yet."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.lake_emulator.trail_archive import TrailArchive
-from tests.plan.engine import PlanEngine, plan_engine
+from tests.plan.engine import PlanEngine
 from tests.plan.scenario import DAYS, Plan
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[PlanEngine]:
-    with plan_engine(tmp_path) as running:
-        yield running
 
 
 def test_a_notification_that_cannot_be_delivered_does_not_stop_the_plan(

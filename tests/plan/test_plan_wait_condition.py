@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -30,7 +28,7 @@ from tests.e2e.harness import REGION
 from tests.e2e.world import environment
 from tests.lake_emulator.trail_archive import TrailArchive
 from tests.plan.conftest import definition, five_years_two_buckets, inner_states, plan_stack
-from tests.plan.engine import FUNCTION_ARN, PlanEngine, plan_engine
+from tests.plan.engine import FUNCTION_ARN, PlanEngine
 from tests.plan.scenario import DAYS, NOT_GZIP, Plan
 
 SIX_HOURS = cdk.Duration.hours(6)
@@ -174,10 +172,6 @@ def test_the_finish_function_puts_the_plan_finished_event_for_an_aborted_executi
 
 
 # ------------------------------------------------------------------ the signal, end to end
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[PlanEngine]:
-    with plan_engine(tmp_path) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
