@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 
 from aws_cdk import Duration, Token
 
+from cloudtrail_lake_import.handler_rules import properties
+
 # CloudTrail retention limits for an event data store, in days, by billing mode.
 MIN_RETENTION_DAYS = 7
 MAX_RETENTION_DAYS = 3653
@@ -46,12 +48,12 @@ def check_event_data_store_arn(arn: str) -> None:
 def check_source_prefix(prefix: str, *, prop: str = "source_prefix") -> str:
     """The prefix as it goes into the S3 URI: no leading slash, a trailing slash unless empty.
 
-    The rules are the handler's (``import_handler.properties._check_prefix``), applied at synth
+    The rules are the handler's (``import_handler.properties.prefix_problem``), applied at synth
     to a literal prefix so that it fails here rather than at deploy.
     """
     if Token.is_unresolved(prefix):
         return prefix
-    problem = _prefix_problem(prefix)
+    problem = properties.prefix_problem(prefix)
     if problem is not None:
         raise CloudTrailLakeImportPropsError(
             f"{prop} must be a key prefix inside the bucket, taken literally, such as "
@@ -60,18 +62,6 @@ def check_source_prefix(prefix: str, *, prop: str = "source_prefix") -> str:
     if prefix and not prefix.endswith("/"):
         prefix += "/"
     return prefix
-
-
-def _prefix_problem(prefix: str) -> str | None:
-    if prefix.startswith("/"):
-        return "starts with '/' (write the prefix without a leading '/')"
-    if "://" in prefix:
-        return "holds '://' (give the key prefix without a leading 's3://<bucket>/')"
-    if any(char in prefix for char in "*?"):
-        return "holds a wildcard (the prefix is literal, without wildcards)"
-    if any(part in (".", "..") for part in prefix.split("/")):
-        return "has a '.' or '..' segment (S3 keys are not paths: it would leave the prefix)"
-    return None
 
 
 def format_event_time(prop: str, value: datetime | None) -> str | None:

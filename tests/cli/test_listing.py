@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cloudtrail_lake_import.cli import listing
-from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
+from cloudtrail_lake_import.handler_rules import archive_walk, sizing
 
 REGION_FOLDER = "AWSLogs/111122223333/CloudTrail/us-east-1/"
 PAGE = 3

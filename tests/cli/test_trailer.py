@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from cloudtrail_lake_import.cli.handler_rules import trailer
+from cloudtrail_lake_import.handler_rules import trailer
 
 
 def isize_of(body: bytes) -> int:

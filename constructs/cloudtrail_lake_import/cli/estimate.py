@@ -17,9 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from cloudtrail_lake_import.cli import clients, pricing, render
 from cloudtrail_lake_import.cli import listing as region_listing
 from cloudtrail_lake_import.cli.errors import BadInputError, aws_error
-from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing, trailer
 from cloudtrail_lake_import.cli.params import IsoTime, iso
 from cloudtrail_lake_import.cli.workers import worker_pool
+from cloudtrail_lake_import.handler_rules import archive_walk, sizing, trailer
 
 #: Files read to extrapolate from an inventory when --sample is not given.
 INVENTORY_DEFAULT_SAMPLE = 1000

@@ -21,8 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_lake_import.cli import clients, render
 from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
-from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
 from cloudtrail_lake_import.cli.workers import worker_pool
+from cloudtrail_lake_import.handler_rules import archive_walk, sizing
 
 if TYPE_CHECKING:
     import duckdb

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from cloudtrail_lake_import.cli.handler_rules import archive_walk, sizing
+from cloudtrail_lake_import.handler_rules import archive_walk, sizing
 
 #: Folders listed flat (everything below them is dated folders), and their depth below the
 #: region folder.

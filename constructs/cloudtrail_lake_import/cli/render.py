@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cloudtrail_lake_import.cli.handler_rules import archive_walk
+from cloudtrail_lake_import.handler_rules import archive_walk
 
 
 def stdout_console() -> Console:

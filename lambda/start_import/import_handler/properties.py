@@ -207,23 +207,30 @@ def _import_source(value: Any) -> dict[str, str]:
     return out
 
 
+def prefix_problem(prefix: str) -> str | None:
+    """What keeps ``prefix`` from being a literal key prefix inside the bucket, or None; the
+    construct applies the same rules at synth (``validation.check_source_prefix``)."""
+    if prefix.startswith("/"):
+        return "starts with '/' (write the prefix without a leading '/')"
+    if "://" in prefix:
+        return "holds '://' (give the key prefix without a leading 's3://<bucket>/')"
+    if any(char in prefix for char in "*?"):
+        return "holds a wildcard (the prefix is literal, without wildcards)"
+    if any(part in (".", "..") for part in prefix.split("/")):
+        return "has a '.' or '..' segment (S3 keys are not paths: it would leave the prefix)"
+    return None
+
+
 def _check_prefix(uri: str) -> None:
     """The key prefix must stay inside the bucket (it may come from a token unchecked at synth)."""
     match = _S3_URI.match(uri)
     prefix = match.group("prefix") if match else ""
-    if prefix.startswith("/"):
-        problem = "starts with '/'"
-    elif "://" in prefix:
-        problem = "holds a second '://'"
-    elif any(char in prefix for char in "*?"):
-        problem = "holds a wildcard (the prefix is literal)"
-    elif any(part in (".", "..") for part in prefix.split("/")):
-        problem = "has a '.' or '..' segment that leaves the prefix"
-    elif prefix and not prefix.endswith("/"):
+    problem = prefix_problem(prefix)
+    if problem is None and prefix and not prefix.endswith("/"):
         # The access role may read <prefix>*: without the '/', that reaches sibling folders
         # (AWSLogsOther/). The construct adds it to a literal prefix; a token must carry it.
         problem = "does not end in '/'"
-    else:
+    if problem is None:
         return
     raise PropertyError(
         "ImportSource.S3.S3LocationUri",
