@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import plan_index
+from plan_handler import waiting
 from tests.e2e.harness import ACCOUNT, REGION
 from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET
 from tests.e2e.world import environment
@@ -418,7 +420,6 @@ def test_a_wait_that_outlasts_the_invocation_hands_over_and_the_continuation_ans
     responses: tuple[ResponseBin, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from plan_handler import waiting
 
     resource = Resource(Plan(engine, templates["stop"], archive), responses)
     handed: list[bytes] = []
@@ -448,3 +449,44 @@ def test_a_wait_that_outlasts_the_invocation_hands_over_and_the_continuation_ans
     assert answer["Status"] == "SUCCESS", answer.get("Reason")
     assert answer["PhysicalResourceId"] == arn
     assert answer["Data"]["SegmentCount"] == 3
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
+def test_a_waiting_create_whose_poll_is_refused_names_the_execution_so_delete_stops_it(
+    engine: PlanEngine,
+    templates: dict[str, dict[str, Any]],
+    archive: TrailArchive,
+    responses: tuple[ResponseBin, str],
+    monkeypatch: pytest.MonkeyPatch,
+    code: str,
+) -> None:
+
+    from plan_handler import waiting
+
+    def refused(*_args: Any, **_kwargs: Any) -> None:
+        error = {"Error": {"Code": code, "Message": "not this time"}}
+        raise ClientError(error, "DescribeExecution")  # type: ignore[arg-type]
+
+    plan = Plan(engine, templates["stop"], archive)
+    resource = Resource(plan, responses)
+    engine.router.step_seconds = 0.25
+    monkeypatch.setattr(waiting, "wait", refused)
+    created = resource.send(
+        "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
+    )
+
+    assert created["Status"] == "FAILED"
+    assert code in created["Reason"]
+    arn = created["PhysicalResourceId"]
+    assert arn.startswith("arn:aws:states:"), "the answer must name the execution it started"
+    deleted = resource.send(
+        "Delete", PhysicalResourceId=arn, ResourceProperties=resource.properties()
+    )
+    assert deleted["Status"] == "SUCCESS", deleted.get("Reason")
+    assert engine.wait_for_execution(arn)["status"] != "RUNNING"
+    running = [
+        i
+        for i in engine.lake.imports.values()
+        if i.store.arn == plan.store.arn and i.status in ("INITIALIZING", "IN_PROGRESS")
+    ]
+    assert running == []
