@@ -15,7 +15,6 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
-    Validations,
 )
 from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_cloudtrail as cloudtrail
@@ -32,7 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from cloudtrail_lake_import import validation
 from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
 from cloudtrail_lake_import.handler_policies import self_invoke_policy
-from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
+from cloudtrail_lake_import.nag_acknowledgments import acknowledge, nag_resource_id
 from cloudtrail_lake_import.plan_definition import (
     PLAN_STOPPED_ERROR,
     SEGMENTS_FAILED_ERROR,
@@ -491,20 +490,22 @@ class CloudTrailLakeImportPlan(Construct):
         )
         condition.node.add_dependency(self.custom_resource)
         function_versions = f"{self.finish_function.function_arn}:*"
-        Validations.of(self.state_machine.role.node.find_child("DefaultPolicy")).acknowledge(
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::"
                 f"{nag_resource_id(Stack.of(self).resolve(function_versions))}]",
                 reason="Step Functions' LambdaInvoke grants the plan's own finish function and "
                 "its versions; the state machine invokes nothing else.",
-            )
+            ),
         )
         return condition
 
     # ------------------------------------------------------------------------------ cdk-nag
     def _acknowledge_justified_findings(self, tracing_enabled: bool) -> None:
         stack = Stack.of(self)
-        Validations.of(self.handler.role.node.find_child("DefaultPolicy")).acknowledge(  # type: ignore[union-attr]
+        acknowledge(
+            self.handler.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="cloudtrail:ListImports, GetImport and StopImport have no resource type "
@@ -516,17 +517,19 @@ class CloudTrailLakeImportPlan(Construct):
                 "executions of this plan's state machine only.",
             ),
         )
-        Validations.of(self.state_machine.role.node.find_child("DefaultPolicy")).acknowledge(
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="cloudtrail:StartImport, GetImport and ListImportFailures have no "
                 "resource type (IAM accepts them only on '*'); CloudWatch Logs' log delivery "
                 "actions, which Step Functions logging needs, do not support resource-level "
                 "permissions either.",
-            )
+            ),
         )
         for role in self._distinct_roles():
-            Validations.of(role).acknowledge(
+            acknowledge(
+                role,
                 *[
                     Acknowledgment(
                         id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(arn))}]",
@@ -535,16 +538,17 @@ class CloudTrailLakeImportPlan(Construct):
                         "the CloudTrail Lake import documentation prescribes.",
                     )
                     for arn in _object_arns(role)
-                ]
+                ],
             )
         if not tracing_enabled:
-            Validations.of(self.state_machine).acknowledge(
+            acknowledge(
+                self.state_machine,
                 Acknowledgment(
                     id="AwsSolutions-SF2",
                     reason="X-Ray adds nothing to SDK integrations that wait hours between "
                     "calls; the execution history and the log group record every step. Turn "
                     "it on with tracing_enabled=True.",
-                )
+                ),
             )
 
 
