@@ -116,7 +116,9 @@ class CloudTrailLakeImportSourceAccess(Construct):
                     "cloudtrail-lake-import:sourceKeyPolicy",
                     "key is an imported key, so its policy is not changed here; add these "
                     "statements to it in the key's own account: "
-                    + source_statements.for_people(Stack.of(self), self.key_policy_statements),
+                    + source_statements.for_people(
+                        Stack.of(self), self.key_policy_statements, known_arn=key.key_arn
+                    ),
                 )
 
 
