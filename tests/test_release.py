@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import yaml  # type: ignore[import-untyped]
 from click.testing import CliRunner
 
 import cloudtrail_lake_import
@@ -41,3 +45,71 @@ def test_the_changelog_keeps_a_changelog_and_starts_at_the_first_release() -> No
     # Until the first release is tagged, everything is in Unreleased, headed for it.
     assert f"[{__version__}]" in changelog or releases == ["Unreleased"]
     assert f"will be released as {__version__}" in changelog
+
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    loaded: dict[Any, Any] = yaml.safe_load((WORKFLOWS / name).read_text())
+    return loaded
+
+
+def test_every_action_is_pinned_by_commit_with_its_version_named() -> None:
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for line in path.read_text().splitlines():
+            if line.strip().startswith(("- uses:", "uses:")):
+                reference = line.split("uses:", 1)[1].strip()
+                assert PINNED.match(reference), f"{path.name}: {reference}"
+
+
+def test_ci_runs_make_test_on_pushes_and_pull_requests_with_a_maintained_node() -> None:
+    ci = workflow("ci.yml")
+    assert set(ci[True]) == {"push", "pull_request"}  # YAML 1.1 reads the key `on` as True
+    assert ci["permissions"] == {}
+    test = ci["jobs"]["test"]
+    assert test["permissions"] == {"contents": "read"}
+    runs = [step.get("run") for step in test["steps"]]
+    assert "make test" in runs
+    versions = {
+        step["uses"].split("@")[0]: step.get("with", {}) for step in test["steps"] if "uses" in step
+    }
+    assert versions["actions/setup-python"]["python-version"] == "3.11"
+    assert versions["actions/setup-node"]["node-version"] == "22"
+
+
+def test_only_the_publish_job_may_ask_for_an_oidc_token() -> None:
+    release = workflow("release.yml")
+    assert release[True] == {"push": {"tags": ["v*"]}}
+    assert release["permissions"] == {}
+    jobs = release["jobs"]
+    assert jobs["build"]["permissions"] == {"contents": "read"}
+    assert jobs["publish"]["permissions"] == {"id-token": "write"}
+    assert jobs["publish"]["environment"]["name"] == "pypi"
+    (publish,) = [s for s in jobs["publish"]["steps"] if "gh-action-pypi-publish" in s["uses"]]
+    assert publish["with"]["attestations"] is True
+    assert not {"password", "user"} & set(publish["with"]), "Trusted Publishing: no token"
+    build_runs = "\n".join(s.get("run", "") for s in jobs["build"]["steps"])
+    assert "twine check --strict" in build_runs
+    assert ".ci/quickstart_from_wheel.sh" in build_runs
+
+
+def test_the_workflow_lint_fails_on_an_unpinned_action(tmp_path: Path) -> None:
+    bad = tmp_path / ".github" / "workflows"
+    bad.mkdir(parents=True)
+    (bad / "bad.yml").write_text(
+        "on: push\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-24.04\n"
+        "    permissions: {}\n    steps:\n      - uses: actions/checkout@v4\n"
+        "        with: {persist-credentials: false}\n"
+    )
+    zizmor = Path(sys.executable).parent / "zizmor"
+    failed = subprocess.run(
+        [str(zizmor), "--offline", str(bad)], capture_output=True, text=True, check=False
+    )
+    assert failed.returncode != 0
+    assert "unpinned-uses" in failed.stdout
+    passed = subprocess.run(
+        [str(zizmor), "--offline", str(WORKFLOWS)], capture_output=True, text=True, check=False
+    )
+    assert passed.returncode == 0, passed.stdout
