@@ -113,3 +113,13 @@ def test_the_workflow_lint_fails_on_an_unpinned_action(tmp_path: Path) -> None:
         [str(zizmor), "--offline", str(WORKFLOWS)], capture_output=True, text=True, check=False
     )
     assert passed.returncode == 0, passed.stdout
+
+
+def test_no_page_or_hint_tells_the_reader_to_install_a_name_that_is_not_on_pypi() -> None:
+    # Until the first release is on PyPI, `pip install cdk-cloudtrail-lake-import` (or its
+    # extras) from an index does not resolve: install from a wheel or git instead.
+    unresolvable = re.compile(r"pip install\s+['\"]?cdk-cloudtrail-lake-import(?![\w-]*\s*@)")
+    texts = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    texts += sorted((ROOT / "constructs" / "cloudtrail_lake_import").rglob("*.py"))
+    offending = [str(p.relative_to(ROOT)) for p in texts if unresolvable.search(p.read_text())]
+    assert offending == []

@@ -79,6 +79,23 @@ class CloudTrailLakeImportPlan(Construct):
     by its ImportId, and reporting every segment as an EventBridge event. The custom resource
     starts the execution and succeeds once it runs; segments whose identical import already
     COMPLETED on the store are skipped, so a redeploy resumes rather than copies again.
+
+    :ivar segments: the imports the plan runs, in order, after ``split_window_by``.
+    :ivar segment_count: how many segments (also GetAtt ``SegmentCount``).
+    :ivar event_data_store_arn: the ARN of the event data store the imports write to.
+    :ivar access_roles: one access role per distinct source bucket, by bucket.
+    :ivar state_machine: the Step Functions Standard state machine that runs the imports.
+    :ivar log_group: the state machine's log group.
+    :ivar handler: the custom resource's Lambda function (starts, follows and stops executions).
+    :ivar handler_dead_letter_queue: where Lambda puts a request of the handler or of the finish
+        function it gave up on (SQS).
+    :ivar finish_function: the Lambda function that reports the plan's end (the WaitCondition
+        signal and the event of an execution that ended abnormally).
+    :ivar custom_resource: the ``Custom::CloudTrailLakeImportPlan`` resource.
+    :ivar execution_arn: the ARN of the execution the deploy started (GetAtt ``ExecutionArn``).
+    :ivar wait_condition: with ``wait_condition_timeout``, the WaitCondition the deploy waits
+        on until the plan ends; else ``None``.
+    :ivar wait_condition_handle: that WaitCondition's handle; else ``None``.
     """
 
     def __init__(

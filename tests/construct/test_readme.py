@@ -31,9 +31,11 @@ def test_the_readme_example_synthesizes(tmp_path: Path) -> None:
 
 def test_the_docs_cite_only_files_that_exist() -> None:
     cited: list[str] = []
-    for doc in ("README.md", "docs/DESIGN.md"):
-        text = (ROOT / doc).read_text()
-        cited += re.findall(r"`((?:tests|lambda|constructs|benchmarks|docs)/[\w./-]+)`", text)
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        text = doc.read_text()
+        cited += re.findall(
+            r"`((?:tests|lambda|constructs|benchmarks|docs|examples)/[\w./-]+)`", text
+        )
     assert len(cited) >= 10
     handler = ROOT / "lambda" / "start_import" / "import_handler"
     modules = re.findall(r"`(\w+\.py)`", (ROOT / "docs" / "DESIGN.md").read_text())
