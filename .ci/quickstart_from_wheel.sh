@@ -13,9 +13,10 @@ python3 -m venv "$work/venv"
 python3 - "$root/README.md" >"$work/app.py" <<'PY'
 import re
 import sys
+import textwrap
 
 readme = open(sys.argv[1], encoding="utf-8").read()
-print(re.search(r"```python\n(.*?)```", readme, re.DOTALL).group(1))
+print(textwrap.dedent(re.search(r"```python\n(.*?)```", readme, re.DOTALL).group(1)))
 PY
 cd "$work"
 "$root/node_modules/.bin/cdk" synth --app "$work/venv/bin/python app.py" --output cdk.out \
