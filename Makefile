@@ -85,12 +85,13 @@ checkov: synth-variants setup-checkov
 	$(CHECKOV) --framework cloudformation --skip-download --compact --quiet \
 		-f cdk.out/*.template.json -f cdk.out.configured/*.template.json
 
-# zizmor offline on every workflow; actionlint too where its installer can reach GitHub (CI).
+# zizmor offline on every workflow (and the example one); actionlint too where its installer
+# can reach GitHub (CI).
 workflows: setup-dev
-	$(BIN)/zizmor --offline .github/workflows
+	$(BIN)/zizmor --offline .github/workflows examples/github_actions
 	@if [ "$${CI_ACTIONLINT:-}" = 1 ]; then \
 		$(BIN)/pip install -q -r requirements-actionlint.txt && \
-		$(BIN)/actionlint .github/workflows/*.yml; \
+		$(BIN)/actionlint .github/workflows/*.yml examples/github_actions/*.yml; \
 	else \
 		echo "actionlint: runs in CI (CI_ACTIONLINT=1; its installer downloads from GitHub)"; \
 	fi

@@ -57,7 +57,8 @@ def workflow(name: str) -> dict[Any, Any]:
 
 
 def test_every_action_is_pinned_by_commit_with_its_version_named() -> None:
-    for path in sorted(WORKFLOWS.glob("*.yml")):
+    examples = ROOT / "examples" / "github_actions"
+    for path in [*sorted(WORKFLOWS.glob("*.yml")), *sorted(examples.glob("*.yml"))]:
         for line in path.read_text().splitlines():
             if line.strip().startswith(("- uses:", "uses:")):
                 reference = line.split("uses:", 1)[1].strip()

@@ -108,8 +108,11 @@ def workflow() -> dict[Any, Any]:
 
 
 def deploy_command(steps: list[dict[str, Any]]) -> list[str]:
-    (script,) = [step["run"] for step in steps if "cdk deploy" in step.get("run", "")]
-    script = re.sub(r"\$\{\{\s*inputs\.retry_token\s*\}\}", "1", script.replace("\\\n", " "))
+    (step,) = [step for step in steps if "cdk deploy" in step.get("run", "")]
+    # The input reaches the script through the environment, never spliced into its text.
+    assert step["env"]["RETRY_TOKEN"] == "${{ inputs.retry_token }}"
+    assert "${{" not in step["run"]
+    script = step["run"].replace("${RETRY_TOKEN}", "1").replace("\\\n", " ")
     (command,) = [line for line in script.splitlines() if "cdk deploy" in line]
     return shlex.split(command)
 
