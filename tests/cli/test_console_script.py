@@ -63,7 +63,8 @@ def test_status_of_an_unknown_import_exits_1_without_a_traceback(
     assert result.stderr == (
         "cloudtrail-lake-import: error: import 00000000-0000-0000-0000-000000000000 not found "
         "in us-east-1 (ImportNotFoundException); an import lives in its event data store's "
-        "region: pass that one with --region\n"
+        "region: cloudtrail-lake-import status 00000000-0000-0000-0000-000000000000 --region "
+        "<that region>\n"
     )
 
 

@@ -61,7 +61,7 @@ def test_status_works_with_only_aws_region_set(
     result = runner.invoke(cli, ["status", MISSING_IMPORT])
     assert result.stderr == (
         f"cloudtrail-lake-import: error: import {MISSING_IMPORT} not found in {REGION} "
-        "(ImportNotFoundException); an import lives in its event data store's region: pass "
-        "that one with --region\n"
+        "(ImportNotFoundException); an import lives in its event data store's region: "
+        f"cloudtrail-lake-import status {MISSING_IMPORT} --region <that region>\n"
     )
     assert result.exit_code == 1

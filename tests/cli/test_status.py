@@ -190,8 +190,8 @@ def test_an_unknown_import_id_exits_1_with_one_line(
     assert result.exit_code == 1
     assert result.stderr == (
         f"cloudtrail-lake-import: error: import {missing} not found in {REGION} "
-        "(ImportNotFoundException); an import lives in its event data store's region: pass "
-        "that one with --region\n"
+        "(ImportNotFoundException); an import lives in its event data store's region: "
+        f"cloudtrail-lake-import status {missing} --region <that region>\n"
     )
 
 

@@ -155,7 +155,6 @@ def show_plan(
     execution_arn: str, watch: bool, interval: float, as_json: bool, store_region: str | None
 ) -> None:
     """A plan's status once, or until its execution ends."""
-    # The execution lives in the stack's region (its ARN says which), the imports in the store's.
     states = clients.stepfunctions(execution_arn.split(":")[3] or None)
     cloudtrail = clients.cloudtrail(store_region)
     current = plan_status.read_plan(states, cloudtrail, execution_arn)
@@ -239,8 +238,10 @@ def target_of_stack(stack: str, logical_id: str | None) -> Target:
         )
     (resource,) = found
     if resource["ResourceType"] == plan_status.RESOURCE_TYPE:
+        # A plan's store is in its stack's region (the construct refuses another): the region
+        # its execution's ARN names.
         arn = plan_status.require_execution_arn(resource, stack)
-        return Target(execution_arn=arn, store_region=_store_region(stack, resource))
+        return Target(execution_arn=arn, store_region=arn.split(":")[3] or None)
     import_id = _import_id(resource, stack)
     return Target(import_id=import_id, store_region=_store_region(stack, resource))
 
@@ -283,7 +284,7 @@ def read_status(client: CloudTrailClient, import_id: str) -> ImportStatus:
         raise CliError(
             f"import {import_id} not found in {client.meta.region_name} "
             "(ImportNotFoundException); an import lives in its event data store's region: "
-            "pass that one with --region"
+            f"cloudtrail-lake-import status {import_id} --region <that region>"
         ) from error
     except (ClientError, BotoCoreError) as error:
         raise aws_error("GetImport", error) from error
