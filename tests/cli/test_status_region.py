@@ -73,10 +73,15 @@ def start_import(account: EmulatedAccount, s3_server: MotoS3Tls) -> tuple[str, s
     generate_archive(seed=5, accounts=("111122223333",), regions=(REGION,)).upload(s3, bucket)
     store = account.lake.add_event_data_store("archive", account="111122223333")
     lake = boto3.client("cloudtrail", region_name=REGION, endpoint_url=account.lake_url)
-    source = {"S3LocationUri": f"s3://{bucket}/", "S3BucketRegion": REGION}
     response = lake.start_import(
         Destinations=[store.arn],
-        ImportSource={"S3": {**source, "S3BucketAccessRoleArn": ROLE_ARN}},
+        ImportSource={
+            "S3": {
+                "S3LocationUri": f"s3://{bucket}/",
+                "S3BucketRegion": REGION,
+                "S3BucketAccessRoleArn": ROLE_ARN,
+            }
+        },
     )
     return response["ImportId"], store.arn
 
