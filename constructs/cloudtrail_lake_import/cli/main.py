@@ -1,8 +1,9 @@
 """The ``cloudtrail-lake-import`` command group and its error handling.
 
-Exit codes: 0 success, 2 bad input, 1 an AWS error; failures are one line on stderr, never a
-traceback. AWS clients follow the standard credential chain and endpoint variables
-(``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL_CLOUDTRAIL``...).
+Exit codes: 0 success, 2 bad input, 1 an AWS error, 130 Ctrl-C (``interrupt.py``); failures are
+one line on stderr, never a traceback. AWS clients follow the standard credential chain and
+endpoint variables (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``,
+``AWS_ENDPOINT_URL_CLOUDTRAIL``...).
 """
 
 from __future__ import annotations
