@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,30 +29,34 @@ READY = "# the demo is ready"
 def demo() -> Iterator[list[str]]:
     """The demo's instructions (its stdout up to READY); the demo stopped with Ctrl-C after."""
     process = subprocess.Popen(
-        DEMO, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        DEMO, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert process.stdout is not None
+    output: queue.Queue[str] = queue.Queue()
+
+    # A reader thread, not select(): readline() buffers lines that select() would not see.
+    def read() -> None:
+        for line in process.stdout or ():
+            output.put(line)
+
+    reader = threading.Thread(target=read)
+    reader.start()
     lines: list[str] = []
     deadline = time.monotonic() + PATIENCE_SECONDS
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while not lines or not lines[-1].startswith(READY):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not selector.select(timeout=remaining):
-                process.kill()
-                pytest.fail(f"the demo did not get ready: {process.communicate()}")
-            line = process.stdout.readline()
-            if not line:
-                pytest.fail(f"the demo ended: {process.communicate()}")
-            lines.append(line.rstrip("\n"))
+    while not lines or not lines[-1].startswith(READY):
+        try:
+            line = output.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill()
+            pytest.fail(f"the demo did not get ready: {lines}, {process.communicate()}")
+        lines.append(line.rstrip("\n"))
     yield lines
     process.send_signal(signal.SIGINT)
     try:
-        process.communicate(timeout=PATIENCE_SECONDS)
-    except subprocess.TimeoutExpired:
+        process.wait(timeout=PATIENCE_SECONDS)
+    finally:
         process.kill()
-        process.communicate()
-        raise
+        reader.join(timeout=PATIENCE_SECONDS)
 
 
 def shell_environment(lines: list[str]) -> dict[str, str]:
