@@ -4,13 +4,14 @@ cannot size, and says why: problem files by name, why a result is 0, where the p
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
 from cloudtrail_lake_import.cli import cli
-from tests.cli.archives import figures, upload
+from tests.cli.archives import figures, upload, write_inventory
 from tests.e2e.s3_tls import MotoS3Tls
 from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
 
@@ -164,3 +165,31 @@ def test_the_region_option_works_after_the_subcommand(
     assert document["files"] == len(archive.log_files)
     status = run(runner, "status", "00000000-0000-0000-0000-000000000000", "--region", "eu-west-1")
     assert "not found in eu-west-1 (ImportNotFoundException)" in status.stderr
+
+
+def test_an_inventory_counts_a_flat_copy_as_the_listing_does_and_refuses_alike(
+    runner: CliRunner, s3_server: MotoS3Tls, archive: TrailArchive, tmp_path: Path
+) -> None:
+    s3 = s3_server.client()
+    dated = flat_copy(archive, "legacy-copy/")
+    undated = flat_copy(archive, "undated-copy/", keep_names=False)
+    bucket = upload(s3, archive, {**dated, **undated})
+    manifest = write_inventory(s3, bucket, "CSV", tmp_path)
+    for location in ("legacy-copy/", ""):
+        listed = estimate_json(runner, f"s3://{bucket}/{location}", "--end", "2025-01-12")
+        counted = estimate_json(
+            runner, f"s3://{bucket}/{location}", "--end", "2025-01-12", "--inventory", manifest
+        )
+        assert counted["files"] == listed["files"] > 0
+        assert counted["compressed_bytes"] == listed["compressed_bytes"]
+    refused = run(
+        runner,
+        "estimate",
+        f"s3://{bucket}/undated-copy/",
+        "--end",
+        "2025-01-12",
+        "--inventory",
+        manifest,
+    )
+    assert refused.exit_code == 1
+    assert "files outside the trail layout hold no date in their name" in refused.stderr
