@@ -161,10 +161,15 @@ def test_a_flat_copy_is_matched_against_the_window_by_its_names(world: World) ->
     end = datetime(2025, 1, 12, 6, 0, tzinfo=UTC)
     files = world.archive.in_window("", start, end)
     assert 0 < len(files) < len(world.archive.log_files)
-    props = world.properties(prefix="legacy-copy/", start=start, end=end, MaxIngestGB="1")
+    props = world.properties(
+        prefix="legacy-copy/", start=start, end=end, wait=True, MaxIngestGB="1"
+    )
     response, _ = create(world, props)
     assert response.status == "SUCCESS", response.reason
     assert response.data["ImportEstimatedGB"] == f"{uncompressed_gb(files):.6f}"
+    # the emulated import read exactly the files the guard counted
+    (imported,) = world.lake.imports.values()
+    assert imported.statistics()["FilesCompleted"] == len(files)
 
 
 def test_files_whose_names_cannot_be_matched_against_the_window_start_nothing(
