@@ -4,6 +4,7 @@ cannot size, and says why: problem files by name, why a result is 0, where the p
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cloudtrail_lake_import.cli import cli
+from cloudtrail_lake_import.handler_rules import archive_walk, sizing
 from tests.cli.archives import figures, upload, write_inventory
 from tests.e2e.s3_tls import MotoS3Tls
 from tests.lake_emulator.trail_archive import TrailArchive, generate_archive
@@ -193,3 +195,19 @@ def test_an_inventory_counts_a_flat_copy_as_the_listing_does_and_refuses_alike(
     )
     assert refused.exit_code == 1
     assert "files outside the trail layout hold no date in their name" in refused.stderr
+
+
+def test_the_shared_selection_returns_exactly_the_keys_an_import_reads(
+    s3_server: MotoS3Tls, archive: TrailArchive
+) -> None:
+    """``archive_walk.files_import_reads``: the one function callers use for that set."""
+    copy = flat_copy(archive, "legacy-copy/")
+    s3 = s3_server.client()
+    bucket = upload(s3, archive, {**copy, "legacy-copy/x_CloudTrail-Digest_y.json.gz": b"d"})
+    with ThreadPoolExecutor(4) as pool:
+        flat = archive_walk.files_import_reads(
+            s3, bucket, "legacy-copy/", sizing.Window(), pool=pool
+        )
+        layout = archive_walk.files_import_reads(s3, bucket, "", sizing.Window(), pool=pool)
+    assert [f.key for f in flat] == sorted(copy)
+    assert [f.key for f in layout] == sorted(f.key for f in archive.log_files)

@@ -221,6 +221,24 @@ def list_window(
     return listing.finish()
 
 
+def files_import_reads(
+    client: S3Client,
+    bucket: str,
+    prefix: str,
+    window: sizing.Window,
+    *,
+    pool: ThreadPoolExecutor,
+    budget: Budget = Budget(),
+) -> list[sizing.LogFile]:
+    """Exactly the objects StartImport reads for ``s3://bucket/prefix`` and ``window``, by key.
+
+    The entry point for any caller that needs that set (the cost guard, ``estimate``, a check
+    of an import's outcome): CannotEstimateError when it cannot be told, OutOfTimeError when
+    ``budget`` runs out, the client's errors as they come.
+    """
+    return list_window(s3_list_page(client, bucket), prefix, window, pool=pool, budget=budget).files
+
+
 def choose_sample(
     files: Sequence[sizing.LogFile], sample: int | None, rng: random.Random
 ) -> list[sizing.LogFile]:
