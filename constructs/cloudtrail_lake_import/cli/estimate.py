@@ -56,7 +56,7 @@ class Result:
     get_requests: int
     unsized: trailer.CheckedSizes
     sizes: dict[str, int] = dataclasses.field(default_factory=dict)  # compressed, of read keys
-    folders_seen: list[str] = dataclasses.field(default_factory=list)
+    folders_seen: list[str] | None = None  # None: not listed (an inventory was read)
 
     def problem_files(self) -> list[dict[str, str]]:
         """Each file whose gzip trailer gives no certain size, and why."""
@@ -82,8 +82,8 @@ class Result:
         return {
             "expected_layout": sizing.EXPECTED_LAYOUT,
             "rule": NO_MATCH_RULE,
-            "prefixes_seen": self.folders_seen[:MAX_SHOWN],
-            "prefixes_seen_total": len(self.folders_seen),
+            "prefixes_seen": None if self.folders_seen is None else self.folders_seen[:MAX_SHOWN],
+            "prefixes_seen_total": None if self.folders_seen is None else len(self.folders_seen),
         }
 
     def as_json(self) -> dict[str, Any]:

@@ -156,18 +156,9 @@ def estimate_table(result: Mapping[str, Any]) -> None:
         rows.append(("problem files", "\n".join(shown)))
     why = result.get("no_file_matched")
     if why:
-        seen = why["prefixes_seen"]
-        more = why["prefixes_seen_total"] - len(seen)
         rows.append(("why 0", f"no file matched: {why['rule']}"))
         rows.append(("expected layout", why["expected_layout"]))
-        rows.append(
-            (
-                "prefixes seen",
-                ("\n".join(seen) + (f"\nand {more:,} more" if more else ""))
-                if seen
-                else "none (nothing below the location)",
-            )
-        )
+        rows.append(("prefixes seen", _prefixes_seen(why["prefixes_seen"], why)))
     if result["archived_files"]:
         rows.append(
             (
@@ -177,3 +168,12 @@ def estimate_table(result: Mapping[str, Any]) -> None:
             )
         )
     stdout_console().print(key_value_table(rows, f"Import estimate for {result['s3_uri']}"))
+
+
+def _prefixes_seen(seen: list[str] | None, why: Mapping[str, Any]) -> str:
+    if seen is None:
+        return "not listed (counted from the S3 Inventory report)"
+    if not seen:
+        return "none (no folder below the location)"
+    more = why["prefixes_seen_total"] - len(seen)
+    return "\n".join(seen) + (f"\nand {more:,} more" if more else "")
