@@ -96,7 +96,7 @@ def test_status_runs_against_the_demo_with_the_variables_it_prints(demo: list[st
     assert once.returncode == 0, once.stderr
     document = json.loads(once.stdout)
     assert document["import_id"] == status[1]
-    assert document["status"] in ("INITIALIZING", "IN_PROGRESS", "FAILED")
+    assert document["status"] in ("INITIALIZING", "IN_PROGRESS")  # it runs for minutes
     human = run(env, *status[:-3])
     assert human.returncode == 0, human.stderr
     assert f"Import {status[1]}" in human.stdout

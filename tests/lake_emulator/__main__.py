@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -34,11 +35,11 @@ REGION = "us-east-1"
 ACCOUNT = "111122223333"
 BUCKET = "demo-trail-archive"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/CloudTrailLakeImportS3Access"
-#: Files an import reads per second: the demo's import takes a minute or two.
+#: Files an import reads per second: the demo's import (about 280 files) takes a few minutes.
 FILES_PER_SECOND = 2.0
 BROKEN = {
-    f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2025/01/14/"
-    f"{ACCOUNT}_CloudTrail_{REGION}_20250114T2350Z_{name}.json.gz": body
+    f"AWSLogs/{ACCOUNT}/CloudTrail/{REGION}/2025/01/31/"
+    f"{ACCOUNT}_CloudTrail_{REGION}_20250131T2350Z_{name}.json.gz": body
     for name, body in (("truncated", b"\x1f\x8b\x08\x00"), ("plain", b'{"Records": []}' * 2))
 }
 READY = "# the demo is ready"
@@ -63,7 +64,17 @@ def demo(files_per_second: float) -> None:
     ):
         client = s3.client()
         client.create_bucket(Bucket=BUCKET)
-        archive = generate_archive(seed=7, accounts=(ACCOUNT,), regions=(REGION,))
+        client.put_bucket_ownership_controls(  # ACLs disabled, as StartImport requires
+            Bucket=BUCKET,
+            OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+        )
+        archive = generate_archive(
+            seed=7,
+            accounts=(ACCOUNT,),
+            regions=(REGION, "eu-west-1"),
+            days=[date(2025, 1, 1) + timedelta(days=n) for n in range(31)],
+            files_per_day=(3, 6),
+        )
         archive.upload(client, BUCKET)
         for key, body in BROKEN.items():
             client.put_object(Bucket=BUCKET, Key=key, Body=body)
