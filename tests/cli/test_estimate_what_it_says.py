@@ -211,3 +211,13 @@ def test_the_shared_selection_returns_exactly_the_keys_an_import_reads(
         layout = archive_walk.files_import_reads(s3, bucket, "", sizing.Window(), pool=pool)
     assert [f.key for f in flat] == sorted(copy)
     assert [f.key for f in layout] == sorted(f.key for f in archive.log_files)
+
+
+def test_a_subcommands_option_before_the_subcommand_says_where_it_goes(runner: CliRunner) -> None:
+    result = run(runner, "--json", "estimate", "s3://trail-archive/")
+    assert result.exit_code == 2
+    assert result.stderr.endswith(
+        "(--json is an option of estimate and status: put it after the subcommand, e.g. "
+        "cloudtrail-lake-import estimate ... --json)\n"
+    )
+    assert result.stderr.count("\n") == 1
