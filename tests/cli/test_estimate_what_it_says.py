@@ -4,6 +4,7 @@ cannot size, and says why: problem files by name, why a result is 0, where the p
 from __future__ import annotations
 
 import json
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -221,3 +222,20 @@ def test_a_subcommands_option_before_the_subcommand_says_where_it_goes(runner: C
         "cloudtrail-lake-import estimate ... --json)\n"
     )
     assert result.stderr.count("\n") == 1
+
+
+def test_without_duckdb_the_hint_installs_it_from_pypi_or_the_wheel_not_a_missing_package(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The package is not on a package index yet: ``pip install cdk-cloudtrail-lake-import[…]``
+    would not resolve. DuckDB is on PyPI; the extra comes with the wheel or checkout."""
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # ``import duckdb`` raises ImportError
+    result = run(
+        runner, "estimate", "s3://trail-archive/", "--inventory", "s3://inv/x/manifest.json"
+    )
+    assert result.exit_code == 1
+    assert "pip install 'duckdb>=1.1,<3'" in result.stderr
+    assert "cdk_cloudtrail_lake_import-<version>-py3-none-any.whl[inventory]" in result.stderr
+    assert "pip install 'cdk-cloudtrail-lake-import[inventory]'" not in result.stderr
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    assert 'inventory = ["duckdb>=1.1,<3"]' in pyproject  # the hint names the extra's pin
