@@ -8,6 +8,7 @@ import selectors
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -144,3 +145,17 @@ def test_ctrl_c_twice_still_prints_one_line(
     process.send_signal(signal.SIGINT)
     stdout, stderr = interrupt(process)
     assert (process.returncode, stdout, stderr) == (130, "", INTERRUPTED)
+
+
+def test_the_entry_point_loads_nothing_heavy_before_it_handles_ctrl_c() -> None:
+    """What the console script imports before ``main`` installs the handler is the window in
+    which Ctrl-C could still end in a traceback: keep it to the package's own small modules."""
+    probe = (
+        "import sys; from cloudtrail_lake_import.cli import main; "
+        "print(sorted(m for m in ('click', 'boto3', 'botocore', 'rich', 'aws_cdk') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout == "[]\n"
