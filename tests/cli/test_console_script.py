@@ -62,7 +62,9 @@ def test_status_of_an_unknown_import_exits_1_without_a_traceback(
     assert result.stdout == ""
     assert result.stderr == (
         "cloudtrail-lake-import: error: import 00000000-0000-0000-0000-000000000000 not found "
-        "(ImportNotFoundException)\n"
+        "in us-east-1 (ImportNotFoundException); an import lives in its event data store's "
+        "region: cloudtrail-lake-import status 00000000-0000-0000-0000-000000000000 --region "
+        "<that region>\n"
     )
 
 

@@ -27,8 +27,12 @@ from tests.plan.scenario import DAYS, NOT_GZIP, Plan
 @pytest.fixture
 def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlanEngine]:
     with plan_engine(tmp_path) as running:
-        monkeypatch.setattr(cli_clients, "stepfunctions", lambda: running.client("stepfunctions"))
-        monkeypatch.setattr(cli_clients, "cloudtrail", lambda: running.client("cloudtrail"))
+        monkeypatch.setattr(
+            cli_clients, "stepfunctions", lambda in_region=None: running.client("stepfunctions")
+        )
+        monkeypatch.setattr(
+            cli_clients, "cloudtrail", lambda in_region=None: running.client("cloudtrail")
+        )
         yield running
 
 

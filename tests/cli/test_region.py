@@ -44,8 +44,8 @@ def test_the_region_option_wins_over_the_environment(
     seen: list[str] = []
     original = cli_clients.cloudtrail
 
-    def recording() -> BaseClient:
-        client = original()
+    def recording(in_region: str | None = None) -> BaseClient:
+        client = original(in_region)
         seen.append(client.meta.region_name)
         return client
 
@@ -60,7 +60,8 @@ def test_status_works_with_only_aws_region_set(
     set_regions(monkeypatch, AWS_REGION=REGION)
     result = runner.invoke(cli, ["status", MISSING_IMPORT])
     assert result.stderr == (
-        f"cloudtrail-lake-import: error: import {MISSING_IMPORT} not found "
-        "(ImportNotFoundException)\n"
+        f"cloudtrail-lake-import: error: import {MISSING_IMPORT} not found in {REGION} "
+        "(ImportNotFoundException); an import lives in its event data store's region: "
+        f"cloudtrail-lake-import status {MISSING_IMPORT} --region <that region>\n"
     )
     assert result.exit_code == 1

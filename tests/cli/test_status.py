@@ -189,7 +189,9 @@ def test_an_unknown_import_id_exits_1_with_one_line(
     result = run(runner, "status", missing)
     assert result.exit_code == 1
     assert result.stderr == (
-        f"cloudtrail-lake-import: error: import {missing} not found (ImportNotFoundException)\n"
+        f"cloudtrail-lake-import: error: import {missing} not found in {REGION} "
+        "(ImportNotFoundException); an import lives in its event data store's region: "
+        f"cloudtrail-lake-import status {missing} --region <that region>\n"
     )
 
 
@@ -232,6 +234,24 @@ def _summary(logical_id: str, physical_id: str, resource_type: str) -> dict[str,
     }
 
 
+def add_template(stack: Stubber, logical_id: str) -> None:
+    """GetTemplate of a stack whose import writes to a store of REGION (its region is read)."""
+    store_arn = f"arn:aws:cloudtrail:{REGION}:111122223333:eventdatastore/archive"
+    template = {
+        "Resources": {
+            logical_id: {
+                "Type": "Custom::CloudTrailLakeImport",
+                "Properties": {"Destinations": [store_arn]},
+            }
+        }
+    }
+    stack.add_response(
+        "get_template",
+        {"TemplateBody": json.dumps(template)},
+        {"StackName": "ArchiveImport", "TemplateStage": "Processed"},
+    )
+
+
 @pytest.fixture
 def stack(monkeypatch: pytest.MonkeyPatch) -> Stubber:
     """CloudFormation's DescribeStackResources/ListStackResources, stubbed on botocore's model."""
@@ -266,6 +286,7 @@ def test_the_import_id_is_found_on_any_page_of_a_large_stack(
         },
         {"StackName": "ArchiveImport", "NextToken": "page-2"},
     )
+    add_template(stack, "TrailImport")
     assert status_json(runner, "--stack", "ArchiveImport")["import_id"] == import_id
     stack.assert_no_pending_responses()
 
@@ -283,6 +304,7 @@ def test_a_logical_id_describes_that_resource_only(
         {"StackResources": [_stack_resource("ImportB", import_id, "Custom::CloudTrailLakeImport")]},
         {"StackName": "ArchiveImport", "LogicalResourceId": "ImportB"},
     )
+    add_template(stack, "ImportB")
     chosen = status_json(runner, "--stack", "ArchiveImport", "--logical-id", "ImportB")
     assert chosen["import_id"] == import_id
     stack.assert_no_pending_responses()

@@ -8,6 +8,7 @@ be estimated in time.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from tests.e2e.lifecycle_steps import create, started_imports
@@ -127,3 +128,61 @@ def test_the_advice_when_out_of_time_names_the_window(world: World) -> None:
         f"run `cloudtrail-lake-import estimate s3://{world.bucket}/ "
         "--start 2025-01-10T12:00:00Z --end 2025-01-12T06:00:00Z`"
     ) in response.reason
+
+
+def copy_flat(world: World, folder: str, name: Callable[[LogFile], str]) -> list[LogFile]:
+    """Each log file of the archive copied once more, side by side under ``folder``."""
+    world.use_own_bucket(world.archive)
+    for f in world.archive.log_files:
+        world.s3.put_object(Bucket=world.bucket, Key=f"{folder}{name(f)}", Body=f.body)
+    return list(world.archive.log_files)
+
+
+def test_an_archive_copied_flat_under_a_prefix_is_sized_as_the_import_reads_it(
+    world: World,
+) -> None:
+    """StartImport reads every file under a prefix named in the location, trail layout or not:
+    a guard counting only the layout's files would let this import through at 0 GB."""
+    files = copy_flat(world, "legacy-copy/", lambda f: f.key.rsplit("/", 1)[-1])
+    expected = uncompressed_gb(files)
+    limit = expected / 2
+    response, _ = create(world, world.properties(prefix="legacy-copy/", MaxIngestGB=f"{limit:.9f}"))
+    assert response.status == "FAILED"
+    assert response.reason.startswith(
+        f"ImportTooLarge: this import would ingest {expected:,.3f} GB uncompressed "
+        f"({len(files):,} log files, "
+    )
+    assert started_imports(world) == []
+
+
+def test_a_flat_copy_is_matched_against_the_window_by_its_names(world: World) -> None:
+    copy_flat(world, "legacy-copy/", lambda f: f.key.rsplit("/", 1)[-1])
+    start = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+    end = datetime(2025, 1, 12, 6, 0, tzinfo=UTC)
+    files = world.archive.in_window("", start, end)
+    assert 0 < len(files) < len(world.archive.log_files)
+    props = world.properties(
+        prefix="legacy-copy/", start=start, end=end, wait=True, MaxIngestGB="1"
+    )
+    response, _ = create(world, props)
+    assert response.status == "SUCCESS", response.reason
+    assert response.data["ImportEstimatedGB"] == f"{uncompressed_gb(files):.6f}"
+    # the emulated import read exactly the files the guard counted
+    (imported,) = world.lake.imports.values()
+    assert imported.statistics()["FilesCompleted"] == len(files)
+
+
+def test_files_whose_names_cannot_be_matched_against_the_window_start_nothing(
+    world: World,
+) -> None:
+    copy_flat(world, "legacy-copy/", lambda f: f"part-{f.key.rsplit('_', 1)[-1]}")
+    start = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
+    props = world.properties(prefix="legacy-copy/", start=start, MaxIngestGB="1000")
+    response, _ = create(world, props)
+    assert response.status == "FAILED"
+    assert response.reason.startswith(
+        f"CouldNotEstimate: cannot tell what an import of s3://{world.bucket}/legacy-copy/ reads"
+    )
+    assert "hold no date in their name" in response.reason
+    assert started_imports(world) == []
+    assert world.lake.imports == {}

@@ -38,9 +38,9 @@ def _config(pool: int = 10) -> Config:
     )
 
 
-def _session() -> boto3.session.Session:
+def _session(in_region: str | None = None) -> boto3.session.Session:
     try:
-        return boto3.session.Session(region_name=region_name())
+        return boto3.session.Session(region_name=in_region or region_name())
     except BotoCoreError as error:  # e.g. AWS_PROFILE names no profile
         raise CliError(f"cannot set up AWS credentials: {error}") from error
 
@@ -50,8 +50,9 @@ def s3(pool: int) -> S3Client:
     return client
 
 
-def cloudtrail() -> CloudTrailClient:
-    client: CloudTrailClient = _session().client("cloudtrail", config=_config())
+def cloudtrail(in_region: str | None = None) -> CloudTrailClient:
+    """CloudTrail in ``in_region`` (an event data store's), else the command line's region."""
+    client: CloudTrailClient = _session(in_region).client("cloudtrail", config=_config())
     return client
 
 
@@ -60,6 +61,6 @@ def cloudformation() -> CloudFormationClient:
     return client
 
 
-def stepfunctions() -> Any:
+def stepfunctions(in_region: str | None = None) -> Any:
     """Step Functions (no type stubs installed: ``Any``)."""
-    return _session().client("stepfunctions", config=_config())
+    return _session(in_region).client("stepfunctions", config=_config())

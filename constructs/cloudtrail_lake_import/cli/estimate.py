@@ -16,13 +16,20 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudtrail_lake_import.cli import clients, pricing, render
 from cloudtrail_lake_import.cli import listing as region_listing
-from cloudtrail_lake_import.cli.errors import BadInputError, aws_error
-from cloudtrail_lake_import.cli.params import IsoTime, iso
+from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
+from cloudtrail_lake_import.cli.params import IsoTime, iso, region_option
 from cloudtrail_lake_import.cli.workers import worker_pool
 from cloudtrail_lake_import.handler_rules import archive_walk, sizing, trailer
 
 #: Files read to extrapolate from an inventory when --sample is not given.
 INVENTORY_DEFAULT_SAMPLE = 1000
+#: Problem files and folders shown in the table (``--json`` lists every problem file).
+MAX_SHOWN = 20
+NO_MATCH_RULE = (
+    "from the bucket root, an import reads the trail layout's CloudTrail/ folders only; below "
+    "a prefix named in the location, every file (in AWSLogs/ folders, the layout's); with a "
+    "window, only files whose name (_YYYYMMDDTHHMMZ_) or day folder (YYYY/MM/DD/) falls in it"
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Request:
     window: sizing.Window
     price_per_gb: float
     billing_mode: str | None
+    price_source: str
     sample: int | None
     inventory: str | None
     workers: int
@@ -47,6 +55,36 @@ class Result:
     list_requests: int
     get_requests: int
     unsized: trailer.CheckedSizes
+    sizes: dict[str, int] = dataclasses.field(default_factory=dict)  # compressed, of read keys
+    folders_seen: list[str] | None = None  # None: not listed (an inventory was read)
+
+    def problem_files(self) -> list[dict[str, str]]:
+        """Each file whose gzip trailer gives no certain size, and why."""
+        problems = []
+        for key in self.unsized.implausible:
+            size = self.sizes.get(key)
+            problem = (
+                f"too small to be gzip ({size} bytes): CloudTrail fails it"
+                if size is not None and size < trailer.GZIP_FRAMING_BYTES
+                else "corrupt or not gzip (its trailer fits no size): CloudTrail fails it"
+            )
+            problems.append({"key": key, "problem": problem})
+        problems.extend(
+            {"key": key, "problem": "may hold 4 GiB or more: counted at its smallest size"}
+            for key in self.unsized.ambiguous
+        )
+        return problems
+
+    def why_none(self) -> dict[str, Any] | None:
+        """When no file matched: the layout an import reads and the folders the listing saw."""
+        if self.estimate.files:
+            return None
+        return {
+            "expected_layout": sizing.EXPECTED_LAYOUT,
+            "rule": NO_MATCH_RULE,
+            "prefixes_seen": None if self.folders_seen is None else self.folders_seen[:MAX_SHOWN],
+            "prefixes_seen_total": None if self.folders_seen is None else len(self.folders_seen),
+        }
 
     def as_json(self) -> dict[str, Any]:
         e = self.estimate
@@ -63,10 +101,13 @@ class Result:
             "sized_files": e.sized_files,
             "archived_files": e.archived_files,
             "unreadable_files": self.unsized.unsized,
+            "problem_files": self.problem_files(),
             "estimated_cost_usd": pricing.cost_usd(e.uncompressed_bytes, r.price_per_gb),
             "price_per_gb_usd": r.price_per_gb,
             "billing_mode": r.billing_mode,
+            "price_source": r.price_source,
             "prices_as_of": pricing.PRICES_AS_OF.isoformat(),
+            "no_file_matched": self.why_none(),
             "partitions": e.partitions,
             "first_event_date": _date(e.first_event_date),
             "last_event_date": _date(e.last_event_date),
@@ -90,7 +131,8 @@ def _date(value: Any) -> str | None:
 @click.option(
     "--price-per-gb",
     type=click.FloatRange(min=0),
-    help="Price per uncompressed GB (10^9 bytes) in USD, instead of a billing mode's.",
+    help="Price per uncompressed GB (10^9 bytes) in USD; overrides the built-in price table "
+    f"({pricing.SOURCE}).",
 )
 @click.option(
     "--sample",
@@ -112,6 +154,7 @@ def _date(value: Any) -> str | None:
 )
 @click.option("--seed", type=int, help="Seed of the random sample (repeatable estimates).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@region_option
 def estimate(
     s3_uri: str,
     start: datetime | None,
@@ -134,13 +177,16 @@ def estimate(
         s3_uri, start, end, billing_mode, price_per_gb, sample, inventory, workers, seed
     )
     console = render.stderr_console()
-    with render.EstimateProgress(console) as progress:
-        if request.inventory is not None:
-            from cloudtrail_lake_import.cli import inventory as inventory_reader
+    try:
+        with render.EstimateProgress(console) as progress:
+            if request.inventory is not None:
+                from cloudtrail_lake_import.cli import inventory as inventory_reader
 
-            result = inventory_reader.estimate(request, progress)
-        else:
-            result = estimate_by_listing(request, progress)
+                result = inventory_reader.estimate(request, progress)
+            else:
+                result = estimate_by_listing(request, progress)
+    except sizing.CannotEstimateError as error:
+        raise CliError(f"cannot estimate {request.uri}: {error}") from error
     if as_json:
         click.echo(json.dumps(result.as_json(), allow_nan=False))
     else:
@@ -171,13 +217,13 @@ def _request(
         window = sizing.Window(start, end)
     except ValueError as error:
         raise BadInputError(f"--start/--end: {error}") from error
-    if billing_mode is not None and price_per_gb is not None:
-        raise BadInputError("--billing-mode and --price-per-gb exclude each other: give one")
     if price_per_gb is not None and not math.isfinite(price_per_gb):
         raise BadInputError(f"--price-per-gb: expected a finite price, got {price_per_gb}")
+    price_source = "--price-per-gb"
     if price_per_gb is None:
         billing_mode = billing_mode or pricing.DEFAULT_BILLING_MODE
         price_per_gb = pricing.PRICE_PER_GB_USD[billing_mode]
+        price_source = f"{pricing.SOURCE} ({pricing.SOURCE_URL})"
     if inventory is not None:
         if not inventory.startswith("s3://") or not inventory.endswith("manifest.json"):
             raise BadInputError(
@@ -185,7 +231,17 @@ def _request(
             )
         sample = sample or INVENTORY_DEFAULT_SAMPLE
     return Request(
-        uri, bucket, prefix, window, price_per_gb, billing_mode, sample, inventory, workers, seed
+        uri,
+        bucket,
+        prefix,
+        window,
+        price_per_gb,
+        billing_mode,
+        price_source,
+        sample,
+        inventory,
+        workers,
+        seed,
     )
 
 
@@ -214,6 +270,8 @@ def estimate_by_listing(request: Request, progress: render.EstimateProgress) -> 
         listing.requests,
         counters.sizes_read,
         checked,
+        {f.key: f.size for f in listing.files},
+        listing.folders_seen,
     )
 
 

@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from cloudtrail_lake_import.cli.estimate import Request, Result
 
 FORMATS = ("CSV", "Parquet")
+#: The package is not on PyPI yet: its extra comes with the wheel or checkout it was installed
+#: from, while DuckDB itself is on PyPI (the extra's requirement, ``pyproject.toml``).
+INSTALL_DUCKDB_HINT = (
+    "--inventory needs DuckDB, which the package's [inventory] extra adds: install it in this "
+    "environment with pip install 'duckdb>=1.1,<3', or reinstall the package from its wheel "
+    "or git checkout with the extra (pip install './cdk_cloudtrail_lake_import-<version>-"
+    "py3-none-any.whl[inventory]', or pip install -e '<checkout>[inventory]')"
+)
 
 
 @dataclass(frozen=True)
@@ -133,28 +141,45 @@ def _quote(text: str) -> str:
 
 
 def select_sql(manifest: Manifest, paths: list[str]) -> str:
-    """The log files an import reads, with their day folder and name stamp (sizing's rules)."""
+    """The files an import reads, with the time matched against the window (sizing's rules).
+
+    Outside the trail layout the deepest ``YYYY/MM/DD/`` folder is the file's parent here, as
+    trails and copies of them write it.
+    """
+    digest = sizing.DIGEST
     return f"""
         WITH objects AS ({_relation_sql(manifest, paths)}),
-        logs AS (
+        layout AS (
             SELECT key, size, storage,
                    regexp_extract(key, $pattern, 1) AS day,
                    regexp_extract(key, $pattern, 2) AS stamp
             FROM objects
             WHERE starts_with(key, $prefix) AND regexp_matches(key, $pattern)
               AND regexp_matches(substr(key, length($prefix) + 1), $below_prefix)
+        ),
+        outside AS (  -- below a named prefix, not in an AWSLogs/ folder: every file is read
+            SELECT key, size, storage,
+                   regexp_extract(key, '^(?:.*/)?([0-9]{{4}}/[0-9]{{2}}/[0-9]{{2}})/', 1)
+                       AS day,
+                   regexp_extract(key, '_([0-9]{{8}}T[0-9]{{4}})Z_[^/]*$', 1) AS stamp
+            FROM objects
+            WHERE $outside AND starts_with(key, $prefix) AND NOT ends_with(key, '/')
+              AND NOT regexp_matches(substr(key, length($prefix) + 1), '(^|/)AWSLogs/')
+              AND NOT regexp_matches(key, '(^|/){digest}/|_{digest}_[^/]*$')
+        ),
+        logs AS (
+            SELECT *, CASE WHEN stamp <> '' THEN stamp
+                           WHEN day <> '' THEN replace(day, '/', '') || 'T0000' END AS matched_at
+            FROM (SELECT * FROM layout UNION ALL SELECT * FROM outside)
         )
-        SELECT key, size, storage,
-               CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END
-                   AS matched_at
+        SELECT key, size, storage, matched_at
         FROM logs
-        WHERE CASE WHEN stamp <> ''
-                   THEN ($lowest IS NULL OR stamp >= $lowest)
-                   ELSE ($lowest_day IS NULL OR replace(day, '/', '') || 'T0000' >= $lowest_day)
-              END
-          AND ($highest IS NULL
-               OR (CASE WHEN stamp <> '' THEN stamp ELSE replace(day, '/', '') || 'T0000' END)
-                  <= $highest)
+        WHERE matched_at IS NULL  -- no date: counted only without a window, else refused
+           OR (CASE WHEN stamp <> ''
+                    THEN ($lowest IS NULL OR stamp >= $lowest)
+                    ELSE ($lowest_day IS NULL OR matched_at >= $lowest_day)
+               END
+               AND ($highest IS NULL OR matched_at <= $highest))
     """
 
 
@@ -165,8 +190,7 @@ def below_prefix(prefix: str) -> str:
     ``sizing.MAX_TRAIL_PREFIX_DEPTH`` folders before ``AWSLogs/``; deeper trails are counted by
     neither method. From a folder inside the layout, the key pattern alone decides.
     """
-    start = sizing.classify(prefix)
-    if start is not None and start.level is sizing.Level.TRAIL_PREFIX:
+    if sizing.start_folder(prefix).level is sizing.Level.TRAIL_PREFIX:
         return rf"^(?:[^/]+/){{0,{sizing.MAX_TRAIL_PREFIX_DEPTH}}}AWSLogs/"
     return ""
 
@@ -195,8 +219,16 @@ def query(
         "lowest_day": lowest_day,
         "highest": highest,
         "below_prefix": below_prefix(prefix),
+        "outside": sizing.start_folder(prefix).level is sizing.Level.OUTSIDE,
     }
     connection.execute(f"CREATE TEMP TABLE selected AS {select_sql(manifest, paths)}", parameters)
+    if lowest is not None or highest is not None:
+        undated = connection.execute(
+            "SELECT key FROM selected WHERE matched_at IS NULL ORDER BY key"
+        ).fetchall()
+        if undated:
+            listing = archive_walk.Listing(undated=[key for (key,) in undated])
+            listing.finish()  # raises sizing.CannotEstimateError, as the listing would
     archived = ", ".join(_quote(c) for c in sorted(sizing.ARCHIVED_STORAGE_CLASSES))
     totals = connection.execute(
         f"""SELECT count(*), coalesce(sum(size), 0),
@@ -242,9 +274,7 @@ def estimate(request: Request, progress: render.EstimateProgress) -> Result:
     try:
         import duckdb
     except ImportError as error:
-        raise CliError(
-            "--inventory needs DuckDB (the package's inventory extra): pip install 'duckdb>=1.1,<3'"
-        ) from error
+        raise CliError(INSTALL_DUCKDB_HINT) from error
     assert request.inventory is not None
     assert request.sample is not None
     s3 = clients.s3(pool=request.workers)
@@ -275,7 +305,10 @@ def estimate(request: Request, progress: render.EstimateProgress) -> Result:
     files, compressed, partitions, first, last, archived_count = totals
     chosen = [
         sizing.LogFile(
-            key, int(size), datetime.strptime(at, "%Y%m%dT%H%M").replace(tzinfo=UTC), storage
+            key,
+            int(size),
+            datetime.strptime(at, "%Y%m%dT%H%M").replace(tzinfo=UTC) if at else None,
+            storage,
         )
         for key, size, storage, at in sampled
     ]
@@ -303,6 +336,7 @@ def estimate(request: Request, progress: render.EstimateProgress) -> Result:
         0,
         1 + len(paths) + counters.sizes_read,
         checked,
+        {f.key: f.size for f in chosen},
     )
 
 

@@ -82,7 +82,7 @@ def list_span(client: Any, bucket: str, span: Span) -> tuple[list[Listed], int]:
 
 
 def select(objects: list[Listed], window: sizing.Window) -> list[sizing.LogFile]:
-    """The objects an import of ``window`` reads (``sizing``'s rules, per day folder)."""
+    """The objects of a region folder an import of ``window`` reads (``sizing``'s rules)."""
     days: dict[str, sizing.Folder | None] = {}
     files = []
     for key, size, storage_class in objects:
@@ -90,11 +90,11 @@ def select(objects: list[Listed], window: sizing.Window) -> list[sizing.LogFile]
         if prefix not in days:
             days[prefix] = sizing.classify(prefix)
         day = days[prefix]
-        if day is None or day.level is not sizing.Level.DAY or not sizing.selects(day, key, window):
+        if day is None:
             continue
-        at = sizing.log_file_time(day, key)
-        assert at is not None  # selected files have a time
-        files.append(sizing.LogFile(key, size, at, storage_class))
+        selected = sizing.select_file(day, key, size, storage_class, window)
+        if selected is not None:
+            files.append(selected)
     return files
 
 
@@ -108,11 +108,10 @@ def list_window(
     progress: archive_walk.Progress,
     on_change: Callable[[archive_walk.Progress], None] = lambda _: None,
 ) -> archive_walk.Listing:
-    """The log files an import of ``prefix`` and ``window`` reads (see the module)."""
+    """Exactly the objects StartImport reads for ``prefix`` and ``window`` (see the module);
+    CannotEstimateError as ``archive_walk.list_window``."""
     listing = archive_walk.Listing()
-    start = sizing.classify(prefix)
-    if start is None:
-        return listing
+    start = sizing.start_folder(prefix)
     list_page = archive_walk.s3_list_page(client, bucket)
     pending: dict[Future[Any], sizing.Folder] = {}
 
@@ -135,7 +134,9 @@ def list_window(
                 listing.files.extend(found)
                 progress.files_found += len(found)
             else:
-                children, calls = future.result()
+                children, objects, calls = future.result()
+                progress.files_found += listing.add(folder, objects, window)
+                listing.folders_seen.extend(children)
                 for child_prefix in children:
                     child = sizing.child_to_walk(folder, child_prefix, window)
                     if child is not None:
@@ -144,18 +145,21 @@ def list_window(
             progress.requests += calls
             progress.folders_listed += 1
             on_change(progress)
-    listing.files.sort(key=lambda f: f.key)
-    return listing
+    return listing.finish()
 
 
-def _list_folder(list_page: archive_walk.ListPage, prefix: str) -> tuple[list[str], int]:
-    """The subfolders of ``prefix`` (delimiter ``/``; files above the dates are no logs)."""
+def _list_folder(
+    list_page: archive_walk.ListPage, prefix: str
+) -> tuple[list[str], list[Listed], int]:
+    """The subfolders and objects of ``prefix`` (delimiter ``/``)."""
     folders: list[str] = []
+    objects: list[Listed] = []
     token: str | None = None
     calls = 0
     while True:
-        page_folders, _, token = list_page(prefix, token)
+        page_folders, page_objects, token = list_page(prefix, token)
         calls += 1
         folders.extend(page_folders)
+        objects.extend(page_objects)
         if token is None:
-            return folders, calls
+            return folders, objects, calls

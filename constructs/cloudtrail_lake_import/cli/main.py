@@ -1,8 +1,9 @@
 """The ``cloudtrail-lake-import`` command group and its error handling.
 
-Exit codes: 0 success, 2 bad input, 1 an AWS error; failures are one line on stderr, never a
-traceback. AWS clients follow the standard credential chain and endpoint variables
-(``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``, ``AWS_ENDPOINT_URL_CLOUDTRAIL``...).
+Exit codes: 0 success, 2 bad input, 1 an AWS error, 130 Ctrl-C (``interrupt.py``); failures are
+one line on stderr, never a traceback. AWS clients follow the standard credential chain and
+endpoint variables (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL_S3``,
+``AWS_ENDPOINT_URL_CLOUDTRAIL``...).
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ class _OneLineErrors(click.Group):
         except click.exceptions.NoArgsIsHelpError as error:
             click.echo(error.ctx.get_help() if error.ctx else "", err=True)
             sys.exit(EXIT_BAD_INPUT)
+        except click.NoSuchOption as error:
+            _fail(error.format_message() + _where_it_goes(error), EXIT_BAD_INPUT)
         except click.UsageError as error:
             _fail(error.format_message(), EXIT_BAD_INPUT)
         except click.ClickException as error:
@@ -63,6 +66,24 @@ class _OneLineErrors(click.Group):
                 EXIT_AWS_ERROR,
             )
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _where_it_goes(error: click.NoSuchOption) -> str:
+    """For a subcommand's option given before the subcommand: where it goes."""
+    group = error.ctx.command if error.ctx else None
+    if not isinstance(group, click.Group):
+        return ""
+    owners = sorted(
+        name
+        for name, command in group.commands.items()
+        if any(error.option_name in p.opts for p in command.params)
+    )
+    if not owners:
+        return ""
+    return (
+        f" ({error.option_name} is an option of {' and '.join(owners)}: put it after the "
+        f"subcommand, e.g. {PROG} {owners[0]} ... {error.option_name})"
+    )
 
 
 def _fail(message: str, exit_code: int) -> None:

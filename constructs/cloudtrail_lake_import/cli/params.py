@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class IsoTime(click.ParamType[datetime]):
@@ -26,3 +29,24 @@ class IsoTime(click.ParamType[datetime]):
 def iso(value: datetime | None) -> str | None:
     """``YYYY-MM-DDTHH:MM:SSZ``, as StartImport's window is sent."""
     return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _set_region(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from cloudtrail_lake_import.cli import clients
+
+    if value is not None:
+        clients.region = value
+    return value
+
+
+def region_option(command: F) -> F:
+    """``--region`` after the subcommand too (``estimate ... --region eu-west-1``), as users
+    type it; either place sets the region of the calls."""
+    return click.option(
+        "--region",
+        metavar="REGION",
+        expose_value=False,
+        is_eager=True,
+        callback=_set_region,
+        help="AWS Region of the calls (also accepted before the subcommand).",
+    )(command)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import date
 
 PRICES_AS_OF = date(2023, 9, 20)
+SOURCE_URL = "https://aws.amazon.com/cloudtrail/pricing/"
+SOURCE = f"AWS CloudTrail pricing, US East (N. Virginia), first tier, as of {PRICES_AS_OF}"
 PRICE_PER_GB_USD = {
     "EXTENDABLE_RETENTION_PRICING": 0.75,  # one-year extendable retention pricing
     "FIXED_RETENTION_PRICING": 2.50,  # seven-year retention pricing

@@ -20,6 +20,9 @@ from rich.table import Table
 
 from cloudtrail_lake_import.handler_rules import archive_walk
 
+#: Problem files named in the table; ``--json`` lists them all.
+MAX_PROBLEMS_SHOWN = 10
+
 
 def stdout_console() -> Console:
     return Console(highlight=False, soft_wrap=False)
@@ -108,11 +111,10 @@ def estimate_table(result: Mapping[str, Any]) -> None:
         else f"extrapolated from {result['sized_files']:,} of {result['files']:,} files"
     )
     price = f"${result['price_per_gb_usd']:,.2f} per GB"
-    price += (
-        f" ({result['billing_mode']}, AWS price of {result['prices_as_of']})"
-        if result["billing_mode"]
-        else " (--price-per-gb)"
-    )
+    if result["price_source"] == "--price-per-gb":
+        price += f" (--price-per-gb, instead of the price table of {result['prices_as_of']})"
+    else:
+        price += f" ({result['billing_mode']}; {result['price_source']})"
     dates = (
         f"{result['first_event_date']} .. {result['last_event_date']}"
         if result["first_event_date"]
@@ -138,14 +140,25 @@ def estimate_table(result: Mapping[str, Any]) -> None:
         ("estimated cost", f"${result['estimated_cost_usd']:,.2f}"),
         ("S3 requests", f"{requests['list']:,} list, {requests['get']:,} ranged GET"),
     ]
-    if result["unreadable_files"]:
+    problems = result["problem_files"]
+    if problems:
+        shown = [f"{p['key']}: {p['problem']}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            shown.append(f"and {len(problems) - MAX_PROBLEMS_SHOWN:,} more (--json lists all)")
         rows.append(
             (
                 "warning",
-                f"{result['unreadable_files']:,} files have a gzip trailer that gives no certain "
-                "size (corrupt, not gzip, or possibly 4 GiB or more): their size is extrapolated",
+                f"{len(problems):,} files have a gzip trailer that gives no certain size "
+                "(empty, corrupt, not gzip, or possibly 4 GiB or more): their size is "
+                "extrapolated from the others",
             )
         )
+        rows.append(("problem files", "\n".join(shown)))
+    why = result.get("no_file_matched")
+    if why:
+        rows.append(("why 0", f"no file matched: {why['rule']}"))
+        rows.append(("expected layout", why["expected_layout"]))
+        rows.append(("prefixes seen", _prefixes_seen(why["prefixes_seen"], why)))
     if result["archived_files"]:
         rows.append(
             (
@@ -155,3 +168,12 @@ def estimate_table(result: Mapping[str, Any]) -> None:
             )
         )
     stdout_console().print(key_value_table(rows, f"Import estimate for {result['s3_uri']}"))
+
+
+def _prefixes_seen(seen: list[str] | None, why: Mapping[str, Any]) -> str:
+    if seen is None:
+        return "not listed (counted from the S3 Inventory report)"
+    if not seen:
+        return "none (no folder below the location)"
+    more = why["prefixes_seen_total"] - len(seen)
+    return "\n".join(seen) + (f"\nand {more:,} more" if more else "")

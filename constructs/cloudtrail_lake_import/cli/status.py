@@ -17,9 +17,9 @@ from rich.live import Live
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from cloudtrail_lake_import.cli import clients, plan_status, render
+from cloudtrail_lake_import.cli import clients, plan_status, render, stack_region
 from cloudtrail_lake_import.cli.errors import BadInputError, CliError, aws_error
-from cloudtrail_lake_import.cli.params import iso
+from cloudtrail_lake_import.cli.params import iso, region_option
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -100,6 +100,7 @@ class ImportStatus:
     help="Seconds between refreshes with --watch.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON (one line per refresh with --watch).")
+@region_option
 def status(
     import_id: str | None,
     stack: str | None,
@@ -118,14 +119,16 @@ def status(
             f"IMPORT_ID: expected a 36-character CloudTrail import id such as "
             f"01234567-89ab-cdef-0123-456789abcdef, got {import_id!r}"
         )
+    region: str | None = None
     if stack is not None:
         target = target_of_stack(stack, logical_id)
+        region = target.store_region
         if target.execution_arn is not None:
-            show_plan(target.execution_arn, watch, interval, as_json)
+            show_plan(target.execution_arn, watch, interval, as_json, region)
             return
         import_id = target.import_id
     assert import_id is not None
-    client = clients.cloudtrail()
+    client = clients.cloudtrail(region)
     if not watch:
         current = read_status(client, import_id)
         if as_json:
@@ -148,9 +151,12 @@ def status(
             live.update(status_view(current), refresh=True)
 
 
-def show_plan(execution_arn: str, watch: bool, interval: float, as_json: bool) -> None:
+def show_plan(
+    execution_arn: str, watch: bool, interval: float, as_json: bool, store_region: str | None
+) -> None:
     """A plan's status once, or until its execution ends."""
-    states, cloudtrail = clients.stepfunctions(), clients.cloudtrail()
+    states = clients.stepfunctions(execution_arn.split(":")[3] or None)
+    cloudtrail = clients.cloudtrail(store_region)
     current = plan_status.read_plan(states, cloudtrail, execution_arn)
     if as_json:
         click.echo(json.dumps(current.as_json(), allow_nan=False))
@@ -209,6 +215,7 @@ class Target:
 
     import_id: str | None = None
     execution_arn: str | None = None
+    store_region: str | None = None  # None: the command line's region
 
 
 def target_of_stack(stack: str, logical_id: str | None) -> Target:
@@ -231,8 +238,26 @@ def target_of_stack(stack: str, logical_id: str | None) -> Target:
         )
     (resource,) = found
     if resource["ResourceType"] == plan_status.RESOURCE_TYPE:
-        return Target(execution_arn=plan_status.require_execution_arn(resource, stack))
-    return Target(import_id=_import_id(resource, stack))
+        # A plan's store is in its stack's region (the construct refuses another): the region
+        # its execution's ARN names.
+        arn = plan_status.require_execution_arn(resource, stack)
+        return Target(execution_arn=arn, store_region=arn.split(":")[3] or None)
+    import_id = _import_id(resource, stack)
+    return Target(import_id=import_id, store_region=_store_region(stack, resource))
+
+
+def _store_region(stack: str, resource: dict[str, Any]) -> str | None:
+    """The region of the resource's store; None (with a note) when the stack does not say."""
+    found = stack_region.store_region(stack, resource["LogicalResourceId"])
+    if found.region is None:
+        where = clients.region_name() or "the profile's region"
+        render.stderr_console().print(
+            f"note: could not read the region of {resource['LogicalResourceId']}'s event data "
+            f"store from stack {stack} ({found.reason}); reading it in {where}",
+            markup=False,
+            soft_wrap=True,
+        )
+    return found.region
 
 
 def _import_id(resource: dict[str, Any], stack: str) -> str:
@@ -256,7 +281,11 @@ def read_status(client: CloudTrailClient, import_id: str) -> ImportStatus:
     try:
         response = client.get_import(ImportId=import_id)
     except client.exceptions.ImportNotFoundException as error:
-        raise CliError(f"import {import_id} not found (ImportNotFoundException)") from error
+        raise CliError(
+            f"import {import_id} not found in {client.meta.region_name} "
+            "(ImportNotFoundException); an import lives in its event data store's region: "
+            f"cloudtrail-lake-import status {import_id} --region <that region>"
+        ) from error
     except (ClientError, BotoCoreError) as error:
         raise aws_error("GetImport", error) from error
     failures: list[dict[str, str | None]] = []

@@ -53,6 +53,39 @@ class Progress:
 class Listing:
     files: list[sizing.LogFile] = field(default_factory=list)
     requests: int = 0
+    #: Every folder a listing returned (walked or not), to show when nothing matched.
+    folders_seen: list[str] = field(default_factory=list)
+    #: Keys that cannot be matched against the window (see ``sizing.select_file``).
+    undated: list[str] = field(default_factory=list)
+
+    def add(self, folder: sizing.Folder, objects: Sequence[Listed], window: sizing.Window) -> int:
+        """The objects of ``folder`` an import of ``window`` reads; returns how many."""
+        found = 0
+        for key, size, storage_class in objects:
+            try:
+                selected = sizing.select_file(folder, key, size, storage_class, window)
+            except sizing.CannotEstimateError:
+                self.undated.append(key)
+                continue
+            if selected is not None:
+                self.files.append(selected)
+                found += 1
+        return found
+
+    def finish(self) -> Listing:
+        """The listing sorted; CannotEstimateError when some key cannot be matched."""
+        self.files.sort(key=lambda f: f.key)
+        self.folders_seen.sort()
+        if self.undated:
+            self.undated.sort()
+            shown = ", ".join(self.undated[:3])
+            more = f" and {len(self.undated) - 3:,} more" if len(self.undated) > 3 else ""
+            raise sizing.CannotEstimateError(
+                f"{len(self.undated):,} files outside the trail layout hold no date in their "
+                f"name (_YYYYMMDDTHHMMZ_) or folders (YYYY/MM/DD/) to match the window "
+                f"against: {shown}{more}; CloudTrail's choice for them is not documented"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -151,16 +184,15 @@ def list_window(
     progress: Progress | None = None,
     on_change: Callable[[Progress], None] = lambda _: None,
 ) -> Listing:
-    """The log files an import of ``prefix`` and ``window`` reads, listing folders in parallel.
+    """Exactly the objects StartImport reads for the location ``prefix`` and ``window``.
 
-    Only folders of a trail's layout that can hold files of the window are listed (see
-    ``sizing.child_to_walk``); a folder's pages are read in order, folders in parallel.
+    Only folders that can hold files of the window are listed (see ``sizing.child_to_walk``):
+    a folder's pages in order, folders in parallel. CannotEstimateError when what the import
+    reads cannot be told (``sizing.start_folder``, ``sizing.select_file``).
     """
-    start = sizing.classify(prefix)
+    start = sizing.start_folder(prefix)
     progress = progress if progress is not None else Progress()
     listing = Listing()
-    if start is None:
-        return listing
     deadline = budget.deadline()
     folders: dict[Future[FolderListing], sizing.Folder] = {}
     pending: set[Future[FolderListing]] = set()
@@ -179,20 +211,32 @@ def list_window(
         listing.requests += requests
         progress.requests += requests
         progress.folders_listed += 1
-        if folder.level is sizing.Level.DAY:
-            for key, size, storage_class in objects:
-                if sizing.selects(folder, key, window):
-                    at = sizing.log_file_time(folder, key)
-                    assert at is not None  # selected files have a time
-                    listing.files.append(sizing.LogFile(key, size, at, storage_class))
-                    progress.files_found += 1
+        progress.files_found += listing.add(folder, objects, window)
+        listing.folders_seen.extend(children)
         for child_prefix in children:
             child = sizing.child_to_walk(folder, child_prefix, window)
             if child is not None:
                 submit(child)
         on_change(progress)
-    listing.files.sort(key=lambda f: f.key)
-    return listing
+    return listing.finish()
+
+
+def files_import_reads(
+    client: S3Client,
+    bucket: str,
+    prefix: str,
+    window: sizing.Window,
+    *,
+    pool: ThreadPoolExecutor,
+    budget: Budget = Budget(),
+) -> list[sizing.LogFile]:
+    """Exactly the objects StartImport reads for ``s3://bucket/prefix`` and ``window``, by key.
+
+    The entry point for any caller that needs that set (the cost guard, ``estimate``, a check
+    of an import's outcome): CannotEstimateError when it cannot be told, OutOfTimeError when
+    ``budget`` runs out, the client's errors as they come.
+    """
+    return list_window(s3_list_page(client, bucket), prefix, window, pool=pool, budget=budget).files
 
 
 def choose_sample(
@@ -223,7 +267,8 @@ def read_uncompressed_sizes(
         if f.archived:
             continue  # unreadable until restored: its size is extrapolated from the others
         if f.size < MIN_GZIP_BYTES:
-            sizes[f.key] = 0  # not a gzip file: CloudTrail ingests nothing from it
+            # No trailer to read: ``trailer.check`` names it a problem file (empty, not gzip).
+            sizes[f.key] = 0
             progress.sizes_read += 1
             continue
         keys[pool.submit(read_tail, f.key)] = f.key

@@ -5,7 +5,8 @@ CloudTrail Lake bills ingestion per uncompressed GB. With ``MaxIngestGB`` set, t
 the date partitions of the window in parallel and reads each selected file's gzip trailer (its
 uncompressed size), by ``sizing``'s rules, the ones ``cloudtrail-lake-import estimate`` uses.
 It never starts blind: when the walk cannot finish within the invocation's time, the request
-fails and says how to estimate without a time limit.
+fails and says how to estimate without a time limit; when what the import reads cannot be told
+(``sizing.CannotEstimateError``), it fails and says why, rather than count 0.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def estimate(
         )
     except archive_walk.OutOfTimeError as error:
         raise ImportFailed(_out_of_time(identity, budget_seconds, error.stage)) from None
+    except sizing.CannotEstimateError as error:
+        raise ImportFailed(_cannot_estimate(identity, str(error))) from None
     except aws.ERRORS as error:
         if owner is not None and aws.error_code(error) in ("AccessDenied", "403"):
             raise ImportFailed(_not_shared(identity, owner, operation, error)) from error
@@ -178,6 +181,15 @@ def _window_options(identity: ImportIdentity) -> str:
     """The ``estimate`` options of the import's window, as the command line takes them."""
     bounds = (("--start", identity.start_event_time), ("--end", identity.end_event_time))
     return "".join(f" {option} {at:%Y-%m-%dT%H:%M:%SZ}" for option, at in bounds if at)
+
+
+def _cannot_estimate(identity: ImportIdentity, reason: str) -> str:
+    return (
+        f"CouldNotEstimate: cannot tell what an import of {identity.s3_location_uri} reads: "
+        f"{reason}; name a prefix whose files carry CloudTrail's dated names or folders, or "
+        "drop MaxIngestGB if you accept an unsized import; MaxIngestGB never starts an import "
+        "blind"
+    )
 
 
 def _out_of_time(identity: ImportIdentity, seconds: float, stage: str = "") -> str:

@@ -6,11 +6,22 @@ it as ``cloudtrail_lake_import._handler.import_handler.sizing``.
 
 A trail writes ``[<trail prefix>/]AWSLogs/[o-<org id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/``
 folders holding ``<account>_CloudTrail_<region>_<YYYYMMDDTHHMM>Z_<random>.json.gz`` files.
-An import reads the ``CloudTrail/`` folders only (not ``CloudTrail-Digest/``,
-``CloudTrail-Insight/`` or other services' folders) and, with a window, the files whose *name*
-holds a time inside it (CloudTrail matches prefix and file names, not event contents): the
-minute in the name must lie in [start, end], both inclusive; a name without that stamp falls
-back to its day folder, which must overlap the window.
+Inside that layout an import reads the ``CloudTrail/`` folders only (not
+``CloudTrail-Digest/``, ``CloudTrail-Insight/`` or other services' folders). Outside it, every
+file below a prefix named in the location is read ("to import CloudTrail events contained in
+another prefix, include the prefix in the S3LocationUri"): an archive copied flat under
+``legacy-copy/`` is imported whole, whatever its names (a non-gzip file fails, which the
+estimate names). Digest files are never read. The bucket root is not a named prefix: from it
+only trails' ``CloudTrail/`` folders are read.
+
+With a window, CloudTrail matches prefix and file *names*, not event contents: the minute in
+the name (``_YYYYMMDDTHHMMZ_``) must lie in [start, end], both inclusive; a name without that
+stamp falls back to its day folder (``YYYY/MM/DD/``), which must overlap the window. A file
+outside the layout with neither cannot be matched against the window: nobody can say whether
+it would be imported, so no estimate is given (``CannotEstimateError``) rather than 0.
+
+``select_file`` decides for one object of a listed folder, ``child_to_walk`` for a subfolder and
+``start_folder`` for the location; ``archive_walk.list_window`` applies them to a bucket.
 """
 
 from __future__ import annotations
@@ -38,6 +49,13 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 _YEAR = re.compile(r"\d{4}")
 _TWO_DIGITS = re.compile(r"\d{2}")
 _NAME_STAMP = re.compile(r"_(\d{8}T\d{4})Z_")
+_DAY_FOLDER = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/")
+DIGEST = "CloudTrail-Digest"
+#: The layout a walk from the bucket root looks for, as shown when nothing matched.
+EXPECTED_LAYOUT = (
+    "[<trail prefix>/]AWSLogs/[o-<org id>/]<account>/CloudTrail/<region>/YYYY/MM/DD/"
+    "<account>_CloudTrail_<region>_<YYYYMMDDTHHMM>Z_<random>.json.gz"
+)
 LOG_SUFFIX = ".json.gz"
 STAMP_FORMAT = "%Y%m%dT%H%M"
 #: A whole key an import reads, in the syntax both Python's ``re`` and RE2 (DuckDB) accept:
@@ -53,6 +71,9 @@ class Level(enum.Enum):
     """Where a folder sits in a trail's layout."""
 
     TRAIL_PREFIX = "trail prefix"  # the bucket root or a folder above AWSLogs/
+    #: A named location (or a folder below it) that is not in a trail's layout: every file
+    #: below it is read, at any depth, except inside an ``AWSLogs/`` folder (layout rules).
+    OUTSIDE = "outside the trail layout"
     LOGS = "AWSLogs"
     ORG = "organization"
     ACCOUNT = "account"
@@ -129,6 +150,10 @@ class Folder:
     after_last: datetime | None = None
 
 
+class CannotEstimateError(ValueError):
+    """What an import of the location reads cannot be told (the reason is the message)."""
+
+
 def parse_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket[/prefix]`` as (bucket, folder prefix ending with ``/`` or empty)."""
     if not uri.startswith("s3://"):
@@ -194,6 +219,26 @@ def _date_span(parts: list[int]) -> tuple[datetime, datetime] | None:
         return None
 
 
+def start_folder(prefix: str) -> Folder:
+    """The folder a walk of the location ``prefix`` starts from (see the module).
+
+    CannotEstimateError for a location inside ``AWSLogs/`` that is no folder of a trail's
+    layout (another service's, ``CloudTrail-Digest/``...): what CloudTrail makes of it is not
+    documented.
+    """
+    folder = classify(prefix)
+    if folder is None and DIGEST in prefix.split("/"):
+        return Folder(prefix, Level.OUTSIDE)  # digest files are never read: nothing is
+    if folder is None:
+        raise CannotEstimateError(
+            f"the location's prefix {prefix!r} is inside AWSLogs/ but is no folder of a trail's "
+            f"layout ({EXPECTED_LAYOUT})"
+        )
+    if folder.level is Level.TRAIL_PREFIX and prefix:
+        return Folder(prefix, Level.OUTSIDE)
+    return folder
+
+
 def child_to_walk(parent: Folder, child_prefix: str, window: Window) -> Folder | None:
     """The subfolder ``child_prefix`` of ``parent`` if an import of the window may read below it."""
     if parent.level is Level.DAY:
@@ -201,6 +246,8 @@ def child_to_walk(parent: Folder, child_prefix: str, window: Window) -> Folder |
     child = classify(child_prefix)
     if child is None:
         return None
+    if child.level is Level.TRAIL_PREFIX and parent.level is Level.OUTSIDE:
+        return Folder(child.prefix, Level.OUTSIDE)
     if child.level is Level.TRAIL_PREFIX:
         depth = parent.depth + 1
         return Folder(child.prefix, child.level, depth) if depth <= MAX_TRAIL_PREFIX_DEPTH else None
@@ -240,6 +287,47 @@ def selects(day: Folder, key: str, window: Window) -> bool:
     return window.overlaps(day.first, day.after_last)
 
 
+def folder_day(key: str) -> tuple[datetime, datetime] | None:
+    """[first, after_last) of the deepest ``YYYY/MM/DD/`` folder in ``key``'s path, if any."""
+    days = _DAY_FOLDER.findall(key.rsplit("/", 1)[0] + "/")
+    if not days:
+        return None
+    return _date_span([int(part) for part in days[-1]])
+
+
+def select_file(
+    folder: Folder, key: str, size: int, storage_class: str, window: Window
+) -> LogFile | None:
+    """The object ``key`` of the listed ``folder`` if an import of the window reads it.
+
+    CannotEstimateError when it lies outside the layout and neither its name nor its folders
+    hold a date to match a window against.
+    """
+    if folder.level is Level.DAY:
+        if not selects(folder, key, window):
+            return None
+        at = log_file_time(folder, key)
+        assert at is not None  # selected files have a time
+        return LogFile(key, size, at, storage_class)
+    if folder.level is not Level.OUTSIDE:
+        return None  # folders above a trail's dates hold no logs an import reads
+    name = key.rsplit("/", 1)[-1]
+    if not name or DIGEST in key.split("/")[:-1] or f"_{DIGEST}_" in name:
+        return None  # folder markers, digest files
+    stamp = name_stamp(key)
+    if stamp is not None:
+        return LogFile(key, size, stamp, storage_class) if window.contains(stamp) else None
+    day = folder_day(key)
+    if day is not None:
+        return LogFile(key, size, day[0], storage_class) if window.overlaps(*day) else None
+    if window.start is None and window.end is None:
+        return LogFile(key, size, None, storage_class)
+    raise CannotEstimateError(
+        f"{key} holds no date in its name (_YYYYMMDDTHHMMZ_) or folders (YYYY/MM/DD/) to match "
+        "the window against"
+    )
+
+
 def isize(tail: bytes) -> int:
     """The uncompressed length (mod 2**32) a gzip member ends with (RFC 1952 ISIZE)."""
     if len(tail) < ISIZE_BYTES:
@@ -255,7 +343,7 @@ ARCHIVED_STORAGE_CLASSES = frozenset({"GLACIER", "DEEP_ARCHIVE"})
 class LogFile:
     key: str
     size: int  # compressed, as stored in S3
-    at: datetime  # the time the window is matched against
+    at: datetime | None  # the time the window is matched against (None: no window, no date)
     storage_class: str = "STANDARD"
 
     @property
@@ -286,7 +374,7 @@ def summarize(files: Iterable[LogFile], uncompressed: dict[str, int]) -> Estimat
     """The estimate of ``files`` given the uncompressed sizes read (by key)."""
     selected = list(files)
     read = [f for f in selected if f.key in uncompressed]
-    days = [f.at.date() for f in selected]
+    days = [f.at.date() for f in selected if f.at is not None]
     return extrapolate(
         files=len(selected),
         compressed_bytes=sum(f.size for f in selected),

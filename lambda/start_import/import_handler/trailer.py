@@ -52,7 +52,7 @@ class CheckedSizes:
     """The sizes a trailer determines, and the keys whose trailer determines none."""
 
     sizes: dict[str, int]  # without the implausible files; the ambiguous at their smallest
-    implausible: list[str]  # no length fits: corrupt or not gzip
+    implausible: list[str]  # no length fits: corrupt, not gzip, or too small to be gzip
     ambiguous: list[str]  # several lengths fit: may hold 4 GiB or more
 
     @property
@@ -68,16 +68,16 @@ class CheckedSizes:
 def check(isizes: dict[str, int], compressed: dict[str, int]) -> CheckedSizes:
     """Each file's length when its ISIZE and compressed size allow one; see the module.
 
-    A size of 0 from a file too small to hold a trailer (the walk's convention for a non-gzip
-    file, which CloudTrail ingests nothing from) is kept.
+    A file too small to be gzip (an empty ``.json.gz``, a truncated copy) is implausible too:
+    CloudTrail fails it, and a "0 bytes" would hide it.
     """
     sizes: dict[str, int] = {}
     implausible: list[str] = []
     ambiguous: list[str] = []
     for key, isize in isizes.items():
         size = compressed[key]
-        if size < GZIP_FRAMING_BYTES and isize == 0:
-            sizes[key] = 0
+        if size < GZIP_FRAMING_BYTES:
+            implausible.append(key)
             continue
         lengths = candidate_lengths(size, isize)
         if not lengths:
