@@ -1,4 +1,4 @@
-"""The README's way to try ``status`` without AWS: ``python -m tests.lake_emulator --demo``
+"""The command-line guide's way to try ``status`` without AWS: ``python -m tests.lake_emulator --demo``
 serves an archive and an import, and the variables it prints point the installed command line
 at them."""
 
@@ -83,9 +83,9 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_readme_documents_the_demo() -> None:
-    readme = (ROOT / "README.md").read_text()
-    assert "python -m tests.lake_emulator --demo" in readme
+def test_the_command_line_guide_documents_the_demo() -> None:
+    guide = (ROOT / "docs" / "guides" / "cli.md").read_text()
+    assert "python -m tests.lake_emulator --demo" in guide
 
 
 def test_status_runs_against_the_demo_with_the_variables_it_prints(demo: list[str]) -> None:
