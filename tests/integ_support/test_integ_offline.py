@@ -1,15 +1,20 @@
-"""The trail archive the integration tests seed their buckets with: the same bytes on every
-synth (else each snapshot check would see a new asset), in a trail's layout, with the events the
-assertions count."""
+"""The integration tests' pieces that need no account: the trail archive they seed their
+buckets with (the same bytes on every synth, in a trail's layout, with the events the assertions
+count), the placeholders of snapshot mode, and their committed templates under cfn-lint."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import support  # integ/support.py (on pytest's pythonpath)
+
+INTEG = Path(support.__file__).resolve().parent
 
 
 @pytest.fixture
@@ -73,3 +78,16 @@ def test_snapshot_mode_uses_placeholders_whatever_the_credentials(
     assert support.account() == "999999999999"
     monkeypatch.setenv("CDK_INTEG_ACCOUNT", "12345678")  # integ-runner's placeholder
     assert support.account() == "999999999999"
+
+
+def test_cfn_lint_accepts_the_integration_tests_templates() -> None:
+    templates = sorted(str(p) for p in INTEG.glob("*.snapshot/*.template.json"))
+    cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent))
+    assert cfn_lint is not None
+
+    result = subprocess.run(
+        [cfn_lint, *templates], capture_output=True, text=True, check=False, cwd=INTEG.parent
+    )
+
+    assert len(templates) == 10
+    assert result.returncode == 0, result.stdout + result.stderr
