@@ -1,5 +1,6 @@
 # make synth: set up and synthesize the default app (no AWS credentials, no Docker).
 # make test:  set up and run every test and check (what CI runs).
+# make integ: deploy, assert and destroy the integration tests in an AWS account (see integ/).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,13 +21,19 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: help setup setup-dev setup-checkov synth synth-variants test lint typecheck cfn-lint \
-	checkov pytest workflows docs docs-serve bench clean
+	checkov pytest workflows docs docs-serve integ-snapshots-verify integ-snapshots integ \
+	integ-list bench clean
 
 help:
 	@echo "make synth   set up, then synthesize the default app into cdk.out/"
 	@echo "make test    set up, then run pytest, cfn-lint, checkov, ruff, mypy --strict, the"
-	@echo "             workflow lint and the strict docs build"
+	@echo "             workflow lint, the strict docs build and the integ snapshots"
 	@echo "make docs    build the docs site into build/site (mkdocs build --strict)"
+	@echo "make integ   deploy, assert and destroy integ/integ_*.py in an AWS account"
+	@echo "             (AWS_PROFILE, CDK_INTEG_ACCOUNT, CDK_INTEG_REGION; CDK_INTEG_ARCHIVE_ACCOUNT"
+	@echo "             for the cross-account test; INTEG_APPS=integ_plan.py to pick)"
+	@echo "make integ-list       what make integ would deploy (offline)"
+	@echo "make integ-snapshots  rewrite integ/*.snapshot after a reviewed template change"
 	@echo "make bench   run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "             (BENCH_ARGS=--fresh-clone also times make test on a fresh clone)"
 
@@ -110,11 +117,27 @@ lint: setup-dev
 typecheck: setup-dev
 	$(BIN)/mypy
 
-test: pytest cfn-lint checkov lint typecheck workflows docs
+# The integration tests' templates against their committed snapshots (offline, no account).
+integ-snapshots-verify: setup-dev
+	$(BIN)/python integ/snapshots.py
+
+integ-snapshots: setup-dev
+	$(BIN)/python integ/snapshots.py --update
+
+# Deploys into the account of AWS_PROFILE; every test's stacks are destroyed after it, the
+# event data stores and archive buckets retained (listed at the end for manual clean-up).
+integ: setup-dev
+	$(BIN)/python integ/deploy.py $(INTEG_APPS)
+
+integ-list: setup-dev
+	$(BIN)/python integ/deploy.py --dry-run $(INTEG_APPS)
+
+test: pytest cfn-lint checkov lint typecheck workflows docs integ-snapshots-verify
 	@echo "make test: all checks passed"
 
 bench: setup-dev
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf cdk.out cdk.out.configured .mypy_cache .ruff_cache .pytest_cache build dist
+	rm -rf cdk.out cdk.out.configured .mypy_cache .ruff_cache .pytest_cache build dist \
+		integ/.seed integ/.outputs

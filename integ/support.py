@@ -1,0 +1,203 @@
+"""What the integration test apps share: the accounts and region they deploy to, and the small
+trail archive they seed a bucket with.
+
+In snapshot mode (``make test``, ``CDK_INTEG_SNAPSHOT=1``) nothing is deployed and the accounts
+and region are placeholders, whatever credentials the machine has; in deploy mode
+(``make integ``) they come from the environment:
+
+- ``CDK_INTEG_ACCOUNT`` (else the CLI's ``CDK_DEFAULT_ACCOUNT``): the importing account;
+- ``CDK_INTEG_REGION`` (else ``CDK_DEFAULT_REGION``): the region of every stack;
+- ``CDK_INTEG_ARCHIVE_ACCOUNT``: the account that owns the archive in the cross-account test
+  (bootstrapped to trust the importing account: ``cdk bootstrap --trust <importing account>``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import integ_tests_alpha as integ
+
+from constructs import Construct
+
+PLACEHOLDER_ACCOUNT = "111111111111"
+PLACEHOLDER_ARCHIVE_ACCOUNT = "222222222222"
+PLACEHOLDER_REGION = "eu-west-1"
+# integ-runner synthesizes snapshots with CDK_INTEG_ACCOUNT=12345678 (8 digits, no account).
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+#: The seeded events' day: fixed (the snapshot must not change with the date), and inside the
+#: new store's default retention (seven years) for years to come.
+SEED_DAY = datetime(2025, 6, 1, tzinfo=UTC)
+SEED_ROOT = Path(__file__).resolve().parent / ".seed"
+SEED_FILES = 3
+EVENTS_PER_FILE = 4
+SEEDED_EVENTS = SEED_FILES * EVENTS_PER_FILE
+
+
+def _from_environment(names: tuple[str, ...], pattern: re.Pattern[str], default: str) -> str:
+    if os.environ.get("CDK_INTEG_SNAPSHOT") == "1":
+        return default
+    for name in names:
+        value = os.environ.get(name, "")
+        if pattern.match(value):
+            return value
+    return default
+
+
+def account() -> str:
+    return _from_environment(
+        ("CDK_INTEG_ACCOUNT", "CDK_DEFAULT_ACCOUNT"), _ACCOUNT, PLACEHOLDER_ACCOUNT
+    )
+
+
+def archive_account() -> str:
+    return _from_environment(("CDK_INTEG_ARCHIVE_ACCOUNT",), _ACCOUNT, PLACEHOLDER_ARCHIVE_ACCOUNT)
+
+
+def region() -> str:
+    return _from_environment(
+        ("CDK_INTEG_REGION", "CDK_DEFAULT_REGION"), _REGION, PLACEHOLDER_REGION
+    )
+
+
+def environment(of_account: str | None = None) -> cdk.Environment:
+    return cdk.Environment(account=of_account or account(), region=region())
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A generated trail archive: ``folder`` holds it as a trail lays it out under ``prefix``."""
+
+    folder: Path
+    prefix: str
+    events: int
+
+
+def trail_archive(
+    name: str, *, of_account: str, in_region: str, one_day_each: bool = False
+) -> Seed:
+    """Write ``SEED_FILES`` gzip log files of ``EVENTS_PER_FILE`` events each into
+    ``integ/.seed/<name>/``, byte for byte the same on every synth for the same account and
+    region (gzip's mtime is fixed). All on ``SEED_DAY``, or with ``one_day_each`` the n-th file
+    on the n-th day from it."""
+    folder = SEED_ROOT / name
+    shutil.rmtree(folder, ignore_errors=True)
+    prefix = f"AWSLogs/{of_account}/CloudTrail/"
+    for n in range(SEED_FILES):
+        written = SEED_DAY + timedelta(days=n if one_day_each else 0, minutes=5 * (n + 1))
+        day = f"{prefix}{in_region}/{written:%Y/%m/%d}/"
+        name = f"{of_account}_CloudTrail_{in_region}_{written:%Y%m%dT%H%MZ}_integ{n:011d}.json.gz"
+        records = [
+            _record(of_account, in_region, written - timedelta(seconds=30 * (e + 1)), n, e)
+            for e in range(EVENTS_PER_FILE)
+        ]
+        path = folder / day / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = json.dumps({"Records": records}, sort_keys=True).encode()
+        path.write_bytes(gzip.compress(body, mtime=0))
+    return Seed(folder=folder, prefix=prefix, events=SEED_FILES * EVENTS_PER_FILE)
+
+
+def _record(
+    of_account: str, in_region: str, at: datetime, file: int, event: int
+) -> dict[str, object]:
+    identity = f"integ-{of_account}-{file}-{event}"
+    return {
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "IAMUser",
+            "principalId": "AIDAEXAMPLEINTEG",
+            "arn": f"arn:aws:iam::{of_account}:user/integ",
+            "accountId": of_account,
+            "userName": "integ",
+        },
+        "eventTime": f"{at:%Y-%m-%dT%H:%M:%SZ}",
+        "eventSource": "s3.amazonaws.com",
+        "eventName": "ListBuckets",
+        "awsRegion": in_region,
+        "sourceIPAddress": "192.0.2.10",
+        "userAgent": "cdk-cloudtrail-lake-import-integ",
+        "requestParameters": None,
+        "responseElements": None,
+        "requestID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"request/{identity}")),
+        "eventID": str(uuid.uuid5(uuid.NAMESPACE_URL, f"event/{identity}")),
+        "readOnly": True,
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": of_account,
+        "eventCategory": "Management",
+    }
+
+
+TAG = "cdk-cloudtrail-lake-import-integ"
+
+
+def assertion_stack(app: cdk.App, id: str) -> cdk.Stack:
+    """Where the assertions run: the importing account and region (they read its import)."""
+    return cdk.Stack(app, id, env=environment())
+
+
+def tag(stack: cdk.Stack, test: str) -> None:
+    """Tags every resource of ``stack`` with ``TAG``: what a test retains (the event data store,
+    the archive's buckets) is found after it with ``aws resourcegroupstaggingapi get-resources
+    --tag-filters Key=cdk-cloudtrail-lake-import-integ``."""
+    cdk.Tags.of(stack).add(TAG, test)
+
+
+def archive_bucket(scope: Construct, id: str, **props: Any) -> s3.Bucket:
+    """A bucket as StartImport needs it (ACLs disabled), retained: it holds the archive."""
+    return s3.Bucket(
+        scope,
+        id,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        versioned=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+        **props,
+    )
+
+
+def seed(scope: Construct, bucket: s3.IBucket, archive: Seed) -> s3deploy.BucketDeployment:
+    """Copies the generated archive into ``bucket`` (aws-cdk-lib's own Lambda, no Docker);
+    deleting the stack leaves the files, as the bucket is retained."""
+    return s3deploy.BucketDeployment(
+        scope,
+        "SeedArchive",
+        sources=[s3deploy.Source.asset(str(archive.folder))],
+        destination_bucket=bucket,
+        prune=False,
+        retain_on_delete=True,
+    )
+
+
+def retained(stack: cdk.Stack, **names: str) -> None:
+    """Outputs naming what the stack leaves behind when it is destroyed."""
+    for name, value in names.items():
+        cdk.CfnOutput(stack, f"Retained{name}", value=value, description="retained: delete by hand")
+
+
+def import_completed(test: integ.IntegTest, import_id: str, events: int) -> integ.IApiCall:
+    """GetImport: COMPLETED, with every seeded event copied (statistics may lag: polled)."""
+    call = test.assertions.aws_api_call("CloudTrail", "getImport", {"ImportId": import_id})
+    call.expect(
+        integ.ExpectedResult.object_like(
+            {"ImportStatus": "COMPLETED", "ImportStatistics": {"EventsCompleted": events}}
+        )
+    )
+    call.wait_for_assertions(
+        total_timeout=cdk.Duration.hours(1), interval=cdk.Duration.minutes(1), backoff_rate=1
+    )
+    return call
