@@ -19,6 +19,7 @@ from cloudtrail_lake_import.cli import clients
 from cloudtrail_lake_import.cli.errors import EXIT_AWS_ERROR, EXIT_BAD_INPUT, CliError
 from cloudtrail_lake_import.cli.estimate import estimate
 from cloudtrail_lake_import.cli.status import status
+from cloudtrail_lake_import.cli.verify import verify
 
 PROG = "cloudtrail-lake-import"
 #: Set (to anything but empty or 0) to see the traceback of an unexpected error.
@@ -84,6 +85,7 @@ def cli(region: str | None) -> None:
 
 cli.add_command(estimate)
 cli.add_command(status)
+cli.add_command(verify)
 
 
 def main() -> None:
