@@ -121,19 +121,26 @@ def verify_view(result: Mapping[str, Any]) -> list[Table]:
     differing = [g for g in result["groups"] if g["status"] != "ok"]
     if differing:
         table = Table(
-            box=box.SIMPLE, title=f"Groups that differ ({len(differing)})", title_justify="left"
+            box=box.SIMPLE,
+            title=f"Groups that differ ({len(differing)})",
+            title_justify="left",
+            collapse_padding=True,
+            pad_edge=False,
         )
-        for column in ("day", "account", "region", "archive", "store", "store distinct", "status"):
-            table.add_column(column, justify="right" if column[0] in "as" else "left")
+        # The group's identity and verdict are never cut on a narrow terminal.
+        for column, width in (("day", 10), ("account", 12), ("region", None), ("status", 10)):
+            table.add_column(column, no_wrap=True, min_width=width)
+        for column in ("archive", "store", "distinct"):
+            table.add_column(column, justify="right", no_wrap=True)
         for g in differing:
             table.add_row(
                 g["day"],
                 g["account"],
                 g["region"],
+                g["status"],
                 f"{g['archive_events']:,}",
                 f"{g['store_events']:,}",
                 f"{g['store_distinct_events']:,}",
-                g["status"],
             )
         tables.append(table)
     gaps = result["expected_gaps"]
