@@ -325,3 +325,24 @@ def test_bad_verify_input_exits_2(
     assert result.exit_code == 2
     assert message in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_a_refused_get_object_exits_2_naming_the_permission(
+    runner: CliRunner, account: EmulatedAccount, s3_server: MotoS3Tls, archive: TrailArchive
+) -> None:
+    world = scenario(account, s3_server, archive)
+    world.run_import()
+
+    def get_of_a_log_file(environ: dict[str, Any]) -> bool:
+        return bool(
+            environ["REQUEST_METHOD"] == "GET"
+            and environ["PATH_INFO"].startswith(f"/{world.bucket}/AWSLogs/")
+        )
+
+    with s3_server.gate.refusing(get_of_a_log_file):
+        result = verify(runner, world)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "cloudtrail-lake-import: error: GetObject was refused (AccessDenied): grant "
+        f"s3:GetObject on arn:aws:s3:::{world.bucket}/*"
+    )
