@@ -58,11 +58,12 @@ class FileResult:
     groups: dict[GroupKey, list[int]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
+        """(ETag and records are None for a file the local engine did not read.)"""
         return {
             "location": self.location,
-            "etag": self.etag,
+            "etag": self.etag or None,
             "size": self.size,
-            "records": self.records,
+            "records": self.records if self.records >= 0 else None,
         }
 
 

@@ -63,3 +63,8 @@ def cloudformation() -> CloudFormationClient:
 def stepfunctions() -> Any:
     """Step Functions (no type stubs installed: ``Any``)."""
     return _session().client("stepfunctions", config=_config())
+
+
+def athena() -> Any:
+    """Amazon Athena (no type stubs installed: ``Any``), for ``verify --engine athena``."""
+    return _session().client("athena", config=_config())

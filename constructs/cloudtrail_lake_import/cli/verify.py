@@ -9,6 +9,7 @@ is ``reconcile``'s. Exit 0 when complete, 1 when anything differs, 2 for usage o
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -19,7 +20,14 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cloudtrail_lake_import.cli import archive_counts, clients, lake_query, reconcile, render
+from cloudtrail_lake_import.cli import (
+    archive_counts,
+    clients,
+    lake_query,
+    reconcile,
+    render,
+    verify_athena,
+)
 from cloudtrail_lake_import.cli import listing as region_listing
 from cloudtrail_lake_import.cli import verify_render as output
 from cloudtrail_lake_import.cli import verify_sources as sources
@@ -31,6 +39,8 @@ from cloudtrail_lake_import.handler_rules import archive_walk
 #: Days whose eventIDs ``--details`` compares, at most (one Lake query and a re-read each).
 MAX_DETAIL_DAYS = 31
 PACKAGE = "cdk-cloudtrail-lake-import"
+#: A Glue database name as the Athena statements write it (validated: it goes into the SQL).
+ATHENA_NAME = re.compile(r"[a-z0-9_]{1,255}")
 # Replaced by tests that run on the emulator's clock.
 now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -70,6 +80,22 @@ now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
     show_default=True,
     help="Parallel S3 requests (memory grows with it, not with the archive).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "athena"]),
+    default="local",
+    show_default=True,
+    help="Where the archive is counted: on this machine, or by Amazon Athena where it lies.",
+)
+@click.option(
+    "--athena-workgroup",
+    help="With --engine athena: the workgroup (with an output location) to run in.",
+)
+@click.option(
+    "--athena-database",
+    help="With --engine athena: the Glue database the CloudTrail "
+    "tables are created in (if absent).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def verify(
     s3_uri: str | None,
@@ -82,6 +108,9 @@ def verify(
     report: Path | None,
     max_cost: float | None,
     workers: int,
+    engine: str,
+    athena_workgroup: str | None,
+    athena_database: str | None,
     as_json: bool,
 ) -> None:
     """Prove that the store holds every event of S3_URI's window, exactly once.
@@ -92,6 +121,7 @@ def verify(
     expected gaps. Exit 0: complete; 1: something differs; 2: usage or access error.
     """
     started = now()
+    athena_place = _athena_place(engine, athena_workgroup, athena_database)
     cloudtrail = clients.cloudtrail()
     store_arn, found = _targets(cloudtrail, s3_uri, store, start, end, stack, logical_id)
     retention = sources.retention_days(cloudtrail, store_arn)
@@ -100,7 +130,7 @@ def verify(
     console = render.stderr_console()
     with worker_pool(workers) as pool:
         files = _list(s3, found, pool)
-        cost = output.estimate_cost([f.file for f in files])
+        cost = output.estimate_cost([f.file for f in files], engine)
         click.echo(cost.line(), err=True)
         if max_cost is not None and cost.total_usd > max_cost:
             raise BadInputError(
@@ -112,8 +142,14 @@ def verify(
         queries: list[lake_query.QueryRun] = []
         queried = _listed_days(files, found)
         in_store = _store_counts(cloudtrail, store_arn, queried, queries)
-        with output.ReadProgress(console) as progress:
-            archive = _count(s3, files, failed, oldest, pool, workers, progress)
+        if athena_place is not None:
+            archive, athena_runs = verify_athena.count(
+                clients.athena(), files, found, failed, oldest, *athena_place
+            )
+        else:
+            athena_runs = []
+            with output.ReadProgress(console) as progress:
+                archive = _count(s3, files, failed, oldest, pool, workers, progress)
         for span in _outside(archive.counts, queried):
             in_store.update(_store_counts(cloudtrail, store_arn, span, queries))
         groups = reconcile.reconcile(archive.counts, in_store)
@@ -124,6 +160,8 @@ def verify(
             )
             groups = reconcile.settle(groups, compared)
     result = _result(store_arn, found, groups, failed, archive, cost, queries, compared, details)
+    result["engine"] = engine
+    result["queries"] = [q.as_json() for q in athena_runs] + result["queries"]
     result["started"], result["finished"] = iso(started), iso(now())
     if report is not None:
         body = dict(result, files=[f.as_json() for f in archive.files])
@@ -139,6 +177,23 @@ def verify(
             out.print(output.details_view(result["details"]))
     if not result["complete"]:
         click.get_current_context().exit(EXIT_AWS_ERROR)
+
+
+def _athena_place(
+    engine: str, workgroup: str | None, database: str | None
+) -> tuple[str, str] | None:
+    """(workgroup, database) with ``--engine athena``; None with the local engine."""
+    if engine != "athena":
+        if workgroup is not None or database is not None:
+            raise BadInputError("--athena-workgroup and --athena-database need --engine athena")
+        return None
+    if not workgroup or not database:
+        raise BadInputError("--engine athena needs --athena-workgroup and --athena-database")
+    if not ATHENA_NAME.fullmatch(database):
+        raise BadInputError(
+            f"--athena-database: expected letters, digits and underscores, got {database!r}"
+        )
+    return workgroup, database
 
 
 def _targets(

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cloudtrail_lake_import.cli import render
+from cloudtrail_lake_import.cli import athena, render
 from cloudtrail_lake_import.cli.archive_counts import Progress as Counters
 from cloudtrail_lake_import.cli.lake_query import PRICE_PER_GB_SCANNED_USD
 from cloudtrail_lake_import.handler_rules import sizing
@@ -37,8 +37,9 @@ class Cost:
     """What the verification itself costs, estimated before anything is read."""
 
     files: int
-    download_bytes: int
+    download_bytes: int  # 0 when Athena reads the files
     lake_scan_bytes: int  # at most: the archive's uncompressed size, estimated
+    athena_scan_bytes: int = 0  # at least: the selected files' compressed size
 
     @property
     def lake_usd(self) -> float:
@@ -46,11 +47,15 @@ class Cost:
 
     @property
     def s3_usd(self) -> float:
-        return round(self.files / 1000 * S3_GET_PER_1000_USD, 6)
+        return round(self.files / 1000 * S3_GET_PER_1000_USD, 6) if self.download_bytes else 0.0
+
+    @property
+    def athena_usd(self) -> float:
+        return athena.scan_usd(self.athena_scan_bytes) if self.athena_scan_bytes else 0.0
 
     @property
     def total_usd(self) -> float:
-        return round(self.lake_usd + self.s3_usd, 6)
+        return round(self.lake_usd + self.s3_usd + self.athena_usd, 6)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,22 +65,37 @@ class Cost:
             "lake_price_per_gb_scanned_usd": PRICE_PER_GB_SCANNED_USD,
             "lake_usd": self.lake_usd,
             "s3_get_usd": self.s3_usd,
+            "athena_scan_bytes_estimate": self.athena_scan_bytes,
+            "athena_price_per_tb_scanned_usd": athena.PRICE_PER_TB_SCANNED_USD,
+            "athena_usd": self.athena_usd,
             "total_usd": self.total_usd,
         }
 
     def line(self) -> str:
+        if self.athena_scan_bytes:
+            archive = (
+                f"Athena will scan at least ~{render.human_bytes(self.athena_scan_bytes)} of "
+                f"{self.files:,} files (${self.athena_usd:,.4f} at "
+                f"${athena.PRICE_PER_TB_SCANNED_USD:,.2f}/TB, 10 MB at least)"
+            )
+        else:
+            archive = (
+                f"verify will download {self.files:,} files "
+                f"({render.human_bytes(self.download_bytes)}, ${self.s3_usd:,.4f} of GETs)"
+            )
         return (
-            f"verify will download {self.files:,} files "
-            f"({render.human_bytes(self.download_bytes)}, ${self.s3_usd:,.4f} of GETs) and run a "
-            f"Lake query scanning at most ~{render.human_bytes(self.lake_scan_bytes)} "
-            f"(${self.lake_usd:,.4f} at ${PRICE_PER_GB_SCANNED_USD}/GB): about "
-            f"${self.total_usd:,.4f}"
+            f"{archive} and run a Lake query scanning at most "
+            f"~{render.human_bytes(self.lake_scan_bytes)} (${self.lake_usd:,.4f} at "
+            f"${PRICE_PER_GB_SCANNED_USD}/GB): about ${self.total_usd:,.4f}"
         )
 
 
-def estimate_cost(files: list[sizing.LogFile]) -> Cost:
+def estimate_cost(files: list[sizing.LogFile], engine: str = "local") -> Cost:
     compressed = sum(f.size for f in files)
-    return Cost(len(files), compressed, int(compressed * sizing.TYPICAL_RATIO))
+    lake = int(compressed * sizing.TYPICAL_RATIO)
+    if engine == "athena":
+        return Cost(len(files), 0, lake, athena_scan_bytes=max(compressed, 1))
+    return Cost(len(files), compressed, lake)
 
 
 class ReadProgress:
