@@ -17,6 +17,7 @@ from cloudtrail_lake_import.cli import archive_counts
 from cloudtrail_lake_import.cli.errors import EXIT_AWS_ERROR, EXIT_BAD_INPUT
 from cloudtrail_lake_import.cli.lake_query import counts_statement, refused, store_id
 from cloudtrail_lake_import.cli.reconcile import Counts, compare_ids, complete, reconcile, settle
+from cloudtrail_lake_import.cli.verify_sources import store_region
 from cloudtrail_lake_import.handler_rules import sizing
 
 
@@ -188,3 +189,9 @@ def test_a_store_id_that_could_change_the_statement_is_refused() -> None:
     assert store_id(arn + "EXAMPLE-f852-4e8f") == "EXAMPLE-f852-4e8f"
     with pytest.raises(Exception, match="--store"):
         counts_statement(arn + "x WHERE 1=1 --", *[datetime(2025, 1, 1).date()] * 2)
+
+
+def test_queries_go_to_the_stores_own_region() -> None:
+    arn = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-1234"
+    assert store_region(arn) == "eu-west-1"
+    assert store_region("arn:aws:s3:::bucket") is None

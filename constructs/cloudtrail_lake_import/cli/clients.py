@@ -50,8 +50,9 @@ def s3(pool: int) -> S3Client:
     return client
 
 
-def cloudtrail() -> CloudTrailClient:
-    client: CloudTrailClient = _session().client("cloudtrail", config=_config())
+def cloudtrail(region: str | None = None) -> CloudTrailClient:
+    """CloudTrail in ``region`` (an event data store's own), else the invocation's."""
+    client: CloudTrailClient = _session().client("cloudtrail", region_name=region, config=_config())
     return client
 
 

@@ -124,6 +124,9 @@ def verify(
     athena_place = _athena_place(engine, athena_workgroup, athena_database)
     cloudtrail = clients.cloudtrail()
     store_arn, found = _targets(cloudtrail, s3_uri, store, start, end, stack, logical_id)
+    region = sources.store_region(store_arn)
+    if region is not None and region != cloudtrail.meta.region_name:
+        cloudtrail = clients.cloudtrail(region)  # the store answers queries in its region only
     retention = sources.retention_days(cloudtrail, store_arn)
     oldest = _oldest(started, retention)
     s3 = clients.s3(pool=workers)

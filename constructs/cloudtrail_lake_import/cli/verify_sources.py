@@ -93,6 +93,12 @@ def of_stack(
     return store, [found_source]
 
 
+def store_region(store_arn: str) -> str | None:
+    """The region of an event data store ARN (its queries must be sent there)."""
+    parts = store_arn.split(":")
+    return parts[3] if len(parts) > 5 and parts[2] == "cloudtrail" and parts[3] else None
+
+
 def retention_days(cloudtrail: Any, store_arn: str) -> int:
     """The store's RetentionPeriod (days): older events are dropped by CloudTrail."""
     if not store_arn.startswith(STORE_ARN_PREFIX):
