@@ -164,10 +164,11 @@ class Progress:
 @dataclass
 class ArchiveSide:
     counts: dict[GroupKey, Counts]
-    files: list[FileResult]
+    files: list[FileResult]  # each file's figures, when kept (a report, --details)
     unreadable: dict[str, str]  # location -> why
     outside_retention: int
     late_records: int
+    files_counted: int
 
 
 def count_archive(
@@ -178,9 +179,11 @@ def count_archive(
     oldest: str | None,
     pool: ThreadPoolExecutor,
     workers: int,
+    keep_files: bool = True,
     on_progress: Callable[[Progress], None] = lambda _: None,
 ) -> ArchiveSide:
-    """Count ``files`` (those in ``skip``, by location, are the imports' failed files)."""
+    """Count ``files`` (those in ``skip``, by location, are the imports' failed files); each
+    file's own figures are kept only with ``keep_files`` (millions of files take memory)."""
     ordered = sorted(
         (f for f in files if f.location not in skip), key=lambda f: (f.file.at, f.location)
     )
@@ -211,11 +214,14 @@ def count_archive(
         progress.events += sum(len(h) for h in result.groups.values())
         tally.add(result)
         outside += result.outside_retention
-        results.append(result)
+        if keep_files:
+            results.append(result)
         progress.files_read += 1
         progress.bytes_read += item.file.size
         on_progress(progress)
-    return ArchiveSide(tally.counts(), results, unreadable, outside, tally.late_records)
+    return ArchiveSide(
+        tally.counts(), results, unreadable, outside, tally.late_records, progress.files_read
+    )
 
 
 def event_ids(

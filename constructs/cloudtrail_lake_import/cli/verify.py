@@ -152,7 +152,8 @@ def verify(
         else:
             athena_runs = []
             with output.ReadProgress(console) as progress:
-                archive = _count(s3, files, failed, oldest, pool, workers, progress)
+                keep = report is not None or details
+                archive = _count(s3, files, failed, oldest, pool, workers, keep, progress)
         for span in _outside(archive.counts, queried):
             in_store.update(_store_counts(cloudtrail, store_arn, span, queries))
         groups = reconcile.reconcile(archive.counts, in_store)
@@ -261,6 +262,7 @@ def _count(
     oldest: str | None,
     pool: Any,
     workers: int,
+    keep_files: bool,
     progress: output.ReadProgress,
 ) -> archive_counts.ArchiveSide:
     try:
@@ -271,6 +273,7 @@ def _count(
             oldest=oldest,
             pool=pool,
             workers=workers,
+            keep_files=keep_files,
             on_progress=progress.update,
         )
     except (ClientError, BotoCoreError) as error:
@@ -372,7 +375,7 @@ def _result(
     starts = [s.window.start for s in found]
     ends = [s.window.end for s in found]
     totals = reconcile.totals(groups)
-    totals["archive_files"] = len(archive.files)
+    totals["archive_files"] = archive.files_counted
     totals["unreadable_files"] = len(archive.unreadable)
     totals["late_records"] = archive.late_records
     result: dict[str, Any] = {

@@ -20,7 +20,7 @@ def count(
 ) -> tuple[archive_counts.ArchiveSide, list[athena.AthenaRun]]:
     """Create the tables if absent, then count the selected files' records in one query."""
     if not files:
-        return archive_counts.ArchiveSide({}, [], {}, 0, 0), []
+        return archive_counts.ArchiveSide({}, [], {}, 0, 0, 0), []
     found_roots = athena.roots((f.bucket, f.file.key) for f in files)
     runs = [
         athena.run(client, athena.ddl(root, database), workgroup, database, results=False)
@@ -50,4 +50,4 @@ def count(
         for f in files
         if f.location not in failed
     ]
-    return archive_counts.ArchiveSide(counts, read, {}, old, 0), runs
+    return archive_counts.ArchiveSide(counts, read, {}, old, 0, len(read)), runs
