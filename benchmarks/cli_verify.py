@@ -85,11 +85,11 @@ def _ours(bucket: str) -> dict[str, Any]:
             s3, bucket, "", sizing.Window(), pool=pool, progress=archive_walk.Progress()
         )
         files = [archive_counts.ArchiveFile(bucket, f) for f in listed.files]
-        side = archive_counts.count_archive(
-            s3, files, skip=frozenset(), oldest=None, pool=pool, workers=WORKERS
+        side = archive_counts.count_archive(  # as verify without --report or --details
+            s3, files, skip=frozenset(), oldest=None, pool=pool, workers=WORKERS, keep_files=False
         )
     return {
-        "files": len(files),
+        "files": side.files_counted,
         "records": sum(c.records for c in side.counts.values()),
         "distinct": sum(c.distinct for c in side.counts.values()),
     }

@@ -195,3 +195,31 @@ def test_queries_go_to_the_stores_own_region() -> None:
     arn = "arn:aws:cloudtrail:eu-west-1:111122223333:eventdatastore/EXAMPLE-1234"
     assert store_region(arn) == "eu-west-1"
     assert store_region("arn:aws:s3:::bucket") is None
+
+
+def test_an_event_delivered_days_late_is_counted_though_no_longer_de_duplicated() -> None:
+    s3 = FakeS3(
+        {
+            "day10": log(record("a", "2025-01-10T10:00:00Z")),
+            "day14": log(
+                record("late", "2025-01-10T11:00:00Z"), record("a", "2025-01-10T10:00:00Z")
+            ),
+        }
+    )
+    files = [item("day10", "2025-01-10T10:05"), item("day14", "2025-01-14T00:05")]
+    with ThreadPoolExecutor(1) as pool:
+        side = archive_counts.count_archive(
+            s3, files, skip=frozenset(), oldest=None, pool=pool, workers=1, keep_files=False
+        )
+    assert side.counts == {("2025-01-10", "111122223333", "us-east-1"): Counts(3, 3)}
+    assert side.late_records == 2
+    assert (side.files, side.files_counted) == ([], 2)
+
+
+def test_ids_compared_clear_a_group_whose_counts_a_late_copy_inflated() -> None:
+    key = ("2025-01-10", "111122223333", "us-east-1")
+    (group,) = reconcile({key: Counts(3, 3)}, {key: Counts(2, 2)})
+    assert group.status == "missing"
+    details = compare_ids(key, Counter({"a": 2, "b": 1}), Counter({"a": 2, "b": 1}))
+    assert (details.status, details.differs) == ("ok", False)
+    assert [g.status for g in settle([group], [details])] == ["ok"]

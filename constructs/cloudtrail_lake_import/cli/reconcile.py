@@ -98,6 +98,18 @@ class Details:
     missing_total: int = 0
     duplicated_total: int = 0
 
+    @property
+    def status(self) -> Status:
+        if self.missing_total:
+            return "missing"
+        if self.duplicated_total:
+            return "duplicated"
+        return "extra" if self.extra else "ok"
+
+    @property
+    def differs(self) -> bool:
+        return bool(self.missing_total or self.duplicated_total)
+
     def as_json(self) -> dict[str, Any]:
         day, account, region = self.key
         return {
@@ -127,15 +139,14 @@ def compare_ids(key: GroupKey, archive: Counter[str], store: Counter[str]) -> De
 
 
 def settle(groups: list[Group], details: Iterable[Details]) -> list[Group]:
-    """Groups whose ``eventID``s were compared take the comparison's verdict."""
+    """Groups whose ``eventID``s were compared take the comparison's verdict: ids decide where
+    counts could not (an extra event hiding a missing one, a late copy counted twice)."""
     by_key = {d.key: d for d in details}
     settled = []
     for group in groups:
         found = by_key.get(group.key)
-        if found is not None and found.missing_total and group.status != "missing":
-            group = Group(group.key, group.archive, group.store, "missing")
-        elif found is not None and found.duplicated_total and group.status in ("ok", "extra"):
-            group = Group(group.key, group.archive, group.store, "duplicated")
+        if found is not None:
+            group = Group(group.key, group.archive, group.store, found.status)
         settled.append(group)
     return settled
 

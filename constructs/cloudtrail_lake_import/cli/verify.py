@@ -177,7 +177,7 @@ def verify(
         out = render.stdout_console()
         for table in output.verify_view(result):
             out.print(table)
-        if compared:
+        if result.get("details"):
             out.print(output.details_view(result["details"]))
     if not result["complete"]:
         click.get_current_context().exit(EXIT_AWS_ERROR)
@@ -352,11 +352,11 @@ def _details(
         store_ids = lake_query.day_ids(run, day)
         archive_ids = archive_counts.event_ids(s3, read, day, oldest, pool)
         for key in sorted(set(store_ids) | set(archive_ids)):
-            found = reconcile.compare_ids(
-                key, archive_ids.get(key, Counter()), store_ids.get(key, Counter())
+            compared.append(
+                reconcile.compare_ids(
+                    key, archive_ids.get(key, Counter()), store_ids.get(key, Counter())
+                )
             )
-            if found.missing_total or found.duplicated_total:
-                compared.append(found)
     return compared
 
 
@@ -398,5 +398,5 @@ def _result(
         "queries": [q.as_json() for q in queries],
     }
     if details:
-        result["details"] = [d.as_json() for d in compared]
+        result["details"] = [d.as_json() for d in compared if d.differs]
     return result
