@@ -346,3 +346,16 @@ def test_a_refused_get_object_exits_2_naming_the_permission(
         "cloudtrail-lake-import: error: GetObject was refused (AccessDenied): grant "
         f"s3:GetObject on arn:aws:s3:::{world.bucket}/*"
     )
+
+
+def test_a_refused_list_imports_names_the_permission_on_any_resource(
+    runner: CliRunner, account: EmulatedAccount, s3_server: MotoS3Tls, archive: TrailArchive
+) -> None:
+    world = scenario(account, s3_server, archive)
+    account.lake.faults.add("deny", operation="ListImports")
+    result = verify(runner, world)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "cloudtrail-lake-import: error: ListImports was refused (AccessDeniedException): grant "
+        "cloudtrail:ListImports on * (the action has no resource type)"
+    )

@@ -124,13 +124,15 @@ def failed_files(cloudtrail: Any, store_arn: str, locations: set[str]) -> dict[s
             for item in page.get("Imports", [])
         ]
     except (ClientError, BotoCoreError) as error:
-        raise refused("ListImports", error, store_arn) from error
+        raise refused("ListImports", error, "* (the action has no resource type)") from error
     for import_id in import_ids:
         try:
             pages = cloudtrail.get_paginator("list_import_failures").paginate(ImportId=import_id)
             failures = [f for page in pages for f in page.get("Failures", [])]
         except (ClientError, BotoCoreError) as error:
-            raise refused("ListImportFailures", error, f"import {import_id}") from error
+            raise refused(
+                "ListImportFailures", error, "* (the action has no resource type)"
+            ) from error
         for failure in failures:
             location = str(failure.get("Location", ""))
             if location not in locations:
