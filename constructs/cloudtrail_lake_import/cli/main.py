@@ -79,7 +79,7 @@ def _fail(message: str, exit_code: int) -> None:
     help="AWS Region of the calls [default: AWS_DEFAULT_REGION, AWS_REGION, the profile's].",
 )
 def cli(region: str | None) -> None:
-    """Estimate what a CloudTrail Lake import will cost, and watch one run."""
+    """Estimate what a CloudTrail Lake import will cost, watch one run, prove it complete."""
     clients.region = region
 
 
