@@ -26,7 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from benchmarks import api_calls, asset, cli_estimate, cold_start, latency, report, suite, synth
+from benchmarks import (
+    api_calls,
+    asset,
+    cli_estimate,
+    cli_verify,
+    cold_start,
+    latency,
+    report,
+    suite,
+    synth,
+)
 from benchmarks.common import BENCH_DIR, Section, log
 
 T = TypeVar("T")
@@ -69,6 +79,12 @@ METHOD = [
     "the bucket with boto3's `list_objects_v2` paginator, page after page; and the one-month "
     "estimate vs. the same job done sequentially (that walk, then one ranged GET per file of "
     "the month). S3 requests per 1,000 files: the estimate's own `s3_requests` count.",
+    "**`cloudtrail-lake-import verify`** (`benchmarks/cli_verify.py`): the archive side of "
+    "`verify` (its listing, then 16 parallel GETs, streaming gunzip, orjson, de-duplication by "
+    "eventID) as a whole `python` process vs. one doing the same counts the plain boto3 way "
+    "(list, then get + gunzip + json per file, one after another), over a 5-day and a 50-day "
+    "archive (100 records per file) in moto S3 as its own process; peak memory is each "
+    "process's own peak resident set (VmHWM).",
     "**Test suite** (`benchmarks/suite.py`): `python -m pytest -q` in the checkout after one "
     "warm-up run; `make test` in a fresh `git clone` (only with `--fresh-clone`, else the last "
     "recorded figure from `benchmarks/fresh_clone.json`).",
@@ -99,10 +115,11 @@ class Repetitions:
     latency_phases: int
     suite: int
     estimate: int
+    verify: int
 
 
-FULL = Repetitions(synth=5, cold_start=21, latency_phases=10, suite=3, estimate=1)
-QUICK = Repetitions(synth=2, cold_start=5, latency_phases=2, suite=1, estimate=1)
+FULL = Repetitions(synth=5, cold_start=21, latency_phases=10, suite=3, estimate=1, verify=3)
+QUICK = Repetitions(synth=2, cold_start=5, latency_phases=2, suite=1, estimate=1, verify=1)
 
 
 class Runner:
@@ -183,6 +200,31 @@ def _only_cold_start(args: argparse.Namespace, reps: Repetitions, argv: list[str
     return 0
 
 
+def _only_verify(args: argparse.Namespace, reps: Repetitions, argv: list[str] | None) -> int:
+    """Measure ``verify``'s local engine and splice its rows into ``args.output``."""
+    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = cli_verify.section(cli_verify.measure(reps.verify))
+    command = "python -m benchmarks.run" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
+    if args.quick:
+        command += "  — QUICK: too few repetitions to publish"
+    minutes = (time.perf_counter() - started) / 60
+    load = (
+        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    )
+    text = report.splice(
+        cli_verify.with_placeholders(args.output.read_text()),
+        section,
+        cli_verify.ROW_PREFIX,
+        source=f"from `{command}` ({date}, {minutes:.1f} min, same machine, {load})",
+        source_label="`verify` rows",
+    )
+    args.output.write_text(text)
+    log(f"wrote the verify rows into {args.output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
@@ -198,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["cold-start"],
+        choices=["cold-start", "verify"],
         default=None,
         help="measure this figure alone and splice it into the existing --output",
     )
@@ -206,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     reps = QUICK if args.quick else FULL
     if args.only == "cold-start":
         return _only_cold_start(args, reps, argv)
+    if args.only == "verify":
+        return _only_verify(args, reps, argv)
     started = time.perf_counter()
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     runner = Runner()
@@ -238,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     estimated = runner.attempt("CLI estimate", lambda: cli_estimate.measure(reps.estimate))
     if estimated is not None:
         runner.add(cli_estimate.section(estimated))
+    verified = runner.attempt("CLI verify", lambda: cli_verify.measure(reps.verify))
+    if verified is not None:
+        runner.add(cli_verify.section(verified))
 
     warm = None
     if not args.skip_suite:

@@ -31,7 +31,8 @@ What is imported
     PrefixesFound = distinct folders of the selection; PrefixesCompleted = folders whose files
     all imported; FilesCompleted = files imported; EventsCompleted = their records whose
     ``eventTime`` lies inside the store's retention (older records are skipped silently);
-    FailedEntries = failures whose status is FAILED (one per file).
+    FailedEntries = failures whose status is FAILED (one per file). The records counted are
+    kept in the store, queryable with StartQuery (see ``queries.py``).
   * Failures (``Location`` = ``s3://bucket/key``): not gzip -> ``InvalidFileFormat``; gzip but
     not JSON with a ``Records`` list -> ``MalformedLogFile``; object gone -> ``NoSuchKey``.
     A bucket whose Object Ownership is not ``BucketOwnerEnforced`` (ACLs enabled) fails the
@@ -80,6 +81,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tests.lake_emulator.clock import EmulatedClock
+from tests.lake_emulator.queries import LakeQueries
 from tests.lake_emulator.records import ACTIVE, EventDataStore, Import, ImportFailure, ImportFile
 
 if TYPE_CHECKING:
@@ -105,6 +107,8 @@ class ImportEngine:
     stores: dict[str, EventDataStore] = field(default_factory=dict, init=False, repr=False)
     imports: dict[str, Import] = field(default_factory=dict, init=False, repr=False)
     _s3: S3Client | None = field(default=None, init=False, repr=False)
+    #: Every record imported, queryable in SQL (``queries.py``).
+    queries: LakeQueries = field(default_factory=LakeQueries, init=False, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
 
     # ----------------------------------------------------------------- seeding & inspection
@@ -311,7 +315,9 @@ class ImportEngine:
         oldest = datetime.fromtimestamp(imp.work_clock, UTC) - timedelta(
             days=imp.store.retention_days
         )
-        f.events = sum(1 for r in records if isinstance(r, dict) and _event_time(r) >= oldest)
+        kept = [r for r in records if isinstance(r, dict) and _event_time(r) >= oldest]
+        f.events = len(kept)
+        self.queries.ingest(imp.store.arn, kept)
         f.state = "done"
         if location in imp.failures:
             imp.failures[location].status = "SUCCEEDED"

@@ -1,7 +1,8 @@
 """A local CloudTrail Lake endpoint (JSON 1.1 over HTTP) whose imports really read S3.
 
 Operations: GetEventDataStore, StartImport, GetImport, ListImports, StopImport,
-ListImportFailures. Requests carry ``X-Amz-Target: <prefix>.CloudTrail_20131101.<Operation>``
+ListImportFailures; StartQuery, DescribeQuery, GetQueryResults, CancelQuery (``query_api.py``).
+Requests carry ``X-Amz-Target: <prefix>.CloudTrail_20131101.<Operation>``
 (botocore sends ``com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.<Operation>``; the bare
 ``CloudTrail_20131101.<Operation>`` is accepted too). Errors are HTTP 400 with
 ``{"__type": "<namespace>#<Code>", "message": ...}``, which botocore turns into
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 from tests.lake_emulator.engine import ImportEngine
 from tests.lake_emulator.local_http import RESET, HttpRequest, HttpResponse, _Reset
+from tests.lake_emulator.query_api import LakeQueryOperations
 from tests.lake_emulator.records import STORE_ARN, EventDataStore, Import
 
 TARGET_PREFIX = "CloudTrail_20131101"
@@ -97,7 +99,7 @@ class FaultPlan:
 
 
 @dataclass(eq=False)
-class CloudTrailLake(ImportEngine):
+class CloudTrailLake(LakeQueryOperations, ImportEngine):
     """The JSON 1.1 app of the emulated CloudTrail Lake (one region), over its import engine."""
 
     calls: list[CallRecord] = field(default_factory=list, init=False, repr=False)

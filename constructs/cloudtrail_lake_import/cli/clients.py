@@ -64,3 +64,8 @@ def cloudformation() -> CloudFormationClient:
 def stepfunctions(in_region: str | None = None) -> Any:
     """Step Functions (no type stubs installed: ``Any``)."""
     return _session(in_region).client("stepfunctions", config=_config())
+
+
+def athena() -> Any:
+    """Amazon Athena (no type stubs installed: ``Any``), for ``verify --engine athena``."""
+    return _session().client("athena", config=_config())

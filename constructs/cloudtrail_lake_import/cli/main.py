@@ -21,6 +21,7 @@ from cloudtrail_lake_import.cli import clients
 from cloudtrail_lake_import.cli.errors import EXIT_AWS_ERROR, EXIT_BAD_INPUT, CliError
 from cloudtrail_lake_import.cli.estimate import estimate
 from cloudtrail_lake_import.cli.status import status
+from cloudtrail_lake_import.cli.verify import verify
 
 PROG = "cloudtrail-lake-import"
 #: Set (to anything but empty or 0) to see the traceback of an unexpected error.
@@ -100,12 +101,13 @@ def _fail(message: str, exit_code: int) -> None:
     help="AWS Region of the calls [default: AWS_DEFAULT_REGION, AWS_REGION, the profile's].",
 )
 def cli(region: str | None) -> None:
-    """Estimate what a CloudTrail Lake import will cost, and watch one run."""
+    """Estimate what a CloudTrail Lake import will cost, watch one run, prove it complete."""
     clients.region = region
 
 
 cli.add_command(estimate)
 cli.add_command(status)
+cli.add_command(verify)
 
 
 def main() -> None:
