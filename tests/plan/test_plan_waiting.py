@@ -34,7 +34,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 def test_a_plan_still_running_after_58_minutes_fails_the_wait_and_goes_on(
     fake_clock: FakeClock,
 ) -> None:
-    state = waiting.begin(ARN, {"SegmentCount": 5})
+    state = waiting.begin(ARN, {"SegmentCount": 5}, fake_clock.epoch)
     polls: list[float] = []
 
     def describe(_arn: str) -> dict[str, Any]:
@@ -58,7 +58,7 @@ def test_a_timed_out_execution_is_named_with_its_status_error_and_cause(
 ) -> None:
     with pytest.raises(waiting.ExecutionFailedError) as failed:
         waiting.wait(
-            waiting.begin(ARN, {}),
+            waiting.begin(ARN, {}, fake_clock.epoch),
             describe=lambda _a: {"status": "TIMED_OUT", "error": "States.Timeout"},
             hand_over=lambda _s: None,
             remaining=lambda: 100.0,
