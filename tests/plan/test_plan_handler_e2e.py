@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.backend import execution as moto_execution
 
 import plan_index
 from plan_handler import waiting
@@ -42,8 +43,26 @@ class LambdaContext:
         return 240_000
 
 
+def _stop_answers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's StopExecution answers with the stop date its interpreter thread sets when it
+    next looks, and fails with HTTP 500 when the thread has not looked yet (a busy machine):
+    the date is set by the call itself, as Step Functions answers."""
+    original = moto_execution.Execution.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        original(self, stop_date=stop_date, error=error, cause=cause)
+        if self.stop_date is None:
+            self.stop_date = stop_date
+
+    monkeypatch.setattr(moto_execution.Execution, "stop", stop)
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[PlanEngine]:
+def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlanEngine]:
+    """The engine, in which imports advance only while ``router.step_seconds`` is above 0:
+    a test that needs an import still running when the handler looks sets it to 0 (no test
+    races moto's interpreter threads)."""
+    _stop_answers_at_once(monkeypatch)
     with plan_engine(tmp_path) as running:
         env = {
             "AWS_ENDPOINT_URL": running.url,
@@ -173,8 +192,8 @@ def test_delete_in_the_middle_stops_the_execution_and_its_running_import(
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    # Imports advance slowly here, so that one still runs when the Delete looks.
-    engine.router.step_seconds = 0.25
+    # Imports hold still, so that one still runs when the Delete looks.
+    engine.router.step_seconds = 0.0
     created = resource.send("Create", ResourceProperties=resource.properties())
     engine.wait_until(
         lambda: any(
@@ -230,8 +249,8 @@ def test_an_update_adopts_the_running_import_and_the_old_executions_cleanup_leav
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    # Slow imports: the first one still runs when the Update and the clean-up come.
-    engine.router.step_seconds = 0.25
+    # Imports hold still: the first one still runs when the Update and the clean-up come.
+    engine.router.step_seconds = 0.0
     created = resource.send("Create", ResourceProperties=resource.properties())
 
     def running() -> list[str]:
@@ -299,7 +318,7 @@ def test_an_update_of_only_the_service_token_and_stop_on_delete_keeps_the_runnin
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    engine.router.step_seconds = 0.25
+    engine.router.step_seconds = 0.0
     created = resource.send("Create", ResourceProperties=resource.properties())
     engine.wait_until(lambda: bool(running_imports(engine, plan)))
 
@@ -352,7 +371,7 @@ def test_an_update_stops_a_leaving_segment_s_import_only_if_the_old_plan_said_st
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    engine.router.step_seconds = 0.25
+    engine.router.step_seconds = 0.0
     keep_running = resource.properties(StopOnDelete="false")
     created = resource.send("Create", ResourceProperties=keep_running)
     engine.wait_until(lambda: bool(running_imports(engine, plan)))
@@ -469,7 +488,7 @@ def test_a_waiting_create_whose_poll_is_refused_names_the_execution_so_delete_st
 
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    engine.router.step_seconds = 0.25
+    engine.router.step_seconds = 0.0
     monkeypatch.setattr(waiting, "wait", refused)
     created = resource.send(
         "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
@@ -479,6 +498,8 @@ def test_a_waiting_create_whose_poll_is_refused_names_the_execution_so_delete_st
     assert code in created["Reason"]
     arn = created["PhysicalResourceId"]
     assert arn.startswith("arn:aws:states:"), "the answer must name the execution it started"
+    # The Delete comes once the execution's first import runs (not while it starts it).
+    engine.wait_until(lambda: bool(running_imports(engine, plan)))
     deleted = resource.send(
         "Delete", PhysicalResourceId=arn, ResourceProperties=resource.properties()
     )
