@@ -471,30 +471,44 @@ class Stack:
         return late
 
 
-@pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> World:
-    emulated = World()
-    monkeypatch.setattr(clock, "CLOCK", emulated)
+def install(monkeypatch: pytest.MonkeyPatch) -> Callable[[], tuple[World, Stack]]:
+    """Point the handler's clock, clients and answers at an emulated account; the factory
+    returned makes a fresh account and stack (and points everything at them)."""
+    current: list[tuple[World, Stack]] = []
 
     def new_client(service: str, region: str | None, _config: object) -> Any:
-        return emulated.client(service, region)
-
-    monkeypatch.setattr(aws, "new_client", new_client)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    return emulated
-
-
-@pytest.fixture
-def stack(world: World, monkeypatch: pytest.MonkeyPatch) -> Stack:
-    cloudformation = Stack(world)
+        return current[-1][0].client(service, region)
 
     def send(url: str, body: Mapping[str, Any], *_args: Any, **_kwargs: Any) -> bool:
         assert "secret" not in json.dumps(body), "the response URL must never be answered back"
-        cloudformation.record(url, body)
+        current[-1][1].record(url, body)
         return True
 
+    def fresh() -> tuple[World, Stack]:
+        emulated = World()
+        current.append((emulated, Stack(emulated)))
+        monkeypatch.setattr(clock, "CLOCK", emulated)
+        return current[-1]
+
+    monkeypatch.setattr(aws, "new_client", new_client)
     monkeypatch.setattr(sender, "send", send)
-    return cloudformation
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return fresh
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> tuple[World, Stack]:
+    return install(monkeypatch)()
+
+
+@pytest.fixture
+def world(account: tuple[World, Stack]) -> World:
+    return account[0]
+
+
+@pytest.fixture
+def stack(account: tuple[World, Stack]) -> Stack:
+    return account[1]
 
 
 def segment(day: int, uri: str = "s3://trail-archive/AWSLogs/") -> dict[str, Any]:

@@ -16,13 +16,14 @@ from tests.plan.fake_aws import (
     Fault,
     Stack,
     World,
+    account,
     plan,
     segment,
     stack,
     world,
 )
 
-__all__ = ["stack", "world"]  # the fixtures
+__all__ = ["account", "stack", "world"]  # the fixtures
 
 
 def execution_of(props: dict[str, Any], generation: int = 0) -> str:
