@@ -71,17 +71,31 @@ class CloudFormation:
             return None
         return Resource(answer.physical_id, props)
 
-    def delete(self, resource: Resource) -> None:
+    def delete(self, resource: Resource, *, twice: bool = False) -> None:
         for _ in range(OPERATOR_RETRIES):
-            answer = self.stack.send(
+            event = self.stack.event(
                 "Delete", resource.props, PhysicalResourceId=resource.physical_id
             )
+            answer = self.stack.deliver(event)
+            if twice:
+                self.stack.deliver(event)
+                twice = False
+            assert answer is not None
             if answer.status == "SUCCESS":
                 return
         raise AssertionError(f"the Delete of {resource.physical_id} never succeeded")
 
-    def update(self, resource: Resource, new: dict[str, Any]) -> Resource:
-        answer = self._update(resource, new)
+    def update(self, resource: Resource, new: dict[str, Any], *, twice: bool = False) -> Resource:
+        event = self.stack.event(
+            "Update",
+            new,
+            PhysicalResourceId=resource.physical_id,
+            OldResourceProperties=resource.props,
+        )
+        answer = self.stack.deliver(event)
+        if twice:
+            self.stack.deliver(event)
+        assert answer is not None
         if answer.status == "SUCCESS":
             if answer.physical_id != resource.physical_id:
                 self.delete(resource)  # clean-up of the replaced resource
@@ -135,8 +149,18 @@ def run_scenario(
         cfn.arm(site, fault)
         return cfn.create(old)
     if scenario == "the same request delivered twice":
+        # Create, Update and Delete, each delivered twice, each with the fault armed.
         cfn.arm(site, fault)
-        return cfn.create(old, twice=True)
+        created = cfn.create(old, twice=True)
+        if created is None:
+            return None
+        cfn.world.advance()
+        cfn.arm(site, fault)
+        updated = cfn.update(created, new, twice=True)
+        cfn.world.advance()
+        cfn.arm(site, fault)
+        cfn.delete(updated, twice=True)
+        return None
     if scenario == "Delete after failed Create":
         cfn.arm("states.StartExecution", Fault.REFUSED)
         event = cfn.stack.event("Create", old)
@@ -153,11 +177,11 @@ def run_scenario(
         cfn.arm(site, fault)
         return cfn.update(created, new)
     if scenario == "rollback Update":
-        updated = cfn._update(created, new)
-        assert updated.status == "SUCCESS", updated.reason
+        forward = cfn._update(created, new)
+        assert forward.status == "SUCCESS", forward.reason
         cfn.world.advance()
         cfn.arm(site, fault)
-        return cfn.rollback_after_another_resource_failed(Resource(updated.physical_id, new), old)
+        return cfn.rollback_after_another_resource_failed(Resource(forward.physical_id, new), old)
     assert scenario == "Delete"
     cfn.arm(site, fault)
     cfn.delete(created)

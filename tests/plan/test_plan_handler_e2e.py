@@ -4,6 +4,7 @@ Create, a repeated Create, Update after a failed segment, Delete in the middle o
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,12 +45,18 @@ class LambdaContext:
 
 
 def _stop_answers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's StopExecution answers with the stop date its interpreter thread sets when it
-    next looks, and fails with HTTP 500 when the thread has not looked yet (a busy machine):
-    the date is set by the call itself, as Step Functions answers."""
+    """moto's StopExecution fails with HTTP 500 when it comes before the execution's thread
+    has parsed the definition and built its environment (an execution a moment old on a busy
+    machine), and answers with the stop date the thread sets only when it next looks. Here it
+    waits for the environment (a condition, bounded) and dates the stop itself, as Step
+    Functions answers."""
     original = moto_execution.Execution.stop
 
     def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        worker = self.exec_worker
+        end = time.monotonic() + 60.0
+        while worker is not None and worker.env is None and time.monotonic() < end:
+            time.sleep(0.01)
         original(self, stop_date=stop_date, error=error, cause=cause)
         if self.stop_date is None:
             self.stop_date = stop_date
