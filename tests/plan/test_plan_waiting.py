@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -71,3 +72,13 @@ def test_a_bad_continuation_is_refused_naming_what_it_must_hold() -> None:
     with pytest.raises(waiting.ExecutionFailedError, match="InvalidContinuation"):
         waiting.read({waiting.KEY: {"ExecutionArn": ARN}})
     assert waiting.read({}) is None
+
+
+def test_a_continuation_carries_the_request_s_deadline_and_whether_it_started_the_execution() -> (
+    None
+):
+    state = waiting.begin(ARN, {"SegmentCount": 2}, 1_000.0, started=True)
+    event = {"RequestType": "Update", "ResponseURL": "https://example/response"}
+    continued = waiting.read(json.loads(waiting.payload(event, state)))
+    assert continued == state
+    assert continued.deadline == 1_000.0 + 58 * 60

@@ -302,8 +302,6 @@ def _end_previous(
             arn = plan_decisions.execution_arn(props.state_machine_arn, name)
             if status == "RUNNING" and arn not in ending and arn != keep:
                 ending.append(arn)
-    if not ending:
-        return
     for arn in ending:
         executions.stop(clients, budget, arn, STOPPED_BY_UPDATE)
     try:
