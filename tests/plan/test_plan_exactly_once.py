@@ -244,3 +244,23 @@ def test_the_store_s_imports_are_read_in_the_store_s_region(
     assert created.status == "SUCCESS", created.reason
     regions = {region for service, region in world.clients if service == "cloudtrail"}
     assert regions == {REGION}
+
+
+def test_a_rollback_that_names_the_failed_update_s_execution_also_resumes_the_old_plan(
+    world: World, stack: Stack
+) -> None:
+    created = stack.send("Create", OLD)
+    world.imports_stall = True
+    stack.timeout_seconds = 300
+    updated = stack.send(
+        "Update", NEW_WAITING, PhysicalResourceId=created.physical_id, OldResourceProperties=OLD
+    )
+    assert updated.status == "FAILED"
+
+    rollback = stack.send(
+        "Update", OLD, PhysicalResourceId=updated.physical_id, OldResourceProperties=NEW_WAITING
+    )
+
+    assert rollback.status == "SUCCESS", rollback.reason
+    assert world.running_executions() == [rollback.physical_id] == [execution_of(OLD, 1)]
+    assert world.running_imports() == []
