@@ -206,3 +206,42 @@ def test_a_bad_segment_is_named_by_its_position() -> None:
     segments = [request(2021), {**request(2022), "StartEventTime": "yesterday"}]
     with pytest.raises(PropertyError, match=r"^Segments\[1\]\.StartEventTime must be a UTC time"):
         plan_properties.parse(raw_plan(Segments=segments))
+
+
+@pytest.mark.parametrize(
+    ("statuses", "create", "chosen"),
+    [
+        ([], True, (0, True)),
+        (["FAILED"], True, (0, False)),
+        (["ABORTED", "FAILED"], True, (1, False)),
+        ([], False, (0, True)),
+        (["RUNNING"], False, (0, False)),
+        (["ABORTED"], False, (1, True)),
+        (["ABORTED", "SUCCEEDED"], False, (1, False)),
+        (["FAILED", "TIMED_OUT"], False, (2, True)),
+    ],
+)
+def test_a_create_keeps_its_identity_s_newest_execution_and_an_update_runs_a_stopped_one_again(
+    statuses: list[str], create: bool, chosen: tuple[int, bool]
+) -> None:
+    assert plan_decisions.choose_generation(statuses, create=create) == chosen
+
+
+def test_a_rollback_runs_again_only_the_execution_the_failed_update_aborted() -> None:
+    assert plan_decisions.keeps_previous("ABORTED", rollback=False)
+    assert not plan_decisions.keeps_previous("ABORTED", rollback=True)
+    for status in ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT"):
+        assert plan_decisions.keeps_previous(status, rollback=True)
+
+
+def test_a_store_in_another_region_than_the_state_machine_is_refused_naming_both() -> None:
+    props = plan_properties.parse(raw_plan())
+    assert plan_decisions.region_problem(props) is None
+    elsewhere = STORE.replace("eu-west-1", "us-east-1")
+    other = plan_properties.parse(
+        raw_plan(Segments=[request(2021) | {"Destinations": [elsewhere]}])
+    )
+    problem = plan_decisions.region_problem(other)
+    assert problem is not None
+    assert "eu-west-1" in problem
+    assert "us-east-1" in problem

@@ -4,6 +4,7 @@ Create, a repeated Create, Update after a failed segment, Delete in the middle o
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.stepfunctions.parser.backend import execution as moto_execution
 
 import plan_index
 from plan_handler import waiting
@@ -42,8 +44,32 @@ class LambdaContext:
         return 240_000
 
 
+def _stop_answers_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's StopExecution fails with HTTP 500 when it comes before the execution's thread
+    has parsed the definition and built its environment (an execution a moment old on a busy
+    machine), and answers with the stop date the thread sets only when it next looks. Here it
+    waits for the environment (a condition, bounded) and dates the stop itself, as Step
+    Functions answers."""
+    original = moto_execution.Execution.stop
+
+    def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+        worker = self.exec_worker
+        end = time.monotonic() + 60.0
+        while worker is not None and worker.env is None and time.monotonic() < end:
+            time.sleep(0.01)
+        original(self, stop_date=stop_date, error=error, cause=cause)
+        if self.stop_date is None:
+            self.stop_date = stop_date
+
+    monkeypatch.setattr(moto_execution.Execution, "stop", stop)
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[PlanEngine]:
+def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PlanEngine]:
+    """The engine, in which imports advance only while ``router.step_seconds`` is above 0:
+    a test that needs an import still running when the handler looks sets it to 0 (no test
+    races moto's interpreter threads)."""
+    _stop_answers_at_once(monkeypatch)
     with plan_engine(tmp_path) as running:
         env = {
             "AWS_ENDPOINT_URL": running.url,
@@ -173,8 +199,8 @@ def test_delete_in_the_middle_stops_the_execution_and_its_running_import(
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    # Imports advance slowly here, so that one still runs when the Delete looks.
-    engine.router.step_seconds = 0.25
+    # Imports hold still, so that one still runs when the Delete looks.
+    engine.router.step_seconds = 0.0
     created = resource.send("Create", ResourceProperties=resource.properties())
     engine.wait_until(
         lambda: any(
@@ -230,8 +256,8 @@ def test_an_update_adopts_the_running_import_and_the_old_executions_cleanup_leav
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    # Slow imports: the first one still runs when the Update and the clean-up come.
-    engine.router.step_seconds = 0.25
+    # Imports hold still: the first one still runs when the Update and the clean-up come.
+    engine.router.step_seconds = 0.0
     created = resource.send("Create", ResourceProperties=resource.properties())
 
     def running() -> list[str]:
@@ -299,7 +325,7 @@ def test_an_update_of_only_the_service_token_and_stop_on_delete_keeps_the_runnin
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    engine.router.step_seconds = 0.25
+    engine.router.step_seconds = 0.0
     created = resource.send("Create", ResourceProperties=resource.properties())
     engine.wait_until(lambda: bool(running_imports(engine, plan)))
 
@@ -352,7 +378,7 @@ def test_an_update_stops_a_leaving_segment_s_import_only_if_the_old_plan_said_st
 ) -> None:
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    engine.router.step_seconds = 0.25
+    engine.router.step_seconds = 0.0
     keep_running = resource.properties(StopOnDelete="false")
     created = resource.send("Create", ResourceProperties=keep_running)
     engine.wait_until(lambda: bool(running_imports(engine, plan)))
@@ -469,7 +495,7 @@ def test_a_waiting_create_whose_poll_is_refused_names_the_execution_so_delete_st
 
     plan = Plan(engine, templates["stop"], archive)
     resource = Resource(plan, responses)
-    engine.router.step_seconds = 0.25
+    engine.router.step_seconds = 0.0
     monkeypatch.setattr(waiting, "wait", refused)
     created = resource.send(
         "Create", ResourceProperties=resource.properties(WaitForCompletion="true")
@@ -479,6 +505,8 @@ def test_a_waiting_create_whose_poll_is_refused_names_the_execution_so_delete_st
     assert code in created["Reason"]
     arn = created["PhysicalResourceId"]
     assert arn.startswith("arn:aws:states:"), "the answer must name the execution it started"
+    # The Delete comes once the execution's first import runs (not while it starts it).
+    engine.wait_until(lambda: bool(running_imports(engine, plan)))
     deleted = resource.send(
         "Delete", PhysicalResourceId=arn, ResourceProperties=resource.properties()
     )

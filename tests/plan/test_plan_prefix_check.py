@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.stub import Stubber
 
-from plan_handler import lifecycle
+from plan_handler import store
 
 BUCKET, PREFIX, REGION = "trail-archive", "AWSLogs/111122223333/CloudTrail/", "eu-west-1"
 LISTING = {"Bucket": BUCKET, "Prefix": PREFIX, "MaxKeys": 1}
@@ -35,7 +35,7 @@ class StubbedClients:
 
 def is_empty(arrange: Callable[[Stubber, Any], None]) -> bool:
     clients = StubbedClients(arrange)
-    empty = lifecycle._prefix_is_empty(clients, lambda: 60.0, REGION, BUCKET, PREFIX)  # type: ignore[arg-type]
+    empty = store._prefix_is_empty(clients, lambda: 60.0, REGION, BUCKET, PREFIX)  # type: ignore[arg-type]
     clients.stubber.assert_no_pending_responses()
     return empty
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -34,7 +35,7 @@ def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 def test_a_plan_still_running_after_58_minutes_fails_the_wait_and_goes_on(
     fake_clock: FakeClock,
 ) -> None:
-    state = waiting.begin(ARN, {"SegmentCount": 5})
+    state = waiting.begin(ARN, {"SegmentCount": 5}, fake_clock.epoch)
     polls: list[float] = []
 
     def describe(_arn: str) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def test_a_timed_out_execution_is_named_with_its_status_error_and_cause(
 ) -> None:
     with pytest.raises(waiting.ExecutionFailedError) as failed:
         waiting.wait(
-            waiting.begin(ARN, {}),
+            waiting.begin(ARN, {}, fake_clock.epoch),
             describe=lambda _a: {"status": "TIMED_OUT", "error": "States.Timeout"},
             hand_over=lambda _s: None,
             remaining=lambda: 100.0,
@@ -71,3 +72,13 @@ def test_a_bad_continuation_is_refused_naming_what_it_must_hold() -> None:
     with pytest.raises(waiting.ExecutionFailedError, match="InvalidContinuation"):
         waiting.read({waiting.KEY: {"ExecutionArn": ARN}})
     assert waiting.read({}) is None
+
+
+def test_a_continuation_carries_the_request_s_deadline_and_whether_it_started_the_execution() -> (
+    None
+):
+    state = waiting.begin(ARN, {"SegmentCount": 2}, 1_000.0, started=True)
+    event = {"RequestType": "Update", "ResponseURL": "https://example/response"}
+    continued = waiting.read(json.loads(waiting.payload(event, state)))
+    assert continued == state
+    assert continued.deadline == 1_000.0 + 58 * 60

@@ -1,9 +1,10 @@
 """Create, Update and Delete of the plan's custom resource: a thin layer over AWS.
 
-Create starts one execution of the plan's state machine (adopting a running or succeeded one of
-the same identity); Update stops the previous execution and starts the new plan; Delete stops
-the execution and, with StopOnDelete, the plan's running import. The handler never waits for
-imports: the state machine does.
+Create starts one execution of the plan's state machine (keeping one of the same identity in
+any status); Update stops the previous execution and starts the new plan; Delete stops the
+execution and, with StopOnDelete, the plan's running import. The handler never waits for
+imports: the state machine does. docs/DESIGN.md ("Exactly once — plans") lists the rules and
+where each is enforced.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from import_handler import aws, cloudtrail, sender
-from import_handler.model import ImportRecord
-from import_handler.properties import ImportIdentity, PropertyError
-from plan_handler import plan_decisions, plan_properties, waiting
+from import_handler import aws, clock, sender
+from import_handler.properties import PropertyError
+from plan_handler import executions, plan_decisions, plan_properties, request_time, store, waiting
+from plan_handler.executions import PlanRequestError
 from plan_handler.plan_properties import PlanProperties
 
 logger = logging.getLogger(__name__)
@@ -25,9 +27,10 @@ logger.setLevel(logging.INFO)
 
 # Kept back from the invocation's time to answer CloudFormation.
 ANSWER_RESERVE_SECONDS = 15.0
-LIST_IMPORTS_PAGE = 50
-LIST_IMPORTS_PAGES = 20
 NOT_STARTED = "plan-not-started"
+STOPPED_BY_UPDATE = "replaced by an Update of the plan's custom resource"
+STOPPED_BY_FAILED_UPDATE = "the Update of the plan's custom resource that started it failed"
+STOPPED_BY_DELETE = "the plan's custom resource was deleted"
 
 
 class Budget:
@@ -41,7 +44,19 @@ class Budget:
         return max(remaining - ANSWER_RESERVE_SECONDS, 0.0)
 
 
+@dataclass
+class Outcome:
+    """What the request has done so far, as its answer must say whatever happens next."""
+
+    physical_id: str
+    #: The execution this request (or its continuation) sent StartExecution for.
+    started: str | None = None
+
+
 def handle(event: Mapping[str, Any], context: Any) -> None:
+    received = clock.now()
+    signed = request_time.request_signed_at(str(event.get("ResponseURL") or ""))
+    requested_at = received if signed is None else min(signed, received)
     budget = Budget(context)
     clients = aws.Clients()
     body: dict[str, Any] = {
@@ -50,40 +65,38 @@ def handle(event: Mapping[str, Any], context: Any) -> None:
         "LogicalResourceId": event.get("LogicalResourceId"),
     }
     request_type = event.get("RequestType")
-    physical_id = str(event.get("PhysicalResourceId") or NOT_STARTED)
+    outcome = Outcome(str(event.get("PhysicalResourceId") or NOT_STARTED))
     answer: Mapping[str, Any] | None
     try:
         continued = waiting.read(event)
         if continued is not None:
-            physical_id = continued.execution_arn
+            # A continuation only waits: it never starts an execution or an import.
+            outcome.physical_id = continued.execution_arn
+            outcome.started = continued.execution_arn if continued.started else None
             answer = _wait(event, context, clients, budget, continued)
         elif request_type == "Delete":
             delete(event, clients, budget)
             answer = {}
         elif request_type in ("Create", "Update"):
-            physical_id, data = start(event, clients, budget)
+            data = start(event, clients, budget, outcome)
             answer = data
             if _waits(event):
-                answer = _wait(event, context, clients, budget, waiting.begin(physical_id, data))
+                state = waiting.begin(
+                    outcome.physical_id, data, requested_at, started=outcome.started is not None
+                )
+                answer = _wait(event, context, clients, budget, state)
         else:
             raise PropertyError(
                 "RequestType", f"must be Create, Update or Delete, got {request_type!r}"
             )
         if answer is None:
             return  # handed over: the continuation answers
-        body.update(Status="SUCCESS", PhysicalResourceId=physical_id, Data=dict(answer))
-    except waiting.ExecutionFailedError as error:
-        body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=str(error)[:1000])
-    except PropertyError as error:
-        body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=str(error))
-    except aws.ERRORS as error:
-        code = aws.error_code(error) or type(error).__name__
-        reason = f"{request_type} of the import plan failed: {code}: {aws.error_message(error)}"
-        body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=reason[:1000])
+        body.update(Status="SUCCESS", PhysicalResourceId=outcome.physical_id, Data=dict(answer))
     except Exception as error:  # the stack must get an answer, whatever happened
-        logger.exception("unexpected error")
-        reason = f"{request_type} of the import plan failed: {type(error).__name__}: {error}"
-        body.update(Status="FAILED", PhysicalResourceId=physical_id, Reason=reason[:1000])
+        reason = _reason(request_type, error)
+        if request_type == "Update" and outcome.started is not None:
+            reason += _stop_what_the_update_started(event, clients, budget, outcome.started)
+        body.update(Status="FAILED", PhysicalResourceId=outcome.physical_id, Reason=reason[:1000])
     logger.info(
         "answer %s %s %s",
         body["Status"],
@@ -92,6 +105,47 @@ def handle(event: Mapping[str, Any], context: Any) -> None:
     )
     seconds_left = float(context.get_remaining_time_in_millis()) / 1000.0
     sender.send(str(event["ResponseURL"]), body, os.environ.get("AWS_CA_BUNDLE"), seconds_left)
+
+
+def _reason(request_type: object, error: Exception) -> str:
+    if isinstance(error, waiting.ExecutionFailedError | PlanRequestError | PropertyError):
+        return str(error)
+    if isinstance(error, aws.ERRORS):
+        code = aws.error_code(error) or type(error).__name__
+        return f"{request_type} of the import plan failed: {code}: {aws.error_message(error)}"
+    logger.exception("unexpected error")
+    return f"{request_type} of the import plan failed: {type(error).__name__}: {error}"
+
+
+def _stop_what_the_update_started(
+    event: Mapping[str, Any], clients: aws.Clients, budget: Callable[[], float], arn: str
+) -> str:
+    """A failed Update leaves nothing running that the rollback would not know: it stops the
+    execution it started and, as the old StopOnDelete allows, that execution's imports of
+    segments the old plan does not have (the rollback's plan adopts the ones it shares)."""
+    stopped: list[str] = []
+    try:
+        if executions.stop(clients, budget, arn, STOPPED_BY_FAILED_UPDATE):
+            stopped.append(f"stopped execution {arn}")
+        old_raw = event.get("OldResourceProperties")
+        if plan_properties.stop_on_delete_leniently(old_raw):
+            new = plan_properties.parse(event.get("ResourceProperties"))
+            old = plan_properties.parse(old_raw)
+            imports = store.stop_imports(
+                clients,
+                budget,
+                new,
+                (s.identity for s in new.segments),
+                [s.identity for s in old.segments],
+            )
+            stopped.extend(f"stopped import {i}" for i in imports)
+    except Exception as error:
+        code = aws.error_code(error) or type(error).__name__
+        return (
+            f"; execution {arn} was started and could not be stopped ({code}): the rollback "
+            "stops it"
+        )
+    return "; " + ", ".join(stopped) if stopped else f"; execution {arn} is not running"
 
 
 def _waits(event: Mapping[str, Any]) -> bool:
@@ -108,9 +162,10 @@ def _wait(
     props = plan_properties.parse(event.get("ResourceProperties"))
 
     def describe(arn: str) -> Mapping[str, Any]:
+        current = executions.current_execution(clients, budget, arn)
         described: Mapping[str, Any] = clients.get(
             "stepfunctions", None, budget()
-        ).describe_execution(executionArn=arn)
+        ).describe_execution(executionArn=current)
         return described
 
     return waiting.wait(
@@ -123,56 +178,79 @@ def _wait(
 
 
 def start(
-    event: Mapping[str, Any], clients: aws.Clients, budget: Callable[[], float]
-) -> tuple[str, dict[str, Any]]:
+    event: Mapping[str, Any],
+    clients: aws.Clients,
+    budget: Callable[[], float],
+    outcome: Outcome,
+) -> dict[str, Any]:
+    """Create or Update: keep, adopt or start the plan's execution; its answer's Data."""
     raw = event.get("ResourceProperties") or {}
     props = plan_properties.parse(raw)
-    identity = plan_decisions.plan_identity(
-        str(event.get("StackId")), str(event.get("LogicalResourceId")), raw
+    problem = plan_decisions.region_problem(props)
+    if problem is not None:
+        raise PropertyError("Segments[0].Destinations", problem)
+    stack_id, logical_id = str(event.get("StackId")), str(event.get("LogicalResourceId"))
+    identity = plan_decisions.plan_identity(stack_id, logical_id, raw)
+    machine = props.state_machine_arn
+    create = event.get("RequestType") == "Create"
+    if create:
+        # A failed Create names this plan's first execution from the start: the Delete that
+        # follows stops it even when another delivery of this Create started it.
+        first = plan_decisions.execution_name(identity, 0)
+        outcome.physical_id = plan_decisions.execution_arn(machine, first)
+    else:
+        kept = _update_keeps(event, clients, budget, identity)
+        if kept is None or _old_identity(event) != identity:
+            _end_previous(event, props, clients, budget, keep=kept)
+        if kept is not None:
+            return _data(kept, props, None)
+    statuses = executions.generations(clients, budget, machine, identity)
+    generation, must_start = plan_decisions.choose_generation(statuses, create=create)
+    name = plan_decisions.execution_name(identity, generation)
+    arn = plan_decisions.execution_arn(machine, name)
+    if not must_start:
+        logger.info("keeping execution %s (%s)", name, statuses[generation])
+        outcome.physical_id = arn
+        return _data(arn, props, None)
+    execution_input = plan_decisions.execution_input(
+        props, store.earlier_imports(clients, budget, props)
     )
-    if event.get("RequestType") == "Update":
-        previous = str(event.get("PhysicalResourceId") or "")
-        if plan_decisions.is_execution_of(identity, previous):
-            status = _execution_status(clients, budget, previous)
-            if status is not None:
-                # Only ServiceToken, ServiceTimeout, StopOnDelete or WaitForCompletion changed:
-                # the plan is the same, whatever its state; a FAILED one runs again only with a
-                # new RetryToken (which changes the identity).
-                logger.info("keeping execution %s (%s): the plan is unchanged", previous, status)
-                return previous, _data(previous, props, None)
-        _end_previous(event, props, clients, budget)
-    states = clients.get("stepfunctions", None, budget())
-    for generation in range(plan_decisions.MAX_GENERATIONS):
-        name = plan_decisions.execution_name(identity, generation)
-        arn = plan_decisions.execution_arn(props.state_machine_arn, name)
-        status = _execution_status(clients, budget, arn)
-        if status in plan_decisions.ADOPTABLE:
-            logger.info("adopting execution %s (%s)", name, status)
-            return arn, _data(arn, props, None)
-        if status is not None:
-            continue  # ABORTED, FAILED or TIMED_OUT: this plan runs again under the next name
-        execution_input = plan_decisions.execution_input(
-            props, _earlier_imports(clients, budget, props)
-        )
-        empty = _segments_without_source_files(clients, budget, props)
-        try:
-            states.start_execution(
-                stateMachineArn=props.state_machine_arn,
-                name=name,
-                input=json.dumps(execution_input),
-            )
-        except aws.ERRORS as error:
-            if aws.error_code(error) != "ExecutionAlreadyExists":
-                raise
-            # Started by a concurrent request of the same plan since we looked: adopt it.
-            logger.info("execution %s was started concurrently; adopting it", name)
-            return arn, _data(arn, props, None)
-        logger.info("started execution %s", name)
-        return arn, {**_data(arn, props, execution_input), "SegmentsWithoutSourceFiles": len(empty)}
-    raise PropertyError(
-        "RetryToken",
-        f"must change: this plan already ran {plan_decisions.MAX_GENERATIONS} times "
-        "without succeeding",
+    empty = store.segments_without_source_files(clients, budget, props)
+    # From here StartExecution may have been sent: every answer names the execution.
+    outcome.physical_id = outcome.started = arn
+    executions.start(clients, budget, machine, name, json.dumps(execution_input))
+    logger.info("started execution %s", name)
+    return {**_data(arn, props, execution_input), "SegmentsWithoutSourceFiles": len(empty)}
+
+
+def _update_keeps(
+    event: Mapping[str, Any],
+    clients: aws.Clients,
+    budget: Callable[[], float],
+    identity: str,
+) -> str | None:
+    """The previous execution, when the Update keeps it (``plan_decisions.keeps_previous``)."""
+    previous = str(event.get("PhysicalResourceId") or "")
+    if not plan_decisions.is_execution_of(identity, previous):
+        return None
+    current = executions.current_execution(clients, budget, previous)
+    status = executions.status(clients, budget, current)
+    if status is None:
+        return None
+    rollback = _old_identity(event) != identity
+    if not plan_decisions.keeps_previous(status, rollback=rollback):
+        logger.info("execution %s was stopped by the failed Update: it runs again", previous)
+        return None
+    logger.info("keeping execution %s (%s): the plan is unchanged", previous, status)
+    return previous
+
+
+def _old_identity(event: Mapping[str, Any]) -> str | None:
+    old = event.get("OldResourceProperties")
+    if not isinstance(old, Mapping):
+        return None
+    return plan_decisions.plan_identity(
+        str(event.get("StackId")), str(event.get("LogicalResourceId")), old
     )
 
 
@@ -183,7 +261,8 @@ def delete(event: Mapping[str, Any], clients: aws.Clients, budget: Callable[[], 
     if state_machine is None:
         logger.info("no execution was started (%s): nothing to stop", arn or "no id")
         return
-    _stop_execution(clients, budget, arn)
+    current = executions.current_execution(clients, budget, arn)
+    executions.stop(clients, budget, current, STOPPED_BY_DELETE)
     if not plan_properties.stop_on_delete_leniently(raw):
         return
     try:
@@ -192,10 +271,10 @@ def delete(event: Mapping[str, Any], clients: aws.Clients, budget: Callable[[], 
         # A bad property must not block a stack deletion: the execution is stopped already.
         logger.warning("cannot tell the plan's imports (%s): none is stopped", error)
         return
-    if _other_running_executions(clients, budget, state_machine, arn):
+    if executions.others_running(clients, budget, state_machine, current):
         # A newer execution of this plan (after an Update) carries on with its imports.
         return
-    _stop_imports(clients, budget, props, (s.identity for s in props.segments), ())
+    store.stop_imports(clients, budget, props, (s.identity for s in props.segments))
 
 
 def _end_previous(
@@ -203,162 +282,40 @@ def _end_previous(
     props: PlanProperties,
     clients: aws.Clients,
     budget: Callable[[], float],
+    *,
+    keep: str | None = None,
 ) -> None:
-    """Stop the previous plan's execution; with the previous plan's StopOnDelete, stop the
-    import of a segment that the new plan no longer has (an identical one is adopted by the new
-    execution instead). The old value decides: it is what the running plan was deployed with."""
+    """Stop the previous plan's executions: the one CloudFormation names and any running
+    generation of the old properties' plan (after a failed Update, a rollback finds the
+    execution that Update started even when CloudFormation names the older one). With the
+    previous plan's StopOnDelete, stop the import of a segment that the new plan no longer has
+    (an identical one is adopted by the new execution instead). The old value decides: it is
+    what the running plan was deployed with. ``keep``: the previous execution, which a
+    rollback keeps."""
     previous = str(event.get("PhysicalResourceId") or "")
-    if plan_decisions.state_machine_of(previous) is None:
-        return
-    _stop_execution(clients, budget, previous)
+    ending = [previous] if plan_decisions.state_machine_of(previous) and previous != keep else []
+    old_identity = _old_identity(event)
+    if old_identity is not None:
+        statuses = executions.generations(clients, budget, props.state_machine_arn, old_identity)
+        for generation, status in enumerate(statuses):
+            name = plan_decisions.execution_name(old_identity, generation)
+            arn = plan_decisions.execution_arn(props.state_machine_arn, name)
+            if status == "RUNNING" and arn not in ending and arn != keep:
+                ending.append(arn)
+    for arn in ending:
+        executions.stop(clients, budget, arn, STOPPED_BY_UPDATE)
     try:
         old = plan_properties.parse(event.get("OldResourceProperties"))
     except PropertyError:
         return
     if old.stop_on_delete:
-        _stop_imports(
+        store.stop_imports(
             clients,
             budget,
             old,
             (s.identity for s in old.segments),
             [s.identity for s in props.segments],
         )
-
-
-def _stop_imports(
-    clients: aws.Clients,
-    budget: Callable[[], float],
-    props: PlanProperties,
-    leaving: Any,
-    staying: Any,
-) -> None:
-    client = clients.cloudtrail(None, budget())
-    running = cloudtrail.ongoing_imports(client, props.destination)
-    for record in plan_decisions.imports_to_stop(running, leaving, staying):
-        logger.info("stopping import %s", record.import_id)
-        cloudtrail.stop_import(clients.cloudtrail(None, budget()), record.import_id)
-
-
-def _execution_status(clients: aws.Clients, budget: Callable[[], float], arn: str) -> str | None:
-    try:
-        response = clients.get("stepfunctions", None, budget()).describe_execution(executionArn=arn)
-    except aws.ERRORS as error:
-        if aws.error_code(error) == "ExecutionDoesNotExist":
-            return None
-        raise
-    return str(response["status"])
-
-
-def _stop_execution(clients: aws.Clients, budget: Callable[[], float], arn: str) -> None:
-    status = _execution_status(clients, budget, arn)
-    if status != "RUNNING":
-        logger.info("execution %s is %s: nothing to stop", arn, status or "unknown")
-        return
-    try:
-        clients.get("stepfunctions", None, budget()).stop_execution(
-            executionArn=arn,
-            error="CloudTrailLakeImportPlan.Stopped",
-            cause="the plan's custom resource was updated or deleted",
-        )
-    except aws.ERRORS as error:
-        if aws.error_code(error) != "ExecutionDoesNotExist":
-            raise
-    logger.info("stopped execution %s", arn)
-
-
-def _other_running_executions(
-    clients: aws.Clients, budget: Callable[[], float], state_machine: str, arn: str
-) -> bool:
-    try:
-        response = clients.get("stepfunctions", None, budget()).list_executions(
-            stateMachineArn=state_machine, statusFilter="RUNNING", maxResults=10
-        )
-    except aws.ERRORS as error:
-        if aws.error_code(error) == "StateMachineDoesNotExist":
-            return False
-        raise
-    return any(item["executionArn"] != arn for item in response.get("executions", []))
-
-
-def _earlier_imports(
-    clients: aws.Clients, budget: Callable[[], float], props: PlanProperties
-) -> dict[ImportIdentity, list[ImportRecord]]:
-    """Imports into the store whose source and window equal a segment's, newest first.
-
-    ListImports returns no source or window: the newest imports are read with GetImport, as
-    many as three per segment plus ten (CloudTrail's quota for these APIs is about 1 TPS).
-    """
-    wanted = {plan_decisions.source_key(s.identity) for s in props.segments}
-    to_read = min(3 * len(props.segments) + 10, 100)
-    found: dict[ImportIdentity, list[ImportRecord]] = {}
-    for import_id in _recent_import_ids(clients, budget, props.destination)[:to_read]:
-        record = cloudtrail.get_import(clients.cloudtrail(None, budget()), import_id)
-        if record is None or record.identity is None:
-            continue
-        key = plan_decisions.source_key(record.identity)
-        if key in wanted:
-            found.setdefault(key, []).append(record)
-    return found
-
-
-def _segments_without_source_files(
-    clients: aws.Clients, budget: Callable[[], float], props: PlanProperties
-) -> list[int]:
-    """The segments whose prefix holds no object yet (one ListObjectsV2 of one key per prefix).
-
-    They still run (the Lake completes them with nothing, and a later deploy imports them
-    again, see ``plan_decisions.imported_nothing``); the answer and the log name them.
-    """
-    empty_at: dict[tuple[str, str, str], bool] = {}
-    empty: list[int] = []
-    for index, segment in enumerate(props.segments):
-        identity = segment.identity
-        where = (identity.s3_bucket_region, identity.bucket, identity.prefix)
-        if where not in empty_at:
-            empty_at[where] = _prefix_is_empty(clients, budget, *where)
-        if empty_at[where]:
-            logger.warning(
-                "NO_SOURCE_FILES: segment %d (%s) has no object under its prefix yet",
-                index,
-                identity.s3_location_uri,
-            )
-            empty.append(index)
-    return empty
-
-
-def _prefix_is_empty(
-    clients: aws.Clients, budget: Callable[[], float], region: str, bucket: str, prefix: str
-) -> bool:
-    """False when S3 will not say (another account's bucket, say): the import judges."""
-    try:
-        listed = clients.s3(region, budget()).list_objects_v2(
-            Bucket=bucket, Prefix=prefix, MaxKeys=1
-        )
-    except aws.ERRORS as error:
-        logger.warning(
-            "cannot list s3://%s/%s (%s): the import judges",
-            bucket,
-            prefix,
-            aws.error_code(error) or type(error).__name__,
-        )
-        return False
-    return not listed.get("Contents")
-
-
-def _recent_import_ids(
-    clients: aws.Clients, budget: Callable[[], float], destination: str
-) -> list[str]:
-    listed: list[Mapping[str, Any]] = []
-    kwargs: dict[str, Any] = {"Destination": destination, "MaxResults": LIST_IMPORTS_PAGE}
-    for _ in range(LIST_IMPORTS_PAGES):
-        response = clients.cloudtrail(None, budget()).list_imports(**kwargs)
-        listed.extend(item for item in response.get("Imports", []) if item.get("ImportId"))
-        token = response.get("NextToken")
-        if not token:
-            break
-        kwargs["NextToken"] = token
-    listed.sort(key=lambda item: str(item.get("CreatedTimestamp", "")), reverse=True)
-    return [str(item["ImportId"]) for item in listed]
 
 
 def _data(

@@ -151,3 +151,52 @@ def imports_to_stop(
     plan's to keep, and one of another stack is not this plan's to stop)."""
     stop = set(leaving) - set(staying)
     return [r for r in running if r.running and r.identity is not None and r.identity in stop]
+
+
+def region_of(arn: str) -> str:
+    """The region field of an ARN ("" when it has none)."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 5 else ""
+
+
+def region_problem(props: PlanProperties) -> str | None:
+    """Why the plan cannot run where it is deployed, None when it can.
+
+    The state machine starts every import in its own region, and an import runs in its event
+    data store's region: a store elsewhere would make every call of the plan miss it.
+    """
+    store = region_of(props.destination)
+    machine = region_of(props.state_machine_arn)
+    if store == machine:
+        return None
+    return (
+        f"must import into an event data store in {machine}, the region of the plan's stack "
+        f"and state machine; {props.destination} is in {store}. Deploy the plan in a stack in "
+        f"{store} (CloudTrail starts an import in its store's region)"
+    )
+
+
+def choose_generation(statuses: Sequence[str], *, create: bool) -> tuple[int, bool]:
+    """Which generation of a plan identity a request runs, and whether it must start it.
+
+    ``statuses`` are those of the generations that exist, 0 first (names are taken in order).
+    A Create keeps the newest execution of its identity, whatever its status: the same Create
+    delivered again must never start a second one. An Update (or a rollback) adopts a
+    RUNNING or SUCCEEDED generation and runs a stopped plan again under the next name.
+    """
+    if create:
+        return (len(statuses) - 1, False) if statuses else (0, True)
+    for generation, status in enumerate(statuses):
+        if status in ADOPTABLE:
+            return generation, False
+    return len(statuses), True
+
+
+def keeps_previous(status: str, *, rollback: bool) -> bool:
+    """An Update whose previous execution is one of the new plan's generations keeps it.
+
+    Only NOT_IN_IDENTITY keys changed (``rollback`` False): the plan is the same, whatever its
+    state; a FAILED one runs again only with a new RetryToken. A rollback (the old properties
+    are another plan) finds the execution the failed Update stopped: ABORTED, it runs again.
+    """
+    return not rollback or status != "ABORTED"

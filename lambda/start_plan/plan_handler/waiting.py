@@ -1,7 +1,8 @@
 """``WaitForCompletion``: the plan handler waits for the execution as the single import waits
 for its import — DescribeExecution every few seconds, handing over to a fresh asynchronous
-invocation of itself before its own timeout, and giving up 58 minutes after the request came
-(CloudFormation waits at most an hour for a custom resource)."""
+invocation of itself before its own timeout, and giving up 58 minutes after CloudFormation made
+the request (``request_time``: it waits at most an hour for a custom resource, counted from
+then, not from when this handler got round to it)."""
 
 from __future__ import annotations
 
@@ -19,12 +20,20 @@ logger = logging.getLogger(__name__)
 KEY = "CtLakeImportPlanContinuation"
 # Kept back from the invocation's time for the hand-over (or the answer) after the last poll.
 HANDOVER_RESERVE_SECONDS = 35.0
+#: Invoke is sent again only when Lambda cannot have received it (1 s, then 2 s apart).
+HAND_OVER_ATTEMPTS = 3
 MAX_POLL_SECONDS = 30
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
 
 class ExecutionFailedError(Exception):
     """The execution ended without succeeding, or outlived the wait: the answer is FAILED."""
+
+
+class HandOverFailedError(ExecutionFailedError):
+    """The continuation could not be handed to Lambda, or may not have been: the answer is
+    FAILED and names the execution (a continuation that did get through only waits and
+    answers again, which CloudFormation ignores; it never starts anything)."""
 
 
 @dataclass(frozen=True)
@@ -34,17 +43,24 @@ class Waiting:
     execution_arn: str
     deadline: float
     data: Mapping[str, Any]
+    #: The request sent the StartExecution of ``execution_arn`` (rather than keeping or adopting
+    #: an execution): a failed Update stops it before it answers.
+    started: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
             "ExecutionArn": self.execution_arn,
             "DeadlineEpoch": self.deadline,
             "Data": dict(self.data),
+            "Started": self.started,
         }
 
 
-def begin(execution_arn: str, data: Mapping[str, Any]) -> Waiting:
-    return Waiting(execution_arn, clock.now() + MAX_WAIT_SECONDS, data)
+def begin(
+    execution_arn: str, data: Mapping[str, Any], requested_at: float, *, started: bool = False
+) -> Waiting:
+    """The wait for a request CloudFormation made at ``requested_at`` (epoch seconds)."""
+    return Waiting(execution_arn, requested_at + MAX_WAIT_SECONDS, data, started)
 
 
 def read(event: Mapping[str, Any]) -> Waiting | None:
@@ -66,7 +82,7 @@ def read(event: Mapping[str, Any]) -> Waiting | None:
         raise ExecutionFailedError(
             f"InvalidContinuation: {KEY} must hold ExecutionArn, DeadlineEpoch and Data"
         )
-    return Waiting(arn, float(deadline), data)
+    return Waiting(arn, float(deadline), data, raw.get("Started") is True)
 
 
 def wait(
@@ -123,11 +139,26 @@ def hand_over(
     """Invoke this function asynchronously with the event and the continuation."""
 
     def invoke(waiting: Waiting) -> None:
-        clients.lambda_(budget()).invoke(
-            FunctionName=str(context.invoked_function_arn),
-            InvocationType="Event",
-            Payload=payload(event, waiting),
-        )
+        body = payload(event, waiting)
+        for attempt in range(1, HAND_OVER_ATTEMPTS + 1):
+            try:
+                clients.lambda_(budget()).invoke(
+                    FunctionName=str(context.invoked_function_arn),
+                    InvocationType="Event",
+                    Payload=body,
+                )
+                break
+            except aws.ERRORS as error:
+                code = aws.error_code(error) or type(error).__name__
+                if attempt == HAND_OVER_ATTEMPTS or not aws.safe_to_resend(error):
+                    raise HandOverFailedError(
+                        f"HandOverFailed: the wait for execution {waiting.execution_arn} could "
+                        f"not be handed to a new invocation (Invoke: {code}: "
+                        f"{aws.error_message(error)}). Check lambda:InvokeFunction on the "
+                        "plan handler and its concurrency"
+                    ) from error
+                logger.warning("Invoke was not made (%s); trying again", code)
+                clock.sleep(attempt)
         logger.info("handed over the wait for %s", waiting.execution_arn)
 
     return invoke
