@@ -16,15 +16,18 @@ from dataclasses import replace
 # The modules only some requests need (update, preflight, cost_guard, cross_account, explain)
 # are imported where they are used: every cold start compiles the asset's modules
 # (benchmarks/RESULTS.md, cold start), and a continuation or a Delete needs none of them.
-from import_handler import aws, clock, cloudtrail, waiting
+from import_handler import aws, clock, cloudtrail, lookup, request_time, waiting
 from import_handler import properties as props_mod
 from import_handler.answer import Outcome, failure, nothing_imported, success
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
+    MAX_WAIT_SECONDS,
+    choose_earlier,
     deadline_for,
     decide_create,
     decide_delete,
     is_import_id,
+    refuse_overlap,
 )
 from import_handler.invocation import Invocation
 from import_handler.model import (
@@ -78,16 +81,26 @@ def _handle(inv: Invocation) -> Outcome | None:
             inv.data[ESTIMATED_GB] = state.estimated_gb
         return waiting.wait(inv, props, state)
     # Decide.
-    deadline = deadline_for(clock.now(), props.completion_timeout_seconds)
+    requested = request_time.requested_at(inv.event.get("ResponseURL"), clock.now())
+    if clock.now() >= requested + MAX_WAIT_SECONDS:
+        # CloudFormation has given up on this request (or is about to): nothing may start.
+        raise ImportFailed(
+            "RequestExpired: this request was made over 58 minutes ago and CloudFormation "
+            "stops waiting after 60; nothing was started. Deploy again"
+        )
+    deadline = deadline_for(requested, props.completion_timeout_seconds)
     current: ImportRecord | None = None
+    history: list[ImportRecord] = []
     if inv.request_type == "Create":
-        action = decide_create()
+        history = lookup.store_history(inv, props.identity)
+        action = decide_create(choose_earlier(lookup.matching(props.identity, history)))
     elif inv.request_type == "Update":
         from import_handler import update
 
-        action, current = update.decide(inv, props)
+        action, current, history = update.decide(inv, props)
     else:
         raise ImportFailed(f"UnknownRequestType: {inv.request_type!r}")
+    action = refuse_overlap(props, action, history)
     inv.log(
         type(action).__name__.lower(),
         import_id=current.import_id if current else None,
@@ -136,7 +149,7 @@ def _act(
         update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None
     state = waiting.State(None, deadline, 0, retry_id, _estimated(inv))
-    started = waiting.start(inv, props, state)
+    started = waiting.start(inv, props, state, looked_up=True)
     if isinstance(started, KeepTrying):
         return waiting.wait(inv, props, state, blocker=started.blocker_id)
     if props.wait_for_completion:

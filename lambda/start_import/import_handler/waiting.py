@@ -20,17 +20,31 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 # explain is imported where a failure needs it: most requests never do (cold start).
-from import_handler import aws, clock, cloudtrail
+from import_handler import aws, clock, cloudtrail, lookup
 from import_handler.answer import Outcome, success
 from import_handler.decisions import (
     MAX_WAIT_SECONDS,
     Next,
+    choose_earlier,
     decide_busy,
+    decide_create,
     decide_poll,
     is_import_id,
+    refuse_overlap,
 )
 from import_handler.invocation import HANDOVER_RESERVE_SECONDS, Invocation
-from import_handler.model import Adopt, Fail, ImportFailed, ImportRecord, KeepTrying
+from import_handler.model import (
+    RETRYABLE,
+    Action,
+    Adopt,
+    Fail,
+    ImportFailed,
+    ImportRecord,
+    Keep,
+    KeepTrying,
+    Retry,
+    Start,
+)
 from import_handler.properties import ImportProperties
 
 logger = logging.getLogger(__name__)
@@ -101,33 +115,87 @@ def payload(event: Mapping[str, Any], state: State) -> bytes:
 # --- Starting --------------------------------------------------------------------------------
 
 
-def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecord | KeepTrying:
-    """StartImport (or the retry of ``state.retry_import_id``); adopt our own running import."""
+def start(
+    inv: Invocation, props: ImportProperties, state: State, *, looked_up: bool = False
+) -> ImportRecord | KeepTrying:
+    """StartImport (or the retry of ``state.retry_import_id``); adopt our own running import.
+
+    Unless the caller has just ``looked_up`` the store's imports (and decided on them), they
+    are read first (rules 1, 2 and 6 of docs/DESIGN.md, "Exactly once"): an import with this
+    identity is kept, adopted or retried instead, an overlap refused.
+    """
     retry_id = state.retry_import_id
+    if not looked_up:
+        history = lookup.store_history(inv, props.identity, HANDOVER_RESERVE_SECONDS)
+        action = refuse_overlap(props, _again(props, retry_id, history), history)
+        if isinstance(action, Fail):
+            raise ImportFailed(action.reason)
+        if isinstance(action, Keep):
+            inv.log(type(action).__name__.lower(), import_id=action.record.import_id)
+            if isinstance(action, Adopt):
+                inv.started_import(action.record)
+            return action.record
+        retry_id = action.import_id if isinstance(action, Retry) else None
     try:
         if retry_id:
             record = cloudtrail.retry_import(inv.ct(), retry_id)
         else:
             record = cloudtrail.start_import(inv.ct(), props.identity)
     except aws.ERRORS as error:
+        unknown = retry_id is None and aws.outcome_unknown(error)
+        if unknown:
+            return _after_unknown_start(inv, props, error)
         if aws.error_code(error) == "AccountHasOngoingImportException":
             return _when_busy(inv, props, retry_id)
         adopted = _running_after_refused_retry(inv, retry_id) if retry_id else None
         if adopted is None:
-            from import_handler import explain
-
-            raise ImportFailed(
-                explain.for_error(
-                    error,
-                    operation="StartImport",
-                    identity=props.identity,
-                    import_id=retry_id or "",
-                    source_owner=props.source_owner,
-                )
-            ) from error
+            raise _start_failed(props, error, retry_id or "") from error
         record = adopted
     inv.log("retry-import" if retry_id else "start-import", import_id=record.import_id)
     return inv.started_import(record)
+
+
+def _again(props: ImportProperties, retry_id: str | None, history: list[ImportRecord]) -> Action:
+    """What to start now that the store's imports are read again (the account was busy)."""
+    earlier = choose_earlier(lookup.matching(props.identity, history))
+    if earlier is None:
+        return Retry(retry_id) if retry_id else Start()
+    if retry_id and earlier.import_id == retry_id and earlier.status in RETRYABLE:
+        return Retry(retry_id)
+    return decide_create(earlier)
+
+
+def _start_failed(props: ImportProperties, error: BaseException, import_id: str) -> ImportFailed:
+    from import_handler import explain
+
+    return ImportFailed(
+        explain.for_error(
+            error,
+            operation="StartImport",
+            identity=props.identity,
+            import_id=import_id,
+            source_owner=props.source_owner,
+        )
+    )
+
+
+def _after_unknown_start(
+    inv: Invocation, props: ImportProperties, error: BaseException
+) -> ImportRecord:
+    """A new StartImport whose outcome is unknown: the import it may have started is found
+    by the look-up and adopted; when it is not there, nothing else is sent (rule 2)."""
+    code = aws.error_code(error) or type(error).__name__
+    inv.log("start-outcome-unknown", error=code)
+    history = lookup.store_history(inv, props.identity, HANDOVER_RESERVE_SECONDS)
+    earlier = choose_earlier(lookup.matching(props.identity, history))
+    if earlier is not None:
+        inv.log("adopt", import_id=earlier.import_id, status=earlier.status)
+        return inv.started_import(earlier) if earlier.running else earlier
+    raise ImportFailed(
+        f"StartImportUnconfirmed: StartImport's answer was lost ({code}) and no import with "
+        "these properties is listed yet, so no other was started. Check aws cloudtrail "
+        f"list-imports --destination {props.identity.destination}, then deploy again"
+    ) from error
 
 
 def _running_after_refused_retry(inv: Invocation, import_id: str) -> ImportRecord | None:
@@ -302,7 +370,12 @@ def _finish(
 
 
 def _hand_over(inv: Invocation, state: State) -> None:
-    """Invoke this function asynchronously with the event and the new state."""
+    """Invoke this function asynchronously with the event and the new state.
+
+    An Invoke that Lambda may have queued (a 5xx, a timeout, a lost connection) counts as
+    handed over: this invocation does not answer, since the continuation may (rule 5 of
+    docs/DESIGN.md, "Exactly once"). Only a refusal answers FAILED here.
+    """
     body = payload(inv.event, state)
     for attempt in range(1, HAND_OVER_ATTEMPTS + 1):
         try:
@@ -311,11 +384,20 @@ def _hand_over(inv: Invocation, state: State) -> None:
             )
             break
         except aws.ERRORS as error:
-            if attempt == HAND_OVER_ATTEMPTS or not aws.safe_to_resend(error):
-                from import_handler import explain
-
-                raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
             code = aws.error_code(error) or type(error).__name__
-            logger.warning("Invoke was not made (%s); trying again", code)
-            clock.sleep(attempt)
+            if aws.safe_to_resend(error) and attempt < HAND_OVER_ATTEMPTS:
+                logger.warning("Invoke was not made (%s); trying again", code)
+                clock.sleep(attempt)
+                continue
+            if aws.outcome_unknown(error) and not aws.safe_to_resend(error):
+                logger.warning(
+                    "Invoke's outcome is unknown (%s): Lambda may have queued the continuation, "
+                    "which answers; this invocation does not",
+                    code,
+                )
+                inv.log("hand-over-unconfirmed", import_id=state.import_id, error=code)
+                return
+            from import_handler import explain
+
+            raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
     inv.log("hand-over", import_id=state.import_id, attempt=state.attempt)
