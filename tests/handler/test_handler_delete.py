@@ -114,3 +114,37 @@ def test_delete_fails_explaining_a_missing_stop_permission(stubs: Stubs, run: An
     assert response["Reason"].startswith(
         "AccessDeniedException: the handler's role may not cloudtrail:StopImport"
     )
+
+
+def test_a_delete_that_cannot_read_the_import_stops_it_without_reading(
+    stubs: Stubs, run: Any
+) -> None:
+    """CloudFormation does not retry a clean-up Delete that fails: a refused GetImport must not
+    leave a running import that no stack names."""
+    stubs.error(stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": IMPORT_ID})
+    stubs.stop_import()
+
+    response = run(delete_event())
+
+    assert response["Status"] == "SUCCESS"
+    assert response["Data"]["ImportStatus"] == "STOPPED"
+
+
+def test_a_delete_that_can_neither_read_nor_stop_the_import_fails_naming_the_read(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.error(stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": IMPORT_ID})
+    stubs.error(stubs.cloudtrail, "stop_import", "AccessDeniedException", {"ImportId": IMPORT_ID})
+
+    response = run(delete_event())
+
+    assert response["Status"] == "FAILED"
+    assert "GetImport" in response["Reason"]
+
+
+def test_a_delete_with_stop_on_delete_false_needs_no_read(stubs: Stubs, run: Any) -> None:
+    stubs.error(stubs.cloudtrail, "get_import", "ThrottlingException", {"ImportId": IMPORT_ID})
+
+    response = run(delete_event(properties(StopOnDelete="false")))
+
+    assert response["Status"] == "SUCCESS"

@@ -325,16 +325,21 @@ def test_rollback_after_a_replacement_retries_the_stopped_original_and_answers_i
     assert response["Data"]["ImportStatus"] == "INITIALIZING"
 
 
-def test_rollback_after_a_replacement_keeps_the_completed_original(stubs: Stubs, run: Any) -> None:
+def test_rollback_after_a_replacement_keeps_the_completed_original_and_stops_the_replacement(
+    stubs: Stubs, run: Any
+) -> None:
     replacement_b_is_running(stubs)
     stubs.store_imports(
         listed_import(IMPORT_ID, "COMPLETED", day=1), listed_import(NEW_IMPORT_ID, day=2)
     )
     stubs.get_import(IMPORT_ID, "COMPLETED", statistics=STATS)
+    # B is stopped now (the old StopOnDelete allows): the clean-up Delete that follows would
+    # stop it too, but CloudFormation does not retry a clean-up that fails.
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)
 
     response = run(rollback_after_replacement())
 
-    # No StartImport, no StopImport: B is left to the clean-up Delete that follows.
+    # No StartImport: A's window is not copied again.
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == IMPORT_ID
     assert response["Data"]["ImportStatus"] == "COMPLETED"
@@ -354,6 +359,7 @@ def test_a_completed_earlier_import_wins_over_a_newer_stopped_one(stubs: Stubs, 
     stubs.get_import(stopped_copy, "STOPPED")
     stubs.get_import(IMPORT_ID, "COMPLETED")
     stubs.get_import(OTHER_IMPORT_ID, "COMPLETED", start=None, end=None, uri=OTHER_URI)
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)  # B, which the rollback leaves
 
     response = run(rollback_after_replacement())
 

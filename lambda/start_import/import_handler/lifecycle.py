@@ -107,11 +107,15 @@ def _handle(inv: Invocation) -> Outcome | None:
         status=current.status if current else None,
     )
     # Act (and report).
-    return _act(inv, props, action, deadline)
+    return _act(inv, props, action, deadline, current)
 
 
 def _act(
-    inv: Invocation, props: ImportProperties, action: Action, deadline: float
+    inv: Invocation,
+    props: ImportProperties,
+    action: Action,
+    deadline: float,
+    current: ImportRecord | None = None,
 ) -> Outcome | None:
     from import_handler import cost_guard, cross_account, preflight, update
 
@@ -121,6 +125,11 @@ def _act(
         record = action.record
         if isinstance(action, Adopt):
             inv.started_import(record)
+        if _replaced_running(inv, current, record):
+            from import_handler import update
+
+            assert current is not None
+            update.stop_replaced_quietly(inv, current.import_id)
         cost_guard.note_kept(inv, props, inv.remaining() - HANDOVER_MARGIN_SECONDS)
         if props.wait_for_completion and record.running:
             state = waiting.State(record.import_id, deadline, estimated_gb=_estimated(inv))
@@ -158,6 +167,16 @@ def _act(
     return success(inv, started)
 
 
+def _replaced_running(inv: Invocation, current: ImportRecord | None, kept: ImportRecord) -> bool:
+    """An Update going back to another import while the current one still runs: CloudFormation
+    deletes the current one at clean-up (stopping it when the old StopOnDelete allows); stopping
+    it now leaves nothing running if that clean-up fails (CloudFormation does not retry it)."""
+    if current is None or not current.running or current.import_id == kept.import_id:
+        return False
+    old = inv.event.get("OldResourceProperties")
+    return props_mod.stop_on_delete_leniently(old if isinstance(old, Mapping) else None)
+
+
 def _estimated(inv: Invocation) -> str | None:
     return inv.data.get(ESTIMATED_GB)
 
@@ -173,9 +192,7 @@ def _delete(inv: Invocation) -> Outcome:
         try:
             record = cloudtrail.get_import(inv.ct(), physical_id)
         except aws.ERRORS as error:
-            raise ImportFailed(
-                explain.for_error(error, operation="GetImport", import_id=physical_id)
-            ) from error
+            return _delete_unread(inv, physical_id, stop_on_delete, error)
     action = decide_delete(physical_id, record, stop_on_delete)
     if isinstance(action, Stop):
         try:
@@ -188,3 +205,23 @@ def _delete(inv: Invocation) -> Outcome:
         inv.log("stop", import_id=action.import_id, status=stopped.status if stopped else None)
         return success(inv, stopped or record, physical_id)
     return success(inv, record, physical_id, action.why if isinstance(action, Done) else None)
+
+
+def _delete_unread(
+    inv: Invocation, physical_id: str, stop_on_delete: bool, read_error: BaseException
+) -> Outcome:
+    """The import cannot be read: with StopOnDelete it is stopped without reading it (StopImport
+    returns an import that has ended as it is), so nothing is left running that no stack names
+    (a clean-up Delete that fails is not retried by CloudFormation); without, nothing is to do."""
+    from import_handler import explain
+
+    if not stop_on_delete:
+        return success(inv, None, physical_id, "StopOnDelete is false: the import keeps running")
+    try:
+        stopped = cloudtrail.stop_import(inv.ct(), physical_id)
+    except aws.ERRORS:
+        raise ImportFailed(
+            explain.for_error(read_error, operation="GetImport", import_id=physical_id)
+        ) from read_error
+    inv.log("stop-unread", import_id=physical_id, status=stopped.status if stopped else None)
+    return success(inv, stopped, physical_id)

@@ -112,3 +112,18 @@ def stop_and_settle(inv: Invocation, import_id: str) -> None:
             record = cloudtrail.get_import(inv.ct_current(), import_id)
         except aws.ERRORS as error:
             logger.warning("GetImport of the stopped import failed: %s", aws.error_code(error))
+
+
+def stop_replaced_quietly(inv: Invocation, import_id: str) -> None:
+    """Stop the import an Update leaves for another; best effort: CloudFormation's clean-up
+    Delete stops it too, so a refusal here must not fail the Update."""
+    try:
+        record = cloudtrail.stop_import(inv.ct_current(), import_id)
+    except aws.ERRORS as error:
+        logger.warning(
+            "could not stop the replaced import %s now (%s); the clean-up Delete will",
+            import_id,
+            aws.error_code(error) or type(error).__name__,
+        )
+        return
+    inv.log("stop-replaced", import_id=import_id, status=record.status if record else None)
