@@ -40,6 +40,8 @@ class Invocation:
     data: dict[str, str] = field(default_factory=dict)
     # The identity of every import read so far (it never changes): the look-up's cache.
     identities: dict[str, ImportIdentity | None] = field(default_factory=dict)
+    # A new StartImport of this request may have started an import that is not found yet.
+    start_unconfirmed: bool = False
 
     @property
     def request_type(self) -> str:

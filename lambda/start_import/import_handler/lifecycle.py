@@ -18,7 +18,13 @@ from dataclasses import replace
 # (benchmarks/RESULTS.md, cold start), and a continuation or a Delete needs none of them.
 from import_handler import aws, clock, cloudtrail, lookup, request_time, waiting
 from import_handler import properties as props_mod
-from import_handler.answer import Outcome, failure, nothing_imported, success
+from import_handler.answer import (
+    UNCONFIRMED_START,
+    Outcome,
+    failure,
+    nothing_imported,
+    success,
+)
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
     MAX_WAIT_SECONDS,
@@ -187,6 +193,8 @@ def _delete(inv: Invocation) -> Outcome:
     physical_id = inv.physical_id
     raw = inv.event.get("ResourceProperties")
     stop_on_delete = props_mod.stop_on_delete_leniently(raw if isinstance(raw, Mapping) else None)
+    if physical_id.startswith(UNCONFIRMED_START) and stop_on_delete:
+        return _delete_unconfirmed(inv, physical_id)
     record = None
     if is_import_id(physical_id):
         try:
@@ -225,3 +233,31 @@ def _delete_unread(
         ) from read_error
     inv.log("stop-unread", import_id=physical_id, status=stopped.status if stopped else None)
     return success(inv, stopped, physical_id)
+
+
+def _delete_unconfirmed(inv: Invocation, physical_id: str) -> Outcome:
+    """The Delete after a Create whose StartImport may have started an import it could not
+    find: a running import with the Create's properties is that one (rule 1 would have adopted
+    any other), so it is stopped; nothing else is touched (docs/DESIGN.md, "Exactly once")."""
+    from import_handler import explain
+
+    try:
+        props = props_mod.parse(inv.event.get("ResourceProperties"))
+    except PropertyError:
+        return success(inv, None, physical_id, "no readable properties: nothing to look for")
+    try:
+        running = cloudtrail.running_imports(inv.ct, props.identity.destination)
+        ours = [r for r in running if r.identity == props.identity]
+        for record in ours:
+            stopped = cloudtrail.stop_import(inv.ct(), record.import_id)
+            inv.log("stop-unconfirmed", import_id=record.import_id, status=_status_of(stopped))
+    except aws.ERRORS as error:
+        operation = getattr(error, "operation_name", None) or "ListImports"
+        raise ImportFailed(
+            explain.for_error(error, operation=operation, identity=props.identity)
+        ) from error
+    return success(inv, ours[-1] if ours else None, physical_id)
+
+
+def _status_of(record: ImportRecord | None) -> str | None:
+    return record.status if record else None

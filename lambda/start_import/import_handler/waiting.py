@@ -186,9 +186,11 @@ def _after_unknown_start(
     by the look-up and adopted; when it is not there, nothing else is sent (rule 2)."""
     code = aws.error_code(error) or type(error).__name__
     inv.log("start-outcome-unknown", error=code)
+    inv.start_unconfirmed = True
     history = lookup.store_history(inv, props.identity, HANDOVER_RESERVE_SECONDS)
     earlier = choose_earlier(lookup.matching(props.identity, history))
     if earlier is not None:
+        inv.start_unconfirmed = False
         inv.log("adopt", import_id=earlier.import_id, status=earlier.status)
         return inv.started_import(earlier) if earlier.running else earlier
     raise ImportFailed(
