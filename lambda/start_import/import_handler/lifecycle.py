@@ -16,7 +16,7 @@ from dataclasses import replace
 # The modules only some requests need (update, preflight, cost_guard, cross_account, explain)
 # are imported where they are used: every cold start compiles the asset's modules
 # (benchmarks/RESULTS.md, cold start), and a continuation or a Delete needs none of them.
-from import_handler import aws, clock, cloudtrail, lookup, request_time, waiting
+from import_handler import aws, clock, cloudtrail, lookup, request_time, starting, waiting
 from import_handler import properties as props_mod
 from import_handler.answer import (
     UNCONFIRMED_START,
@@ -164,7 +164,7 @@ def _act(
         update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None
     state = waiting.State(None, deadline, 0, retry_id, _estimated(inv))
-    started = waiting.start(inv, props, state, looked_up=True)
+    started = starting.start(inv, props, retry_id, looked_up=True)
     if isinstance(started, KeepTrying):
         return waiting.wait(inv, props, state, blocker=started.blocker_id)
     if props.wait_for_completion:
