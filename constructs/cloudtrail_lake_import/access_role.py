@@ -62,11 +62,8 @@ def new_access_role(
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                # As CloudTrail's import documentation writes it: no kms:ViaService.
                 resources=[encryption_key.key_arn],
-                conditions={
-                    # S3 calls KMS in the bucket's region, not the stack's.
-                    "StringEquals": {"kms:ViaService": f"s3.{bucket.env.region}.amazonaws.com"}
-                },
             )
         )
     return role

@@ -124,6 +124,7 @@ class CloudTrailLakeImport(Construct):
         stop_on_delete: bool = True,
         retry_token: str | None = None,
         max_ingest_gb: float | None = None,
+        allow_overlap: bool = False,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         log_encryption_key: kms.IKey | None = None,
         reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
@@ -173,6 +174,11 @@ class CloudTrailLakeImport(Construct):
             and fails without starting it when they exceed this; ``import_estimated_gb`` reports
             the figure. The handler then needs to list the prefix and read its objects (one
             4-byte ranged GET per log file) and gets a 15-minute timeout. Default: no guard.
+        :param allow_overlap: start the import even when a COMPLETED or running import in the
+            same store already holds part of its window from the same bucket (one prefix
+            containing the other, a shared UTC day). Those events are then imported, billed
+            and kept twice: an event in a store can never be deleted. Default false: the
+            deployment fails with ``OverlappingImport`` naming that import, nothing started.
         :param log_retention: retention of the handler's log group; default one year.
         :param log_encryption_key: KMS key that encrypts the handler's log group; default:
             CloudWatch Logs' own encryption. A key in this stack gets the key policy statement
@@ -243,6 +249,7 @@ class CloudTrailLakeImport(Construct):
         validation.check_completion_timeout(completion_timeout)
         prefix = validation.check_source_prefix(source_prefix)
         validation.check_max_ingest_gb(max_ingest_gb)
+        validation.check_allow_overlap(allow_overlap)
         guarded = max_ingest_gb is not None
         self.wait_for_completion = wait_for_completion
         validation.check_reserved_concurrency(
@@ -322,6 +329,7 @@ class CloudTrailLakeImport(Construct):
             stop_on_delete=stop_on_delete,
             retry_token=retry_token,
             max_ingest_gb=max_ingest_gb,
+            allow_overlap=allow_overlap,
         )
         placement.order_after_sibling_imports(
             self,
@@ -487,14 +495,9 @@ class CloudTrailLakeImport(Construct):
         if self.source_encryption_key is not None:
             role.add_to_policy(
                 iam.PolicyStatement(
+                    # As CloudTrail's import documentation writes it: no kms:ViaService.
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[self.source_encryption_key.key_arn],
-                    conditions={
-                        "StringEquals": {
-                            # S3 calls KMS in the bucket's region, not the stack's.
-                            "kms:ViaService": f"s3.{self.source_bucket.env.region}.amazonaws.com"
-                        }
-                    },
                 )
             )
         return role
@@ -669,11 +672,6 @@ class CloudTrailLakeImport(Construct):
                 iam.PolicyStatement(
                     actions=["kms:Decrypt"],
                     resources=[self.source_encryption_key.key_arn],
-                    conditions={
-                        "StringEquals": {
-                            "kms:ViaService": f"s3.{self.source_bucket.env.region}.amazonaws.com"
-                        }
-                    },
                 )
             )
 
@@ -687,6 +685,7 @@ class CloudTrailLakeImport(Construct):
         stop_on_delete: bool,
         retry_token: str | None,
         max_ingest_gb: float | None,
+        allow_overlap: bool,
     ) -> CustomResource:
         properties: dict[str, object] = {
             "Destinations": [self.event_data_store_arn],
@@ -715,6 +714,9 @@ class CloudTrailLakeImport(Construct):
             properties["HandlerRoleArn"] = self.handler.role.role_arn  # type: ignore[union-attr]
         if max_ingest_gb is not None:
             properties["MaxIngestGB"] = validation.max_ingest_gb_property(max_ingest_gb)
+        if allow_overlap:
+            # Only when set: the templates of every other import stay as they were.
+            properties["AllowOverlap"] = _flag(True)
         resource = CustomResource(
             self,
             "Resource",
@@ -771,7 +773,6 @@ class CloudTrailLakeImport(Construct):
                 source_statements.key_policy_statement(
                     importer_account=stack.account,
                     role_arn=role_arn,
-                    bucket_region=source.env.region,
                     bucket_arn=source.bucket_arn,
                     objects_arn=objects_arn,
                     sid=sid,

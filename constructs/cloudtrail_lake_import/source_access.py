@@ -107,7 +107,6 @@ class CloudTrailLakeImportSourceAccess(Construct):
                 source_statements.key_policy_statement(
                     importer_account=importer_account,
                     role_arn=role_arn,
-                    bucket_region=bucket.env.region,
                     bucket_arn=bucket_arn,
                     objects_arn=objects_arn,
                     sid=sid,

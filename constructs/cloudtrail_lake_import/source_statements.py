@@ -82,19 +82,24 @@ def key_policy_statement(
     *,
     importer_account: str,
     role_arn: str,
-    bucket_region: str,
     bucket_arn: str,
     objects_arn: str,
     sid: str = SID_DECRYPT,
 ) -> iam.PolicyStatement:
-    """``kms:Decrypt`` for ``role_arn`` (the access role; the handler role for the cost guard's
-    estimate, ``sid=SID_ESTIMATE_DECRYPT``), only through S3, only for this bucket's objects.
+    """The key policy's grant to ``role_arn``, for this bucket's objects only (the encryption
+    context), as CloudTrail's import documentation writes it: ``kms:Decrypt`` and
+    ``kms:GenerateDataKey`` for the access role; ``kms:Decrypt`` alone for the handler role
+    (the cost guard's estimate, ``sid=SID_ESTIMATE_DECRYPT``), which only reads.
 
-    With S3 Bucket Keys the encryption context is the bucket's ARN, without them the object's.
+    No ``kms:ViaService`` narrowing: AWS's tested statements do not use it, and a narrowing
+    that cannot be tested on AWS is not worth an InsufficientEncryptionPolicyException. With
+    S3 Bucket Keys the encryption context is the bucket's ARN, without them the object's.
     """
-    statement = _for_role(sid, importer_account, role_arn, ["kms:Decrypt"])
+    actions = (
+        ["kms:Decrypt"] if sid == SID_ESTIMATE_DECRYPT else ["kms:Decrypt", "kms:GenerateDataKey"]
+    )
+    statement = _for_role(sid, importer_account, role_arn, actions)
     statement.add_all_resources()
-    statement.add_condition("StringEquals", {"kms:ViaService": f"s3.{bucket_region}.amazonaws.com"})
     statement.add_condition(
         "StringLike", {"kms:EncryptionContext:aws:s3:arn": [bucket_arn, objects_arn]}
     )

@@ -122,6 +122,15 @@ def check_completion_timeout(timeout: Duration) -> None:
 MAX_INGEST_GB_LIMIT = 10**12
 
 
+def check_allow_overlap(value: object) -> None:
+    """A bool: it decides whether events may be imported (and billed) twice."""
+    if not isinstance(value, bool):
+        raise CloudTrailLakeImportPropsError(
+            f"allow_overlap must be a bool (True imports a window another import already "
+            f"holds, billing it twice); got {type(value).__name__} {value!r}"[:200]
+        )
+
+
 def check_max_ingest_gb(value: float | None) -> None:
     if value is None:
         return

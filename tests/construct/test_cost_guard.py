@@ -60,20 +60,13 @@ def test_without_the_guard_the_handler_reads_no_object(synth: Synth) -> None:
     assert only(template, "AWS::Lambda::Function")["Properties"]["MemorySize"] == 256
 
 
-def test_an_sse_kms_archive_lets_the_guard_decrypt_through_s3_only(synth: Synth) -> None:
+def test_an_sse_kms_archive_lets_the_guard_decrypt_and_nothing_more(synth: Synth) -> None:
     stack = cdk.Stack(new_app(), "Kms")
     key = kms.Key(stack, "Key", enable_key_rotation=True)
     CloudTrailLakeImport(stack, "Import", source_encryption_key=key, max_ingest_gb=1)
     statements = handler_statements(cdk.assertions.Template.from_stack(stack))
     assert {
         "Action": "kms:Decrypt",
-        "Condition": {
-            "StringEquals": {
-                "kms:ViaService": {
-                    "Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
-                }
-            }
-        },
         "Effect": "Allow",
         "Resource": {"Fn::GetAtt": [logical_id(stack, key), "Arn"]},
     } in statements

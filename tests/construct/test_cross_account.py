@@ -10,7 +10,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from cloudtrail_lake_import import CloudTrailLakeImport, CloudTrailLakeImportSourceAccess
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
@@ -208,7 +208,7 @@ def test_without_handler_reads_objects_the_handler_reads_no_object() -> None:
     assert "CloudTrailLakeImportEstimateDecrypt" not in json.dumps(key_policy)
 
 
-def test_for_the_cost_guard_the_handler_may_decrypt_via_s3_for_this_bucket_only() -> None:
+def test_for_the_cost_guard_the_handler_may_decrypt_this_buckets_objects_only() -> None:
     stack, access = owner(key=True, handler_reads_objects=True)
 
     key_policy = only(Template.from_stack(stack), "AWS::KMS::Key")["Properties"]["KeyPolicy"]
@@ -216,11 +216,10 @@ def test_for_the_cost_guard_the_handler_may_decrypt_via_s3_for_this_bucket_only(
         s for s in key_policy["Statement"] if s.get("Sid") == "CloudTrailLakeImportEstimateDecrypt"
     ]
     decrypt = joined(literal(stack, decrypt))
-    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Action"] == "kms:Decrypt"  # it only reads
     assert decrypt["Principal"] == {"AWS": f"arn:aws:iam::{IMPORTER}:root"}
     assert decrypt["Condition"] == {
         "ArnEquals": {"aws:PrincipalArn": HANDLER_ROLE_ARN},
-        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
         "StringLike": {
             "kms:EncryptionContext:aws:s3:arn": [
                 f"arn:aws:s3:::{BUCKET}",
@@ -241,9 +240,11 @@ def test_handler_reads_objects_without_the_handler_role_fails_synth_naming_both_
         owner(handler=False, handler_reads_objects=True)
 
 
-def test_a_key_in_the_owners_stack_lets_the_access_role_decrypt_via_s3_for_this_bucket_only() -> (
+def test_a_key_in_the_owners_stack_grants_the_access_role_as_cloudtrails_documentation_does() -> (
     None
 ):
+    """kms:Decrypt and kms:GenerateDataKey, for this bucket's objects (the encryption context),
+    without a kms:ViaService narrowing AWS's tested statements do not use."""
     stack, _ = owner(key=True)
 
     key_policy = only(Template.from_stack(stack), "AWS::KMS::Key")["Properties"]["KeyPolicy"]
@@ -251,11 +252,10 @@ def test_a_key_in_the_owners_stack_lets_the_access_role_decrypt_via_s3_for_this_
         s for s in key_policy["Statement"] if s.get("Sid") == "CloudTrailLakeImportDecrypt"
     ]
     decrypt = joined(literal(stack, decrypt))
-    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert decrypt["Principal"] == {"AWS": f"arn:aws:iam::{IMPORTER}:root"}
     assert decrypt["Condition"] == {
         "ArnEquals": {"aws:PrincipalArn": ACCESS_ROLE_ARN},
-        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
         "StringLike": {
             "kms:EncryptionContext:aws:s3:arn": [
                 f"arn:aws:s3:::{BUCKET}",
@@ -287,7 +287,7 @@ def test_an_imported_key_gets_a_warning_with_the_statement_for_its_policy() -> N
         f"arn:aws:s3:::{BUCKET}"
         in statement[0]["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"]
     )
-    assert statement[0]["Action"] == "kms:Decrypt"
+    assert statement[0]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert statement[0]["Condition"]["ArnEquals"] == {"aws:PrincipalArn": ACCESS_ROLE_ARN}
 
 
@@ -409,7 +409,8 @@ def test_the_owners_statements_are_outputs_and_synth_messages_with_the_role_arns
         handler_role_arn=HANDLER_ROLE_ARN,
     )
     (decrypt,) = json.loads(joined(literal(stack, key_output["Value"])))
-    assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    assert decrypt["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "StringEquals" not in decrypt["Condition"]  # no kms:ViaService
     infos = [str(m.entry.data) for m in artifact.messages if m.level.value == "INFO"]
     assert len(infos) == 2
     assert json.loads(infos[0].split("these role ARNs): ", 1)[1]) == bucket_statements
@@ -438,9 +439,8 @@ def test_with_the_cost_guard_the_outputs_add_the_handlers_reads_of_the_objects()
         ("CloudTrailLakeImportDecrypt", ACCESS_ROLE_ARN),
         ("CloudTrailLakeImportEstimateDecrypt", HANDLER_ROLE_ARN),
     ]
-    assert decrypts[1]["Condition"]["StringEquals"] == {
-        "kms:ViaService": f"s3.{REGION}.amazonaws.com"
-    }
+    assert decrypts[1]["Action"] == "kms:Decrypt"
+    assert "StringEquals" not in decrypts[1]["Condition"]  # no kms:ViaService
     infos = [str(m.entry.data) for m in artifact.messages if m.level.value == "INFO"]
     marker = "these role ARNs, handler_reads_objects=True): "
     assert [json.loads(i.split(marker, 1)[1]) for i in infos] == [bucket_statements, decrypts]
@@ -498,28 +498,18 @@ def test_a_bucket_in_the_same_account_needs_no_grant_from_an_owner() -> None:
     assert not [m for m in artifact.messages if m.level.value == "INFO"]
 
 
-def test_the_source_key_is_used_only_via_s3_in_the_buckets_region() -> None:
+def test_the_access_role_may_use_the_source_key_as_cloudtrails_documentation_writes_it() -> None:
+    """kms:Decrypt and kms:GenerateDataKey on the key, with no kms:ViaService narrowing."""
     _, stack, _ = importer(source_encryption_key=kms.Key.from_key_arn(cdk.Stack(), "K", KEY_ARN))
-    Template.from_stack(stack).has_resource_properties(
-        "AWS::IAM::Policy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-                                "Resource": KEY_ARN,
-                                "Condition": {
-                                    "StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}
-                                },
-                            }
-                        )
-                    ]
-                )
-            }
-        },
-    )
+    statements = [
+        statement
+        for policy in resources(Template.from_stack(stack), "AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Resource") == KEY_ARN
+    ]
+    access = [s for s in statements if s["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]]
+    assert len(access) == 1
+    assert all("Condition" not in s for s in statements)
 
 
 def describe_organization_granted(template: Template) -> bool:

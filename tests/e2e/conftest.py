@@ -9,6 +9,7 @@ the test CA bundle).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -123,3 +124,13 @@ def _no_leftover_threads() -> Iterator[None]:
         and not (isinstance(t, threading.Timer) and t.finished.is_set())
     ]
     assert not extra, f"threads left running: {extra}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The chaos matrix's size and outcome, when it ran (``tests/e2e/test_chaos.py``)."""
+    chaos = sys.modules.get("tests.e2e.test_chaos")
+    lines = chaos.summary_lines() if chaos is not None else []
+    if lines:
+        terminalreporter.section("chaos matrix")
+        for line in lines:
+            terminalreporter.write_line(line)

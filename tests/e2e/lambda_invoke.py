@@ -5,7 +5,9 @@ answers 202 with an empty body, as Lambda does, and queues the payload; the harn
 the handler with exactly that payload, as Lambda's async queue would. Other invocation types
 are refused (the handler has no reason to call itself synchronously). ``fail_next`` makes the
 next N calls fail with 429 TooManyRequestsException (botocore retries it), 500 ServiceException,
-or 403 AccessDeniedException (``lambda:InvokeFunction`` refused: no retry gets past it).
+403 AccessDeniedException (``lambda:InvokeFunction`` refused: no retry gets past it), a TCP
+reset before the call is processed (``reset``: nothing queued), or a reset after it was
+processed (``reset_after``: the payload is queued, the answer is lost).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from tests.lake_emulator.local_http import HttpRequest, HttpResponse
+from tests.lake_emulator.local_http import RESET, HttpRequest, HttpResponse, _Reset
 
 PATH_PREFIX = "/2015-03-31/functions/"
 PATH_SUFFIX = "/invocations"
 
-FaultKind = Literal["throttle", "server_error", "deny"]
+FaultKind = Literal["throttle", "server_error", "deny", "reset", "reset_after"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class LambdaEndpoint:
         with self._lock:
             return len(self._queue)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest) -> HttpResponse | _Reset:
         path = request.path.split("?", 1)[0]
         if (
             request.method != "POST"
@@ -77,6 +79,8 @@ class LambdaEndpoint:
                 return self._error(429, "TooManyRequestsException", "Rate exceeded")
             if fault == "server_error":
                 return self._error(500, "ServiceException", "Internal failure")
+            if fault == "reset":
+                return RESET
             if fault == "deny":
                 return self._error(
                     403, "AccessDeniedException", "not authorized to perform lambda:InvokeFunction"
@@ -97,6 +101,8 @@ class LambdaEndpoint:
             invocation = AsyncInvocation(name, request.body)
             self._queue.append(invocation)
             self.history.append(invocation)
+            if fault == "reset_after":
+                return RESET
         return HttpResponse(202, b"", {"x-amzn-RequestId": str(uuid.uuid4())})
 
     @staticmethod

@@ -36,9 +36,11 @@ def statistics(expected: ExpectedStatistics) -> dict[str, str]:
 
 
 def start_another_import(world: World) -> str:
-    """An import of one account's logs into the store, started outside the custom resource."""
+    """An import into another store of the account, started outside the custom resource (one
+    into this store from the same bucket would overlap: rule 6 refuses that before waiting)."""
+    other_store = world.lake.add_event_data_store("another-store")
     response = world.cloudtrail().start_import(
-        Destinations=[world.store.arn], ImportSource=world.import_source("AWSLogs/111122223333/")
+        Destinations=[other_store.arn], ImportSource=world.import_source("AWSLogs/111122223333/")
     )
     return response["ImportId"]
 

@@ -75,6 +75,8 @@ class Stubs:
     lambda_: Stubber
     clients: dict[str, Any]
     organizations: Stubber
+    # A listing of the store was queued since the last ``preflight``: it is the look-up.
+    looked_up: bool = False
 
     def all(self) -> list[Stubber]:
         return [self.cloudtrail, self.s3, self.lambda_, self.organizations]
@@ -87,8 +89,12 @@ class Stubs:
         *,
         files: bool | None = True,
     ) -> None:
-        """The checks before StartImport; ``files``: whether the prefix lists a file (None:
-        the caller queues the listing itself)."""
+        """The look-up of the store's imports (an empty store, unless a listing was queued
+        already) and the checks before StartImport; ``files``: whether the prefix lists a
+        file (None: the caller queues the listing itself)."""
+        if not self.looked_up:
+            self.store_imports()
+        self.looked_up = False
         self.cloudtrail.add_response(
             "get_event_data_store",
             {
@@ -114,6 +120,11 @@ class Stubs:
             # The preflight lists only when nothing else stops it.
             archive = ("AWSLogs/123456789012/CloudTrail/2023/01/01/file.json.gz",)
             self.source_files(*(archive if files else ()))
+
+    def look_up_once(self) -> None:
+        """The look-up of an empty store, unless a listing is queued already."""
+        if not self.looked_up:
+            self.store_imports()
 
     def source_files(self, *keys: str, prefix: Any = ANY) -> None:
         """The preflight's listing of one key under the prefix: ``keys`` (none: an empty prefix).
@@ -182,13 +193,14 @@ class Stubs:
             },
         )
 
-    def store_imports(self, *listed: dict[str, Any]) -> None:
-        """ListImports of the destination store, as the search for an earlier import asks it."""
-        self.cloudtrail.add_response(
-            "list_imports",
-            {"Imports": list(listed)},
-            {"Destination": STORE_ARN, "MaxResults": 50},
-        )
+    def store_imports(self, *listed: dict[str, Any], token: str | None = None) -> None:
+        """ListImports of the destination store, as the look-up before any start asks it
+        (``token``: the NextToken of this page's request)."""
+        params: dict[str, Any] = {"Destination": STORE_ARN, "MaxResults": 1000}
+        if token is not None:
+            params["NextToken"] = token
+        self.cloudtrail.add_response("list_imports", {"Imports": list(listed)}, params)
+        self.looked_up = True
 
     def no_earlier_import(self, current: str = IMPORT_ID) -> None:
         """The store lists only the import being replaced: nothing to go back to."""

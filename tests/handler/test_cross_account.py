@@ -37,6 +37,7 @@ def cross_account_properties(**overrides: Any) -> dict[str, Any]:
 
 
 def store(stubs: Stubs, *, organization: bool = False) -> None:
+    stubs.look_up_once()
     stubs.cloudtrail.add_response(
         "get_event_data_store",
         {
@@ -388,7 +389,9 @@ def test_an_update_to_a_bucket_no_longer_shared_fails_before_starting_the_new_im
     stubs.no_earlier_import()
     store(stubs)
     ownership_refused(stubs)
-    new = cross_account_properties(StartEventTime="2022-01-01T00:00:00Z")
+    new = cross_account_properties(
+        StartEventTime="2024-02-01T00:00:00Z", EndEventTime="2024-03-01T00:00:00Z"
+    )
 
     response = run(update_event(new, properties()))
 

@@ -55,8 +55,28 @@ def record(
     return ImportRecord(import_id, status, identity)
 
 
-def test_create_always_starts_a_new_import() -> None:
-    assert decide_create() == Start()
+def test_create_starts_a_new_import_when_the_store_holds_none_with_its_identity() -> None:
+    assert decide_create(None) == Start()
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("INITIALIZING", Adopt),
+        ("IN_PROGRESS", Adopt),
+        ("COMPLETED", Keep),
+        ("FAILED", Retry),
+        ("STOPPED", Retry),
+    ],
+)
+def test_a_create_keeps_adopts_or_retries_the_import_that_already_has_its_identity(
+    status: str, expected: type
+) -> None:
+    """A Create delivered twice, or a stack created again: never a second copy."""
+    action = decide_create(record(status))
+    assert type(action) is expected
+    if expected is Retry:
+        assert action == Retry(IMPORT_ID)
 
 
 # --- Update ----------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ def test_create_does_not_adopt_a_running_import_of_another_window(stubs: Stubs, 
 def test_create_waits_for_a_busy_account_then_starts(stubs: Stubs, run: Any, clock: Any) -> None:
     stubs.preflight()
     busy_with_another_store(stubs)
+    stubs.store_imports()  # every new StartImport is preceded by a look-up
     stubs.start_import()
     stubs.get_import(IMPORT_ID, "COMPLETED", statistics={"FailedEntries": 0, "EventsCompleted": 7})
 
@@ -129,7 +130,9 @@ def test_create_waits_for_a_busy_account_then_starts(stubs: Stubs, run: Any, clo
 
 def test_create_gives_up_waiting_for_a_busy_account_at_the_deadline(stubs: Stubs, run: Any) -> None:
     stubs.preflight()
-    for _ in range(3):  # at 0 s, 10 s, 20 s; the deadline is 20 s
+    for attempt in range(3):  # at 0 s, 10 s, 20 s; the deadline is 20 s
+        if attempt:
+            stubs.store_imports()  # every new StartImport is preceded by a look-up
         busy_with_another_store(stubs)
 
     response = run(

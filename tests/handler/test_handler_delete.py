@@ -7,7 +7,14 @@ from typing import Any
 import pytest
 
 from .conftest import Stubs
-from .helpers import IMPORT_ID, delete_event, properties
+from .helpers import (
+    IMPORT_ID,
+    OTHER_IMPORT_ID,
+    OTHER_URI,
+    delete_event,
+    listed_import,
+    properties,
+)
 
 
 @pytest.mark.parametrize(
@@ -114,3 +121,84 @@ def test_delete_fails_explaining_a_missing_stop_permission(stubs: Stubs, run: An
     assert response["Reason"].startswith(
         "AccessDeniedException: the handler's role may not cloudtrail:StopImport"
     )
+
+
+def test_a_delete_that_cannot_read_the_import_stops_it_without_reading(
+    stubs: Stubs, run: Any
+) -> None:
+    """CloudFormation does not retry a clean-up Delete that fails: a refused GetImport must not
+    leave a running import that no stack names."""
+    stubs.error(stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": IMPORT_ID})
+    stubs.stop_import()
+
+    response = run(delete_event())
+
+    assert response["Status"] == "SUCCESS"
+    assert response["Data"]["ImportStatus"] == "STOPPED"
+
+
+def test_a_delete_that_can_neither_read_nor_stop_the_import_fails_naming_the_read(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.error(stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": IMPORT_ID})
+    stubs.error(stubs.cloudtrail, "stop_import", "AccessDeniedException", {"ImportId": IMPORT_ID})
+
+    response = run(delete_event())
+
+    assert response["Status"] == "FAILED"
+    assert "GetImport" in response["Reason"]
+
+
+def test_a_delete_with_stop_on_delete_false_needs_no_read(stubs: Stubs, run: Any) -> None:
+    stubs.error(stubs.cloudtrail, "get_import", "ThrottlingException", {"ImportId": IMPORT_ID})
+
+    response = run(delete_event(properties(StopOnDelete="false")))
+
+    assert response["Status"] == "SUCCESS"
+
+
+UNCONFIRMED = "unconfirmed-start-6b3c2f1e-1111-4222-8333-944455556666"
+
+
+def test_the_delete_after_an_unconfirmed_start_stops_the_running_import_with_its_properties(
+    stubs: Stubs, run: Any
+) -> None:
+    """The failed Create could not name the import its StartImport may have started: the
+    Delete finds it by its properties and stops it, and only it (rule 3)."""
+    stubs.running_imports("INITIALIZING")
+    stubs.running_imports(
+        "IN_PROGRESS", listed_import(OTHER_IMPORT_ID), listed_import(IMPORT_ID, day=2)
+    )
+    stubs.get_import(OTHER_IMPORT_ID, uri=OTHER_URI)  # another window's: left alone
+    stubs.get_import(IMPORT_ID)
+    stubs.stop_import(IMPORT_ID)
+
+    response = run(delete_event(physical_id=UNCONFIRMED))
+
+    assert response["Status"] == "SUCCESS"
+    assert response["PhysicalResourceId"] == UNCONFIRMED
+    assert response["Data"]["ImportId"] == IMPORT_ID
+
+
+def test_the_delete_after_an_unconfirmed_start_fails_when_it_cannot_look(
+    stubs: Stubs, run: Any
+) -> None:
+    stubs.error(
+        stubs.cloudtrail,
+        "list_imports",
+        "AccessDeniedException",
+        {"ImportStatus": "INITIALIZING", "MaxResults": 10},
+    )
+
+    response = run(delete_event(physical_id=UNCONFIRMED))
+
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] == UNCONFIRMED
+
+
+def test_the_delete_after_an_unconfirmed_start_needs_nothing_without_stop_on_delete(
+    stubs: Stubs, run: Any
+) -> None:
+    response = run(delete_event(properties(StopOnDelete="false"), physical_id=UNCONFIRMED))
+
+    assert response["Status"] == "SUCCESS"

@@ -167,6 +167,7 @@ def test_invalid_properties_fail_naming_the_property_without_any_call(
 
 
 def store(stubs: Stubs, status: str = "ENABLED", category: str = "Management") -> None:
+    stubs.look_up_once()
     stubs.cloudtrail.add_response(
         "get_event_data_store",
         {
@@ -181,6 +182,7 @@ def store(stubs: Stubs, status: str = "ENABLED", category: str = "Management") -
 
 
 def test_a_missing_event_data_store_fails_before_start_import(stubs: Stubs, run: Any) -> None:
+    stubs.look_up_once()
     stubs.error(
         stubs.cloudtrail,
         "get_event_data_store",

@@ -236,6 +236,7 @@ def test_a_retry_waits_for_a_busy_account_when_waiting(stubs: Stubs, run: Any, c
     stubs.get_import(status="FAILED")
     stubs.preflight()
     busy_with(stubs, {"ImportId": IMPORT_ID}, running=NEW_IMPORT_ID)
+    stubs.store_imports()  # the look-up before the next try
     stubs.retry_import(status="IN_PROGRESS")
     stubs.get_import(status="COMPLETED", statistics=STATS)
 
@@ -262,6 +263,8 @@ def test_a_busy_retry_is_carried_into_the_continuation(stubs: Stubs, run: Any, c
 
     # The continuation retries the same import, not a new one.
     event[waiting.KEY] = state.to_json()
+    stubs.store_imports(listed_import(IMPORT_ID, "FAILED"))  # the look-up before the next try
+    stubs.get_import(status="FAILED")
     stubs.retry_import(status="IN_PROGRESS")
     stubs.get_import(status="COMPLETED")
 
@@ -277,6 +280,7 @@ def test_a_replacement_without_stop_on_delete_waits_for_the_old_import_when_wait
     replacing(stubs, "IN_PROGRESS")
     stubs.preflight()
     busy_with(stubs, start_params(uri=OTHER_URI), running=IMPORT_ID, destination=STORE_ARN)
+    stubs.store_imports(listed_import(IMPORT_ID))  # the look-up before the next try
     stubs.start_import(NEW_IMPORT_ID, uri=OTHER_URI)
     stubs.get_import(NEW_IMPORT_ID, "COMPLETED", uri=OTHER_URI)
 
@@ -321,35 +325,41 @@ def test_rollback_after_a_replacement_retries_the_stopped_original_and_answers_i
     assert response["Data"]["ImportStatus"] == "INITIALIZING"
 
 
-def test_rollback_after_a_replacement_keeps_the_completed_original(stubs: Stubs, run: Any) -> None:
+def test_rollback_after_a_replacement_keeps_the_completed_original_and_stops_the_replacement(
+    stubs: Stubs, run: Any
+) -> None:
     replacement_b_is_running(stubs)
     stubs.store_imports(
         listed_import(IMPORT_ID, "COMPLETED", day=1), listed_import(NEW_IMPORT_ID, day=2)
     )
     stubs.get_import(IMPORT_ID, "COMPLETED", statistics=STATS)
+    # B is stopped now (the old StopOnDelete allows): the clean-up Delete that follows would
+    # stop it too, but CloudFormation does not retry a clean-up that fails.
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)
 
     response = run(rollback_after_replacement())
 
-    # No StartImport, no StopImport: B is left to the clean-up Delete that follows.
+    # No StartImport: A's window is not copied again.
     assert response["Status"] == "SUCCESS"
     assert response["PhysicalResourceId"] == IMPORT_ID
     assert response["Data"]["ImportStatus"] == "COMPLETED"
     assert response["Data"]["EventsCompleted"] == "125000"
 
 
-def test_a_completed_earlier_import_wins_over_a_newer_stopped_one_and_reading_stops_there(
-    stubs: Stubs, run: Any
-) -> None:
+def test_a_completed_earlier_import_wins_over_a_newer_stopped_one(stubs: Stubs, run: Any) -> None:
     stopped_copy = "1a2b3c4d-0000-4000-8000-00000000000d"
     replacement_b_is_running(stubs)
     stubs.store_imports(
-        listed_import(OTHER_IMPORT_ID, "COMPLETED", day=1),  # older: never read
+        listed_import(OTHER_IMPORT_ID, "COMPLETED", day=1),
         listed_import(IMPORT_ID, "COMPLETED", day=2),
         listed_import(stopped_copy, "STOPPED", day=3),
         listed_import(NEW_IMPORT_ID, day=4),
     )
+    # Every import of the store is read (newest first; B is known already): rule 6 needs all.
     stubs.get_import(stopped_copy, "STOPPED")
     stubs.get_import(IMPORT_ID, "COMPLETED")
+    stubs.get_import(OTHER_IMPORT_ID, "COMPLETED", start=None, end=None, uri=OTHER_URI)
+    stubs.stop_import(NEW_IMPORT_ID, uri=OTHER_URI)  # B, which the rollback leaves
 
     response = run(rollback_after_replacement())
 
@@ -364,7 +374,14 @@ def test_a_replacement_without_a_matching_earlier_import_starts_a_new_one_as_bef
     stubs.store_imports(
         listed_import(OTHER_IMPORT_ID, "COMPLETED", day=1), listed_import(IMPORT_ID, day=2)
     )
-    stubs.get_import(OTHER_IMPORT_ID, "COMPLETED", uri=OTHER_URI, role=OTHER_ROLE_ARN)
+    stubs.get_import(
+        OTHER_IMPORT_ID,
+        "COMPLETED",
+        uri=OTHER_URI,
+        role=OTHER_ROLE_ARN,
+        start=datetime(2020, 1, 1, tzinfo=UTC),  # another window: no overlap
+        end=datetime(2020, 2, 1, tzinfo=UTC),
+    )
     a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
@@ -379,15 +396,25 @@ def listed_at(import_id: str, hours: int) -> dict[str, Any]:
     return {**listed_import(import_id, "COMPLETED"), "CreatedTimestamp": created}
 
 
-def test_only_the_fifty_most_recent_earlier_imports_are_read(stubs: Stubs, run: Any) -> None:
+def test_the_look_up_reads_every_import_of_the_store_across_pages(stubs: Stubs, run: Any) -> None:
+    """No cap: an import plan fills a store with imports, and an unread one could be the very
+    window this Update would copy again (rules 1 and 6)."""
     others = [f"1a2b3c4d-0000-4000-8000-0000000001{n:02d}" for n in range(52)]
     stubs.get_import(status="COMPLETED")
-    stubs.store_imports(
-        listed_import(IMPORT_ID, "COMPLETED", day=30),
-        *(listed_at(other, n) for n, other in enumerate(others)),
+    stubs.cloudtrail.add_response(
+        "list_imports",
+        {
+            "Imports": [listed_import(IMPORT_ID, "COMPLETED", day=30)]
+            + [listed_at(other, n) for n, other in enumerate(others[:30])],
+            "NextToken": "page-2",
+        },
+        {"Destination": STORE_ARN, "MaxResults": 1000},
     )
-    for other in reversed(others[2:]):  # newest first; the two oldest are not read
-        stubs.get_import(other, "COMPLETED", start=None)
+    stubs.store_imports(
+        *(listed_at(other, n + 30) for n, other in enumerate(others[30:])), token="page-2"
+    )
+    for other in reversed(others):  # newest first, every one of them
+        stubs.get_import(other, "COMPLETED", start=None, uri=f"s3://other-bucket-{other[-3:]}/")
     a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
@@ -396,31 +423,33 @@ def test_only_the_fifty_most_recent_earlier_imports_are_read(stubs: Stubs, run: 
 
 
 @pytest.mark.parametrize("code", ["AccessDeniedException", "ThrottlingException"])
-def test_a_failed_lookup_of_earlier_imports_falls_back_to_starting_a_new_import(
+def test_a_failed_look_up_starts_nothing_and_says_what_to_check(
     stubs: Stubs, run: Any, code: str
 ) -> None:
     stubs.get_import(status="COMPLETED")
     stubs.error(
-        stubs.cloudtrail, "list_imports", code, {"Destination": STORE_ARN, "MaxResults": 50}
+        stubs.cloudtrail, "list_imports", code, {"Destination": STORE_ARN, "MaxResults": 1000}
     )
-    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 
-    assert response["Status"] == "SUCCESS"
-    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+    assert response["Status"] == "FAILED"
+    assert response["PhysicalResourceId"] == IMPORT_ID
+    assert response["Reason"].startswith(
+        "ImportLookupFailed: the imports already in the event data store could not all be read "
+        f"(ListImports: {code}), so nothing was started."
+    )
+    assert "cloudtrail:ListImports" in response["Reason"]
 
 
-def test_a_failed_get_import_of_a_candidate_falls_back_to_starting_a_new_import(
-    stubs: Stubs, run: Any
-) -> None:
+def test_a_failed_read_of_one_listed_import_starts_nothing(stubs: Stubs, run: Any) -> None:
     stubs.get_import(status="COMPLETED")
     stubs.store_imports(listed_import(OTHER_IMPORT_ID, "COMPLETED"), listed_import(IMPORT_ID))
     stubs.error(
         stubs.cloudtrail, "get_import", "AccessDeniedException", {"ImportId": OTHER_IMPORT_ID}
     )
-    a_new_import_starts(stubs)
 
     response = run(update_event(CHANGED))
 
-    assert response["PhysicalResourceId"] == NEW_IMPORT_ID
+    assert response["Status"] == "FAILED"
+    assert "(GetImport: AccessDeniedException), so nothing was started" in response["Reason"]

@@ -175,6 +175,7 @@ def test_a_continuation_past_its_deadline_answers_failed(stubs: Stubs, run: Any)
 
 def test_a_continuation_for_a_busy_account_tries_to_start_again(stubs: Stubs, run: Any) -> None:
     event = continued(None, START_EPOCH + 600, attempt=1)
+    stubs.store_imports()  # the look-up before any new StartImport
     stubs.start_import()
     stubs.get_import(status="COMPLETED", statistics=STATS)
 

@@ -142,6 +142,7 @@ def test_an_unexpected_error_inside_the_lifecycle_answers_failed_with_its_name(
         raise KeyError("surprise")
 
     monkeypatch.setattr(import_handler.preflight, "check", broken)
+    stubs.store_imports()
 
     response = run(create_event())
 

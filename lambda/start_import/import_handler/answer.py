@@ -33,6 +33,9 @@ MAX_PHYSICAL_ID_CHARS = 1024
 # ImportStatus when the prefix held no file and no import was started.
 NO_SOURCE_FILES = "NO_SOURCE_FILES"
 NO_IMPORT_ID = "none"
+# A failed Create whose StartImport may have started an import it could not find: the Delete
+# that follows looks for a running import with its properties and stops it.
+UNCONFIRMED_START = "unconfirmed-start-"
 # What stopping a failed Update's orphans keeps back for the answer itself: less than the
 # answer's reserve, so that the stop is still attempted when the failure came late.
 ORPHAN_STOP_RESERVE_SECONDS = 5.0
@@ -67,19 +70,23 @@ def nothing_imported(inv: Invocation, identity: ImportIdentity) -> Outcome:
 def failure(inv: Invocation, error: ImportFailed) -> Outcome:
     """FAILED, naming the import the request knows of; a failed Update stops its orphans."""
     record = error.record or (inv.started[-1] if inv.started else None)
-    physical_id = failed_physical_id(inv.event, record)
+    physical_id = failed_physical_id(inv.event, record, unconfirmed=inv.start_unconfirmed)
     inv.log("respond-failed", import_id=record.import_id if record else None, reason=error.reason)
     if inv.request_type == "Update":
         _stop_orphans(inv, physical_id)
     return Outcome(False, physical_id, error.reason, {**data_for(record), **inv.data})
 
 
-def failed_physical_id(event: Mapping[str, Any], record: ImportRecord | None) -> str:
+def failed_physical_id(
+    event: Mapping[str, Any], record: ImportRecord | None, *, unconfirmed: bool = False
+) -> str:
     """A failed Create answers with its import's id when it has one (so the Delete that follows
     stops it), else with an id that is recognisably not an import id; Update and Delete keep
     the id they had."""
     if event.get("RequestType") == "Create":
-        return record.import_id if record and record.import_id else failed_create_id(event)
+        if record and record.import_id:
+            return record.import_id
+        return failed_create_id(event, UNCONFIRMED_START if unconfirmed else "failed-create-")
     return str(event.get("PhysicalResourceId") or "") or failed_create_id(event)
 
 
@@ -120,8 +127,8 @@ def data_for(record: ImportRecord | None) -> dict[str, str]:
     return data
 
 
-def failed_create_id(event: Mapping[str, Any]) -> str:
-    return f"failed-create-{event.get('RequestId', 'unknown')}"[:MAX_PHYSICAL_ID_CHARS]
+def failed_create_id(event: Mapping[str, Any], prefix: str = "failed-create-") -> str:
+    return f"{prefix}{event.get('RequestId', 'unknown')}"[:MAX_PHYSICAL_ID_CHARS]
 
 
 def cut_reason(reason: str, limit: int = MAX_REASON_CHARS) -> str:

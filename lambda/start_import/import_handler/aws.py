@@ -144,6 +144,19 @@ def safe_to_resend(error: BaseException) -> bool:
     return error_code(error) in _THROTTLING_CODES
 
 
+def outcome_unknown(error: BaseException) -> bool:
+    """The failed call may have been acted on: a 5xx, a timeout or a lost connection, or an
+    answer after botocore resent the call (an earlier attempt's answer may have been lost).
+    A call refused outright (4xx at the first attempt) or never made was not."""
+    if isinstance(error, NoTimeLeftError):
+        return False
+    if isinstance(error, ClientError):
+        meta = error.response.get("ResponseMetadata", {})
+        status = int(meta.get("HTTPStatusCode") or 0)
+        return status >= 500 or int(meta.get("RetryAttempts") or 0) > 0
+    return isinstance(error, BotoCoreError)
+
+
 def error_code(error: BaseException) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", ""))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -29,13 +29,9 @@ STATISTICS = (
     "FailedEntries",
 )
 FAILURES_TO_REPORT = 5
-# Looking for an earlier import to go back to: ListImports pages (at most LIST_IMPORTS_PAGES,
-# since its order is not documented), then GetImport of the newest imports until a running or
-# COMPLETED match, at most EARLIER_IMPORTS_TO_READ of them (an import plan writes many imports
-# into one store; CloudTrail's quota for these APIs is about 1 TPS, and the time left bounds it).
-LIST_IMPORTS_PAGE = 50
-LIST_IMPORTS_PAGES = 20
-EARLIER_IMPORTS_TO_READ = 50
+# Reading a store's imports: the largest page ListImports allows (fewest calls against a quota
+# of about 1 TPS); the pages are followed to the end, since a cap would hide an import.
+LIST_IMPORTS_PAGE = 1000
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
@@ -128,49 +124,51 @@ def running_imports(client_for: ClientFor, destination: str) -> list[ImportRecor
     return found
 
 
-def earlier_imports(
-    client_for: ClientFor, identity: ImportIdentity, exclude: str
-) -> Iterator[ImportRecord]:
-    """The imports into ``identity.destination`` with this source and window, newest first.
+def store_imports(
+    client_for: ClientFor,
+    destination: str,
+    known: MutableMapping[str, ImportIdentity | None],
+) -> list[ImportRecord]:
+    """Every import into ``destination``, newest first, with its status and identity.
 
-    ListImports (it returns no source or window), then a GetImport per candidate, read lazily:
-    the consumer stops reading when it has what it needs. At most ``EARLIER_IMPORTS_TO_READ``
-    imports other than ``exclude`` are read. Each call gets a client from ``client_for``; when
-    it says no time is left (``aws.NoTimeLeftError``) after the listing, the reading stops
-    with what was found.
+    ListImports, every page (it returns no source or window), then GetImport of each import
+    whose identity is not in ``known`` yet (an import's identity never changes, so ``known``
+    is filled as a cache for the next look-up of the same invocation). Any failed call
+    raises: a partial history is no history (docs/DESIGN.md, "Exactly once", rule 2). Each
+    call gets a client from ``client_for``, budgeted when it is made (``aws.NoTimeLeftError``
+    when no time is left).
     """
-    for import_id in recent_import_ids(client_for, identity.destination, exclude):
-        try:
-            record = get_import(client_for(), import_id)
-        except aws.NoTimeLeftError:
-            logger.warning("no time left to read more earlier imports; deciding with those read")
-            return
-        if record is not None and record.identity == identity:
-            yield record
-
-
-def recent_import_ids(client_for: ClientFor, destination: str, exclude: str) -> list[str]:
-    """The newest imports into ``destination`` (newest first), without ``exclude``.
-
-    Every page of ListImports (up to LIST_IMPORTS_PAGES), since its order is not documented.
-    """
-    listed: list[Mapping[str, Any]] = []
+    listed: dict[str, Mapping[str, Any]] = {}
     kwargs: dict[str, Any] = {"Destination": destination, "MaxResults": LIST_IMPORTS_PAGE}
-    for _ in range(LIST_IMPORTS_PAGES):
+    seen_tokens: set[str] = set()
+    while True:
         response = client_for().list_imports(**kwargs)
-        listed.extend(
-            item
-            for item in response.get("Imports", [])
-            if item.get("ImportId")
-            and item.get("ImportId") != exclude
-            and destination in item.get("Destinations", [destination])
-        )
+        for item in response.get("Imports", []):
+            import_id = str(item.get("ImportId") or "")
+            if import_id and destination in item.get("Destinations", [destination]):
+                listed[import_id] = dict(item)
         token = response.get("NextToken")
-        if not token:
+        if not token or token in seen_tokens:
             break
+        seen_tokens.add(token)
         kwargs["NextToken"] = token
-    listed.sort(key=lambda item: _utc(item.get("CreatedTimestamp")) or _OLDEST, reverse=True)
-    return [str(item["ImportId"]) for item in listed[:EARLIER_IMPORTS_TO_READ]]
+    newest_first = sorted(
+        listed.values(),
+        key=lambda item: _utc(item.get("CreatedTimestamp")) or _OLDEST,
+        reverse=True,
+    )
+    records: list[ImportRecord] = []
+    for listed_item in newest_first:
+        import_id = str(listed_item["ImportId"])
+        status = str(listed_item.get("ImportStatus", ""))
+        if import_id in known:
+            records.append(ImportRecord(import_id, status, known[import_id]))
+            continue
+        full = get_import(client_for(), import_id)
+        if full is not None:  # else gone between the listing and the read
+            known[import_id] = full.identity
+            records.append(full)
+    return records
 
 
 def import_failures(client: CloudTrailClient, import_id: str) -> list[ImportFailure]:

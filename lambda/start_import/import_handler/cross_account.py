@@ -176,7 +176,7 @@ def not_shared_for_estimate(
     if operation == "ListObjectsV2":
         sid, action, where = ESTIMATE_LIST, "s3:ListBucket", f"under {prefix}*"
     elif "kms" in message.lower():
-        sid, action, where = ESTIMATE_DECRYPT, "kms:Decrypt", "via S3 (the key policy)"
+        sid, action, where = ESTIMATE_DECRYPT, "kms:Decrypt", "in the key policy"
     else:
         sid, action, where = ESTIMATE_READS, "s3:GetObject", f"on {prefix}*"
     return (

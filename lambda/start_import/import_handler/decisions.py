@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from import_handler import overlap
 from import_handler.model import (
     RETRYABLE,
     Action,
@@ -47,8 +48,28 @@ def deadline_for(first_invocation_epoch: float, completion_timeout_seconds: int)
     return first_invocation_epoch + min(completion_timeout_seconds, MAX_WAIT_SECONDS)
 
 
-def decide_create() -> Action:
-    return Start()
+def decide_create(earlier: ImportRecord | None) -> Action:
+    """A Create keeps, adopts or retries an import that already has its identity (a Create
+    delivered twice, or a stack created again); only with none does it start one."""
+    if earlier is None:
+        return Start()
+    if earlier.running:
+        return Adopt(earlier)
+    if earlier.status in RETRYABLE:
+        return Retry(earlier.import_id)
+    return Keep(earlier)
+
+
+def refuse_overlap(
+    props: ImportProperties, action: Action, history: Sequence[ImportRecord]
+) -> Action:
+    """A Start or Retry whose source and window overlap an import that holds events in the
+    same store fails before it starts, unless ``AllowOverlap`` (rule 6); other actions pass."""
+    if props.allow_overlap or not isinstance(action, Start | Retry):
+        return action
+    exclude = [action.import_id] if isinstance(action, Retry) else []
+    found = overlap.overlapping(props.identity, history, exclude)
+    return Fail(overlap.reason(found)) if found else action
 
 
 def is_replacement(props: ImportProperties, current: ImportRecord | None) -> bool:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from import_handler import aws, logs
 from import_handler.model import ImportRecord
+from import_handler.properties import ImportIdentity
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
@@ -37,6 +38,10 @@ class Invocation:
     clients: aws.Clients = field(default_factory=aws.Clients)
     # Response Data beyond the import's own (the cost guard's ImportEstimatedGB).
     data: dict[str, str] = field(default_factory=dict)
+    # The identity of every import read so far (it never changes): the look-up's cache.
+    identities: dict[str, ImportIdentity | None] = field(default_factory=dict)
+    # A new StartImport of this request may have started an import that is not found yet.
+    start_unconfirmed: bool = False
 
     @property
     def request_type(self) -> str:

@@ -16,15 +16,24 @@ from dataclasses import replace
 # The modules only some requests need (update, preflight, cost_guard, cross_account, explain)
 # are imported where they are used: every cold start compiles the asset's modules
 # (benchmarks/RESULTS.md, cold start), and a continuation or a Delete needs none of them.
-from import_handler import aws, clock, cloudtrail, waiting
+from import_handler import aws, clock, cloudtrail, lookup, request_time, starting, waiting
 from import_handler import properties as props_mod
-from import_handler.answer import Outcome, failure, nothing_imported, success
+from import_handler.answer import (
+    UNCONFIRMED_START,
+    Outcome,
+    failure,
+    nothing_imported,
+    success,
+)
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
+    MAX_WAIT_SECONDS,
+    choose_earlier,
     deadline_for,
     decide_create,
     decide_delete,
     is_import_id,
+    refuse_overlap,
 )
 from import_handler.invocation import Invocation
 from import_handler.model import (
@@ -78,27 +87,41 @@ def _handle(inv: Invocation) -> Outcome | None:
             inv.data[ESTIMATED_GB] = state.estimated_gb
         return waiting.wait(inv, props, state)
     # Decide.
-    deadline = deadline_for(clock.now(), props.completion_timeout_seconds)
+    requested = request_time.requested_at(inv.event.get("ResponseURL"), clock.now())
+    if clock.now() >= requested + MAX_WAIT_SECONDS:
+        # CloudFormation has given up on this request (or is about to): nothing may start.
+        raise ImportFailed(
+            "RequestExpired: this request was made over 58 minutes ago and CloudFormation "
+            "stops waiting after 60; nothing was started. Deploy again"
+        )
+    deadline = deadline_for(requested, props.completion_timeout_seconds)
     current: ImportRecord | None = None
+    history: list[ImportRecord] = []
     if inv.request_type == "Create":
-        action = decide_create()
+        history = lookup.store_history(inv, props.identity)
+        action = decide_create(choose_earlier(lookup.matching(props.identity, history)))
     elif inv.request_type == "Update":
         from import_handler import update
 
-        action, current = update.decide(inv, props)
+        action, current, history = update.decide(inv, props)
     else:
         raise ImportFailed(f"UnknownRequestType: {inv.request_type!r}")
+    action = refuse_overlap(props, action, history)
     inv.log(
         type(action).__name__.lower(),
         import_id=current.import_id if current else None,
         status=current.status if current else None,
     )
     # Act (and report).
-    return _act(inv, props, action, deadline)
+    return _act(inv, props, action, deadline, current)
 
 
 def _act(
-    inv: Invocation, props: ImportProperties, action: Action, deadline: float
+    inv: Invocation,
+    props: ImportProperties,
+    action: Action,
+    deadline: float,
+    current: ImportRecord | None = None,
 ) -> Outcome | None:
     from import_handler import cost_guard, cross_account, preflight, update
 
@@ -108,6 +131,11 @@ def _act(
         record = action.record
         if isinstance(action, Adopt):
             inv.started_import(record)
+        if _replaced_running(inv, current, record):
+            from import_handler import update
+
+            assert current is not None
+            update.stop_replaced_quietly(inv, current.import_id)
         cost_guard.note_kept(inv, props, inv.remaining() - HANDOVER_MARGIN_SECONDS)
         if props.wait_for_completion and record.running:
             state = waiting.State(record.import_id, deadline, estimated_gb=_estimated(inv))
@@ -136,13 +164,23 @@ def _act(
         update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None
     state = waiting.State(None, deadline, 0, retry_id, _estimated(inv))
-    started = waiting.start(inv, props, state)
+    started = starting.start(inv, props, retry_id, looked_up=True)
     if isinstance(started, KeepTrying):
         return waiting.wait(inv, props, state, blocker=started.blocker_id)
     if props.wait_for_completion:
         started_state = replace(state, import_id=started.import_id, retry_import_id=None)
         return waiting.wait(inv, props, started_state, started)
     return success(inv, started)
+
+
+def _replaced_running(inv: Invocation, current: ImportRecord | None, kept: ImportRecord) -> bool:
+    """An Update going back to another import while the current one still runs: CloudFormation
+    deletes the current one at clean-up (stopping it when the old StopOnDelete allows); stopping
+    it now leaves nothing running if that clean-up fails (CloudFormation does not retry it)."""
+    if current is None or not current.running or current.import_id == kept.import_id:
+        return False
+    old = inv.event.get("OldResourceProperties")
+    return props_mod.stop_on_delete_leniently(old if isinstance(old, Mapping) else None)
 
 
 def _estimated(inv: Invocation) -> str | None:
@@ -155,14 +193,14 @@ def _delete(inv: Invocation) -> Outcome:
     physical_id = inv.physical_id
     raw = inv.event.get("ResourceProperties")
     stop_on_delete = props_mod.stop_on_delete_leniently(raw if isinstance(raw, Mapping) else None)
+    if physical_id.startswith(UNCONFIRMED_START) and stop_on_delete:
+        return _delete_unconfirmed(inv, physical_id)
     record = None
     if is_import_id(physical_id):
         try:
             record = cloudtrail.get_import(inv.ct(), physical_id)
         except aws.ERRORS as error:
-            raise ImportFailed(
-                explain.for_error(error, operation="GetImport", import_id=physical_id)
-            ) from error
+            return _delete_unread(inv, physical_id, stop_on_delete, error)
     action = decide_delete(physical_id, record, stop_on_delete)
     if isinstance(action, Stop):
         try:
@@ -175,3 +213,51 @@ def _delete(inv: Invocation) -> Outcome:
         inv.log("stop", import_id=action.import_id, status=stopped.status if stopped else None)
         return success(inv, stopped or record, physical_id)
     return success(inv, record, physical_id, action.why if isinstance(action, Done) else None)
+
+
+def _delete_unread(
+    inv: Invocation, physical_id: str, stop_on_delete: bool, read_error: BaseException
+) -> Outcome:
+    """The import cannot be read: with StopOnDelete it is stopped without reading it (StopImport
+    returns an import that has ended as it is), so nothing is left running that no stack names
+    (a clean-up Delete that fails is not retried by CloudFormation); without, nothing is to do."""
+    from import_handler import explain
+
+    if not stop_on_delete:
+        return success(inv, None, physical_id, "StopOnDelete is false: the import keeps running")
+    try:
+        stopped = cloudtrail.stop_import(inv.ct(), physical_id)
+    except aws.ERRORS:
+        raise ImportFailed(
+            explain.for_error(read_error, operation="GetImport", import_id=physical_id)
+        ) from read_error
+    inv.log("stop-unread", import_id=physical_id, status=stopped.status if stopped else None)
+    return success(inv, stopped, physical_id)
+
+
+def _delete_unconfirmed(inv: Invocation, physical_id: str) -> Outcome:
+    """The Delete after a Create whose StartImport may have started an import it could not
+    find: a running import with the Create's properties is that one (rule 1 would have adopted
+    any other), so it is stopped; nothing else is touched (docs/DESIGN.md, "Exactly once")."""
+    from import_handler import explain
+
+    try:
+        props = props_mod.parse(inv.event.get("ResourceProperties"))
+    except PropertyError:
+        return success(inv, None, physical_id, "no readable properties: nothing to look for")
+    try:
+        running = cloudtrail.running_imports(inv.ct, props.identity.destination)
+        ours = [r for r in running if r.identity == props.identity]
+        for record in ours:
+            stopped = cloudtrail.stop_import(inv.ct(), record.import_id)
+            inv.log("stop-unconfirmed", import_id=record.import_id, status=_status_of(stopped))
+    except aws.ERRORS as error:
+        operation = getattr(error, "operation_name", None) or "ListImports"
+        raise ImportFailed(
+            explain.for_error(error, operation=operation, identity=props.identity)
+        ) from error
+    return success(inv, ours[-1] if ours else None, physical_id)
+
+
+def _status_of(record: ImportRecord | None) -> str | None:
+    return record.status if record else None

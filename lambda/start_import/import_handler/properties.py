@@ -42,6 +42,7 @@ _KNOWN = frozenset(
         "SourceBucketOwner",
         "HandlerRoleArn",
         "MaxIngestGB",
+        "AllowOverlap",
     }
 )
 _S3_KEYS = ("S3LocationUri", "S3BucketRegion", "S3BucketAccessRoleArn")
@@ -94,6 +95,7 @@ class ImportProperties:
     retry_token: str | None = None
     source_owner: SourceOwner | None = None
     max_ingest_gb: float | None = None  # the cost guard: refuse an import ingesting more
+    allow_overlap: bool = False  # start even when another import holds part of this window
 
 
 def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
@@ -127,6 +129,7 @@ def parse(raw: Mapping[str, Any] | None) -> ImportProperties:
         retry_token=retry_token,
         source_owner=_source_owner(raw),
         max_ingest_gb=_max_ingest_gb(raw.get("MaxIngestGB")),
+        allow_overlap=parse_bool(raw, "AllowOverlap", default=False),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -96,9 +96,7 @@ class ImportResource(CfnResource):
             logger.info("a continuation took over; it answers CloudFormation")
             return
         if not self.PhysicalResourceId:
-            self.PhysicalResourceId = event.get("PhysicalResourceId") or failed_physical_id(
-                event, self._known_import()
-            )
+            self.PhysicalResourceId = event.get("PhysicalResourceId") or self._failed_id(event)
         self._send()
 
     def _known_import(self) -> ImportRecord | None:
@@ -106,11 +104,16 @@ class ImportResource(CfnResource):
         inv = self._invocation
         return inv.started[-1] if inv and inv.started else None
 
+    def _failed_id(self, event: Mapping[str, Any]) -> str:
+        inv = self._invocation
+        unconfirmed = bool(inv and inv.start_unconfirmed)
+        return failed_physical_id(event, self._known_import(), unconfirmed=unconfirmed)
+
     def generate_physical_id(self, event: dict[str, Any]) -> str:
         # Workaround: crhelper's generated id looks like any other; a failed Create's must be
         # recognisably not an import id, so the Delete that follows makes no call (unless the
         # request started one: then it is its id, so the Delete stops it).
-        return failed_physical_id(event, self._known_import())
+        return self._failed_id(event)
 
     def _send(
         self, status: str | None = None, reason: str = "", send_response: object = None
@@ -129,11 +132,9 @@ class ImportResource(CfnResource):
         inv = self._invocation
         request = dict(inv.event) if inv else {}
         if status is None:
-            physical_id = str(self.PhysicalResourceId or "") or failed_physical_id(
-                request, self._known_import()
-            )
+            physical_id = str(self.PhysicalResourceId or "") or self._failed_id(request)
         else:
-            physical_id = failed_physical_id(request, self._known_import())
+            physical_id = self._failed_id(request)
         body = response_body(
             status=status or self.Status,
             reason=reason if status else self.Reason,

@@ -10,14 +10,13 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from import_handler import aws, clock, cloudtrail, explain
+from import_handler import aws, clock, cloudtrail, explain, lookup
 from import_handler import properties as props_mod
 from import_handler.decisions import (
     HANDOVER_MARGIN_SECONDS,
     choose_earlier,
     decide_update,
     is_import_id,
-    is_replacement,
     wants_retry,
 )
 from import_handler.invocation import Invocation
@@ -33,20 +32,30 @@ logger = logging.getLogger(__name__)
 STOP_SETTLE_SECONDS = 120.0
 
 
-def decide(inv: Invocation, props: ImportProperties) -> tuple[Action, ImportRecord | None]:
-    """Observe what an Update needs (the current import, an earlier one) and decide; the
-    action with the current import."""
+def decide(
+    inv: Invocation, props: ImportProperties
+) -> tuple[Action, ImportRecord | None, list[ImportRecord]]:
+    """Observe what an Update needs (the current import; the store's imports unless it keeps
+    the current one as it is) and decide. The action, the current import, and the store's
+    imports as read (empty when not read)."""
     current = _current_import(inv, props)
-    # An import that cannot be read may still be one to go back to (say the store's region
-    # changed, so the id is unknown where the new properties point): look for it as well.
-    unreadable = current is None and is_import_id(inv.physical_id)
-    earlier = None
-    if is_replacement(props, current) or unreadable:
-        earlier = _earlier_import(inv, props, exclude=current.import_id if current else "")
     raw_old = inv.event.get("OldResourceProperties")
     old_stop = props_mod.stop_on_delete_leniently(raw_old)
     retry = wants_retry(props, _leniently(raw_old), current)
-    return decide_update(props, old_stop, current, earlier, retry_requested=retry), current
+    if current is not None and current.identity == props.identity and not retry:
+        return decide_update(props, old_stop, current, retry_requested=False), current, []
+    # Anything else may start an import: look first (rule 1), or start nothing (rule 2).
+    # An import that cannot be read may still be one to go back to (say the store's region
+    # changed, so the id is unknown where the new properties point): it is not excluded.
+    history = lookup.store_history(inv, props.identity)
+    exclude = current.import_id if current else ""
+    earlier = choose_earlier(
+        r for r in lookup.matching(props.identity, history) if r.import_id != exclude
+    )
+    if earlier is not None:
+        inv.log("found-earlier-import", import_id=earlier.import_id, status=earlier.status)
+    action = decide_update(props, old_stop, current, earlier, retry_requested=retry)
+    return action, current, history
 
 
 def _leniently(raw: object) -> ImportProperties | None:
@@ -75,37 +84,16 @@ def _read_current(
     inv: Invocation, props: ImportProperties, client: CloudTrailClient
 ) -> ImportRecord | None:
     try:
-        return cloudtrail.get_import(client, inv.physical_id)
+        record = cloudtrail.get_import(client, inv.physical_id)
     except aws.ERRORS as error:
         raise ImportFailed(
             explain.for_error(
                 error, operation="GetImport", identity=props.identity, import_id=inv.physical_id
             )
         ) from error
-
-
-def _earlier_import(inv: Invocation, props: ImportProperties, exclude: str) -> ImportRecord | None:
-    """An earlier import to go back to instead of starting a new one (see ``decide_update``);
-    ``exclude`` is the current import, when it could be read (one that could not may be the
-    very import to go back to).
-
-    Best effort: when the lookup fails, the update decides as if there were none.
-    """
-    # Each call is budgeted when it is made, keeping the hand-over margin for what follows.
-    matches = cloudtrail.earlier_imports(
-        lambda: inv.ct(HANDOVER_MARGIN_SECONDS), props.identity, exclude=exclude
-    )
-    try:
-        earlier = choose_earlier(matches)
-    except aws.ERRORS as error:
-        logger.warning(
-            "cannot look for an earlier import with these properties (%s); deciding without",
-            aws.error_code(error) or type(error).__name__,
-        )
-        return None
-    if earlier is not None:
-        inv.log("found-earlier-import", import_id=earlier.import_id, status=earlier.status)
-    return earlier
+    if record is not None:
+        inv.identities[record.import_id] = record.identity  # the look-up needs not read it again
+    return record
 
 
 def stop_and_settle(inv: Invocation, import_id: str) -> None:
@@ -124,3 +112,18 @@ def stop_and_settle(inv: Invocation, import_id: str) -> None:
             record = cloudtrail.get_import(inv.ct_current(), import_id)
         except aws.ERRORS as error:
             logger.warning("GetImport of the stopped import failed: %s", aws.error_code(error))
+
+
+def stop_replaced_quietly(inv: Invocation, import_id: str) -> None:
+    """Stop the import an Update leaves for another; best effort: CloudFormation's clean-up
+    Delete stops it too, so a refusal here must not fail the Update."""
+    try:
+        record = cloudtrail.stop_import(inv.ct_current(), import_id)
+    except aws.ERRORS as error:
+        logger.warning(
+            "could not stop the replaced import %s now (%s); the clean-up Delete will",
+            import_id,
+            aws.error_code(error) or type(error).__name__,
+        )
+        return
+    inv.log("stop-replaced", import_id=import_id, status=record.status if record else None)

@@ -1,10 +1,9 @@
-"""Starting an import and waiting for it: StartImport, the busy account, polling, and the
-hand-over to a fresh asynchronous invocation of this function.
+"""Waiting for an import: polling, the busy account, and the hand-over to a fresh asynchronous
+invocation of this function.
 
-``start`` calls StartImport (or retries an import) and adopts our own running import when the
-account is busy or a retry's answer was lost. ``wait`` checks the import every
-POLL_INTERVAL_SECONDS (or tries StartImport again while the account is busy) until it is
-COMPLETED, FAILED or STOPPED, the deadline passes, or it is time to hand over.
+``wait`` checks the import every POLL_INTERVAL_SECONDS (or, while the account is busy, tries
+again to start it: ``starting.start``, which looks the store up first) until it is COMPLETED,
+FAILED or STOPPED, the deadline passes, or it is time to hand over.
 
 The hand-over covers crhelper's polling gaps (docs/DESIGN.md, "Waiting"): the deadline travels
 in the payload so the chain always ends, nothing depends on the LogicalResourceId's length, and
@@ -20,17 +19,19 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 # explain is imported where a failure needs it: most requests never do (cold start).
-from import_handler import aws, clock, cloudtrail
+from import_handler import aws, clock, cloudtrail, starting
 from import_handler.answer import Outcome, success
 from import_handler.decisions import (
     MAX_WAIT_SECONDS,
     Next,
-    decide_busy,
     decide_poll,
-    is_import_id,
 )
 from import_handler.invocation import HANDOVER_RESERVE_SECONDS, Invocation
-from import_handler.model import Adopt, Fail, ImportFailed, ImportRecord, KeepTrying
+from import_handler.model import (
+    ImportFailed,
+    ImportRecord,
+    KeepTrying,
+)
 from import_handler.properties import ImportProperties
 
 logger = logging.getLogger(__name__)
@@ -98,101 +99,6 @@ def payload(event: Mapping[str, Any], state: State) -> bytes:
     return json.dumps(body).encode()
 
 
-# --- Starting --------------------------------------------------------------------------------
-
-
-def start(inv: Invocation, props: ImportProperties, state: State) -> ImportRecord | KeepTrying:
-    """StartImport (or the retry of ``state.retry_import_id``); adopt our own running import."""
-    retry_id = state.retry_import_id
-    try:
-        if retry_id:
-            record = cloudtrail.retry_import(inv.ct(), retry_id)
-        else:
-            record = cloudtrail.start_import(inv.ct(), props.identity)
-    except aws.ERRORS as error:
-        if aws.error_code(error) == "AccountHasOngoingImportException":
-            return _when_busy(inv, props, retry_id)
-        adopted = _running_after_refused_retry(inv, retry_id) if retry_id else None
-        if adopted is None:
-            from import_handler import explain
-
-            raise ImportFailed(
-                explain.for_error(
-                    error,
-                    operation="StartImport",
-                    identity=props.identity,
-                    import_id=retry_id or "",
-                    source_owner=props.source_owner,
-                )
-            ) from error
-        record = adopted
-    inv.log("retry-import" if retry_id else "start-import", import_id=record.import_id)
-    return inv.started_import(record)
-
-
-def _running_after_refused_retry(inv: Invocation, import_id: str) -> ImportRecord | None:
-    """A retry is not idempotent: when botocore resends one whose answer was lost, CloudTrail
-    refuses it because the import runs again. Read the import: running means it was ours."""
-    try:
-        record = cloudtrail.get_import(inv.ct(), import_id)
-    except aws.ERRORS as error:
-        logger.warning("GetImport after a refused retry failed: %s", aws.error_code(error))
-        return None
-    if record is None or not record.running:
-        return None
-    inv.log("adopt-retried", import_id=import_id, status=record.status)
-    return record
-
-
-def _when_busy(
-    inv: Invocation, props: ImportProperties, retry_id: str | None
-) -> ImportRecord | KeepTrying:
-    """Another import holds the account: adopt it when it is ours, else wait or fail."""
-    unlisted = None  # why the running imports could not be listed
-    try:
-        ongoing = cloudtrail.running_imports(inv.ct, props.identity.destination)
-    except aws.ERRORS as list_error:
-        unlisted = aws.error_code(list_error) or type(list_error).__name__
-        logger.warning("cannot list the running imports (%s); reading the known ones", unlisted)
-        ongoing = _running_known_imports(inv, retry_id)
-    busy = decide_busy(props.identity, ongoing, props.wait_for_completion)
-    if isinstance(busy, Adopt):
-        inv.log("adopt", import_id=busy.record.import_id, status=busy.record.status)
-        return inv.started_import(busy.record)
-    if isinstance(busy, KeepTrying):
-        inv.log("wait-for-account", blocker=busy.blocker_id)
-        return busy
-    if unlisted is not None:
-        raise ImportFailed(_unseen_reason(unlisted, props))
-    raise ImportFailed(busy.reason if isinstance(busy, Fail) else str(busy))
-
-
-def _running_known_imports(inv: Invocation, retry_id: str | None) -> list[ImportRecord]:
-    """When ListImports is refused: the imports this request can name (the one it retries, the
-    ones it started, the current one), as GetImport reads them now; those still running."""
-    known = [retry_id, *(r.import_id for r in inv.started), inv.physical_id]
-    found: list[ImportRecord] = []
-    for import_id in dict.fromkeys(i for i in known if i and is_import_id(i)):
-        try:
-            record = cloudtrail.get_import(inv.ct(), import_id)
-        except aws.ERRORS as error:
-            logger.warning("GetImport of %s failed: %s", import_id, aws.error_code(error))
-            continue
-        if record is not None and record.running:
-            found.append(record)
-    return found
-
-
-def _unseen_reason(list_error: str, props: ImportProperties) -> str:
-    """A busy account whose imports cannot be listed: the import holding it may be one this
-    request started whose answer was lost; say how to find it (the reason has 256 characters)."""
-    return (
-        f"AccountHasOngoingImportException: ListImports refused ({list_error}); the running "
-        "import may be this request's: aws cloudtrail list-imports --destination "
-        f"{props.identity.destination}"
-    )
-
-
 # --- Waiting ---------------------------------------------------------------------------------
 
 
@@ -214,7 +120,7 @@ def wait(
         if checked:
             checked = False
         elif record is None and state.import_id is None:
-            started = start(inv, props, state)
+            started = starting.start(inv, props, state.retry_import_id)
             if isinstance(started, KeepTrying):
                 blocker = started.blocker_id
             else:
@@ -302,7 +208,12 @@ def _finish(
 
 
 def _hand_over(inv: Invocation, state: State) -> None:
-    """Invoke this function asynchronously with the event and the new state."""
+    """Invoke this function asynchronously with the event and the new state.
+
+    An Invoke that Lambda may have queued (a 5xx, a timeout, a lost connection) counts as
+    handed over: this invocation does not answer, since the continuation may (rule 5 of
+    docs/DESIGN.md, "Exactly once"). Only a refusal answers FAILED here.
+    """
     body = payload(inv.event, state)
     for attempt in range(1, HAND_OVER_ATTEMPTS + 1):
         try:
@@ -311,11 +222,20 @@ def _hand_over(inv: Invocation, state: State) -> None:
             )
             break
         except aws.ERRORS as error:
-            if attempt == HAND_OVER_ATTEMPTS or not aws.safe_to_resend(error):
-                from import_handler import explain
-
-                raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
             code = aws.error_code(error) or type(error).__name__
-            logger.warning("Invoke was not made (%s); trying again", code)
-            clock.sleep(attempt)
+            if aws.safe_to_resend(error) and attempt < HAND_OVER_ATTEMPTS:
+                logger.warning("Invoke was not made (%s); trying again", code)
+                clock.sleep(attempt)
+                continue
+            if aws.outcome_unknown(error) and not aws.safe_to_resend(error):
+                logger.warning(
+                    "Invoke's outcome is unknown (%s): Lambda may have queued the continuation, "
+                    "which answers; this invocation does not",
+                    code,
+                )
+                inv.log("hand-over-unconfirmed", import_id=state.import_id, error=code)
+                return
+            from import_handler import explain
+
+            raise ImportFailed(explain.for_error(error, operation="Invoke")) from error
     inv.log("hand-over", import_id=state.import_id, attempt=state.attempt)
