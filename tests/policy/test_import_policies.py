@@ -32,13 +32,6 @@ SAME_BUCKET = "trail-archive"
 SAME_PREFIX = f"AWSLogs/{SAME_ACCOUNT}/CloudTrail/"
 SAME_KEY_ARN = f"arn:aws:kms:{REGION}:{SAME_ACCOUNT}:key/0000aaaa-11bb-22cc-33dd-444444eeeeee"
 ANOTHER_KEY_ARN = f"arn:aws:kms:{REGION}:{SAME_ACCOUNT}:key/9999ffff-11bb-22cc-33dd-444444eeeeee"
-KMS_DOCUMENTED_FORM = (
-    "CloudTrail's import documentation gives the access role kms:Decrypt and "
-    "kms:GenerateDataKey on the source key, and the key policy both, without kms:ViaService; "
-    "the construct does not yet"
-)
-
-
 @dataclass(frozen=True)
 class Setup:
     """An import's roles, resolved, and where its archive lives."""
@@ -327,14 +320,12 @@ def test_the_access_role_may_decrypt_objects_under_the_prefix_through_s3(setup: 
     assert allowed([request]) == [True]
 
 
-@pytest.mark.xfail(strict=True, reason=KMS_DOCUMENTED_FORM)
 def test_the_access_role_may_decrypt_with_the_source_key(setup: Setup) -> None:
     request = setup.as_access_role("kms:Decrypt", setup.key_arn, **_decrypt_context(setup))
 
     assert allowed([request]) == [True]
 
 
-@pytest.mark.xfail(strict=True, reason=KMS_DOCUMENTED_FORM)
 def test_the_access_role_may_generate_data_keys_with_the_source_key(setup: Setup) -> None:
     request = setup.as_access_role("kms:GenerateDataKey", setup.key_arn, **_decrypt_context(setup))
 
