@@ -17,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec, plan_definition
+from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app, only, resources
 from tests.construct.test_nag import acknowledgments
 from tests.plan.conftest import definition, inner_states, plan_stack, year
@@ -276,3 +277,49 @@ def test_windows_without_bounds_get_start_import_states_that_leave_them_out() ->
         {"Variable": "$.Segment.Request.EndEventTime", "IsPresent": False},
     ]
     assert "StartImportFromStart" not in states
+
+
+def test_the_state_machine_logs_to_a_vended_log_group_unique_per_plan() -> None:
+    """AWS asks for /aws/vendedlogs/states/...: other names add to the account's
+    5,120-character CloudWatch Logs resource policy until log delivery can no longer be set up."""
+    names = []
+    for stack_name, plan_id in (("PlanStack", "Plan"), ("PlanStack", "Other"), ("Two", "Plan")):
+        app = new_app()
+        stack = cdk.Stack(app, stack_name)
+        bucket = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+        CloudTrailLakeImportPlan(
+            stack, plan_id, event_data_store=STORE_ARN, imports=[ImportSpec(bucket)]
+        )
+        template = Template.from_stack(stack)
+        machine = only(template, "AWS::StepFunctions::StateMachine")
+        destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]
+        group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        name = resources(template, "AWS::Logs::LogGroup")[group_id]["Properties"]["LogGroupName"]
+        assert name.startswith(f"/aws/vendedlogs/states/{stack_name}-")
+        names.append(name)
+    assert len(set(names)) == 3
+
+
+def test_a_store_in_another_region_than_the_stack_is_refused_naming_both_regions() -> None:
+    app = new_app()
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(app, "PlanStack", env=env)
+    bucket = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    elsewhere = "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
+    with pytest.raises(
+        CloudTrailLakeImportPropsError,
+        match=r"event_data_store must be in the stack's region eu-west-1; .* is in us-east-1",
+    ):
+        CloudTrailLakeImportPlan(
+            stack, "Plan", event_data_store=elsewhere, imports=[ImportSpec(bucket)]
+        )
+    # Same region, or a stack whose region is only known at deploy: accepted.
+    same = elsewhere.replace("us-east-1", "eu-west-1")
+    CloudTrailLakeImportPlan(stack, "Same", event_data_store=same, imports=[ImportSpec(bucket)])
+    agnostic = cdk.Stack(new_app(), "Agnostic")
+    CloudTrailLakeImportPlan(
+        agnostic,
+        "Plan",
+        event_data_store=elsewhere,
+        imports=[ImportSpec(s3.Bucket.from_bucket_name(agnostic, "Archive", "trail-archive"))],
+    )
