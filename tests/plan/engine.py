@@ -9,7 +9,11 @@ every CloudTrail call, so imports progress poll by poll; the Wait seconds come f
 execution input (1 s). Two things are adapted in moto, not in the definition: retry back-off
 sleeps are compressed (``RETRY_TIME_SCALE``), since a Retry's IntervalSeconds cannot come from
 the input, and moto learns the Pascal-case error prefix ``CloudTrail`` that Step Functions
-gives CloudTrail's errors (moto only knows ``DynamoDb`` and ``Sfn``).
+gives CloudTrail's errors (moto only knows ``DynamoDb`` and ``Sfn``). moto's optimized
+``states:startExecution`` (request-response) hands the state's Pascal-case parameters
+(``StateMachineArn``, ``Name``, ``Input``) to boto3 unchanged and returns boto3's camel-case
+answer; Step Functions takes and answers Pascal case (``ExecutionArn``, ``StartDate``): the
+engine converts both ways.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
+    state_task_service_sfn,
 )
 
 from tests.e2e.harness import ACCOUNT, REGION
@@ -198,6 +203,14 @@ class PlanEngine:
             time.sleep(0.2)
         raise AssertionError(f"execution {arn} still runs after {timeout} s")
 
+    def wait_for_chain(self, arn: str, timeout: float = 180.0) -> list[dict[str, Any]]:
+        """Every link of the plan's continuation chain, from ``arn`` to the last, each ended."""
+        end = time.monotonic() + timeout
+        links = [self.wait_for_execution(arn, timeout)]
+        while following := json.loads(links[-1].get("output") or "{}").get("ContinuedIn"):
+            links.append(self.wait_for_execution(following["ExecutionArn"], end - time.monotonic()))
+        return links
+
     def wait_until(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -243,7 +256,29 @@ def plan_engine(workdir: Path) -> Iterator[PlanEngine]:
                 SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * RETRY_TIME_SCALE)),
             )
         )
+        stack.enter_context(
+            patched(
+                state_task_service_sfn.StateTaskServiceSfn,
+                "_eval_service_task",
+                _pascal_case_start_execution(
+                    state_task_service_sfn.StateTaskServiceSfn._eval_service_task
+                ),
+            )
+        )
         names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
         names["cloudtrail"] = "CloudTrail"
         stack.enter_context(patched(state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES", names))
         yield PlanEngine(s3, clock, lake, router, server.url)
+
+
+def _pascal_case_start_execution(evaluate: Callable[..., None]) -> Callable[..., None]:
+    """StartExecution as Step Functions' optimized integration takes and answers it."""
+
+    def converted(self: Any, env: Any, **arguments: Any) -> None:
+        parameters = arguments.pop("normalised_parameters")
+        camel = {key[0].lower() + key[1:]: value for key, value in parameters.items()}
+        evaluate(self, env, normalised_parameters=camel, **arguments)
+        answer = env.stack.pop()
+        env.stack.append({key[0].upper() + key[1:]: value for key, value in answer.items()})
+
+    return converted
