@@ -100,7 +100,7 @@ def look_for_started_import(
             action="getImport",
             iam_action="cloudtrail:GetImport",
             iam_resources=["*"],
-            parameters={"ImportId.$": "$.Found.Imports[0].ImportId"},
+            parameters={"ImportId.$": "$.Found.First.ImportId"},
             result_selector={"ImportId.$": "$.ImportId", "ImportSource.$": "$.ImportSource"},
             result_path="$.Candidate",
         )
@@ -121,15 +121,22 @@ def look_for_started_import(
     candidate.next(
         sfn.Choice(scope, "IsThisSegmentsImport").when(same_source, adopt).otherwise(not_found)
     )
+    first = sfn.Pass(
+        scope,
+        "FirstListedImport",
+        parameters={"First.$": "States.ArrayGetItem($.Found.Imports, 0)"},
+        result_path="$.Found",
+    )
+    first.next(candidate)
     in_progress = listing("IN_PROGRESS")
     in_progress.next(
         sfn.Choice(scope, "FoundInProgress")
-        .when(sfn.Condition.is_present("$.Found.Imports[0]"), candidate)
+        .when(sfn.Condition.is_present("$.Found.Imports[0]"), first)
         .otherwise(not_found)
     )
     initializing = listing("INITIALIZING")
     return initializing.next(
         sfn.Choice(scope, "FoundInitializing")
-        .when(sfn.Condition.is_present("$.Found.Imports[0]"), candidate)
+        .when(sfn.Condition.is_present("$.Found.Imports[0]"), first)
         .otherwise(in_progress)
     )
