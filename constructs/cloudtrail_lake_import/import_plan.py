@@ -43,7 +43,13 @@ from cloudtrail_lake_import.plan_hardening import (
     new_dead_letter_queue,
     skip_plan_checks_left_to_defaults,
 )
-from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit, Segment, plan_segments
+from cloudtrail_lake_import.plan_segments import (
+    ImportSpec,
+    PlanSplit,
+    Segment,
+    check_no_overlap,
+    plan_segments,
+)
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
@@ -101,6 +107,7 @@ class CloudTrailLakeImportPlan(Construct):
         log_encryption_key: kms.IKey | None = None,
         reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
         wait_condition_timeout: Duration | None = None,
+        allow_overlap: bool = False,
     ) -> None:
         """Declare the plan.
 
@@ -138,6 +145,9 @@ class CloudTrailLakeImportPlan(Construct):
         :param wait_condition_timeout: hold the deployment until the plan ends (up to 12 hours):
             a CloudFormation WaitCondition that the state machine signals SUCCESS or FAILURE at
             its end. Default: the deployment succeeds once the plan has started.
+        :param allow_overlap: accept imports that read the same files (same bucket, one prefix
+            inside the other, windows sharing a UTC day): every shared event is then billed and
+            stored twice, for good. Default false: such a plan is refused at synth.
         """
         super().__init__(scope, id)
         if isinstance(event_data_store, str):
@@ -162,6 +172,7 @@ class CloudTrailLakeImportPlan(Construct):
             wait_for_completion=wait_for_completion, wait_condition_timeout=wait_condition_timeout
         )
         self.segments: list[Segment] = plan_segments(list(imports), split_window_by)
+        check_no_overlap(list(imports), self._bucket_key, allow_overlap=allow_overlap)
         self.segment_count = len(self.segments)
 
         self.access_roles = self._new_access_roles()
