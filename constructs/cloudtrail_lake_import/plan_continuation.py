@@ -28,6 +28,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 CONTINUED_ERROR = "CloudTrailLakeImportPlan.Continued"
+ALREADY_EXISTS = "StepFunctions.ExecutionAlreadyExistsException"
+NOT_CONTINUED_ERROR = "CloudTrailLakeImportPlan.NotContinued"
 #: Polls of one segment in one execution before it continues in the next.
 POLLS_BEFORE_CONTINUING = 240
 #: Segments (skipped ones included) one execution runs before the next one takes over.
@@ -124,13 +126,55 @@ def continuation(scope: Construct, not_continued: sfn.IChainable) -> sfn.IChaina
     )
     # Same name and input while it runs: Step Functions answers with the running execution, so
     # a retry after a lost answer cannot start a second link.
+    start.add_retry(errors=[ALREADY_EXISTS], max_attempts=0)
     start.add_retry(
         errors=["States.ALL"],
         interval=Duration.seconds(2),
         backoff_rate=2,
         max_attempts=6,
     )
-    start.add_catch(not_continued, errors=["States.ALL"], result_path="$.Failure")
+    # The name is this chain's own: a link of that name exists only because this execution
+    # started it (an answer lost, then the retry refused as a duplicate).
+    known = sfn.Pass(
+        scope,
+        "NextLinkExists",
+        parameters={"Parts.$": "States.StringSplit($$.Execution.Id, ':')"},
+        result_path="$.Started",
+    )
+    known_arn = sfn.Pass(
+        scope,
+        "NextLinkArn",
+        parameters={
+            "ExecutionArn.$": "States.Format('{}:{}:{}:{}:{}:{}:{}:{}', "
+            + ", ".join(f"States.ArrayGetItem($.Started.Parts, {i})" for i in range(7))
+            + f", States.Format('{NAME_FORMAT}', $.Chain.Root, $.Chain.Number))"
+        },
+        result_path="$.Started",
+    )
+    start.add_catch(
+        known.next(known_arn),
+        errors=[ALREADY_EXISTS],
+        result_path="$.Failure",
+    )
+    # The plan stops; what the next link would have followed is named in the failure.
+    not_started = sfn.Pass(
+        scope,
+        "NextLinkNotStarted",
+        parameters={
+            "Settings.$": "$.Settings",
+            "Segments.$": "$.Segments",
+            "Failure": {
+                "Error": NOT_CONTINUED_ERROR,
+                "Cause.$": "States.Format('the next link {} did not start ({}: {}); it would "
+                "have gone on with {}', States.Format('"
+                + NAME_FORMAT
+                + "', $.Chain.Root, $.Chain.Number), $.Failure.Error, $.Failure.Cause, "
+                "States.JsonToString($.HandOver))",
+            },
+        },
+    )
+    not_started.next(not_continued)
+    start.add_catch(not_started, errors=["States.ALL"], result_path="$.Failure")
     done = sfn.Pass(
         scope,
         "ContinuedIn",
@@ -141,6 +185,7 @@ def continuation(scope: Construct, not_continued: sfn.IChainable) -> sfn.IChaina
             }
         },
     )
+    known_arn.next(done)
     return read.next(link).next(start).next(done).next(sfn.Succeed(scope, "Continued"))
 
 
