@@ -229,6 +229,19 @@ class CloudTrailLakeImportPlan(Construct):
         for role in self._distinct_roles():
             # CloudTrail, and only CloudTrail, may be handed the access roles.
             self.state_machine.add_to_role_policy(_pass_role(role))
+        # The next link of the continuation chain: the machine starts itself, in a policy of
+        # its own (the default policy cannot name the machine that depends on it).
+        self.continuation_policy = iam.Policy(
+            self,
+            "ContinuesItself",
+            roles=[self.state_machine.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine.state_machine_arn],
+                )
+            ],
+        )
 
         handler_log_group = logs.LogGroup(
             self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
@@ -461,6 +474,7 @@ class CloudTrailLakeImportPlan(Construct):
         )
         if self._self_invoke_policy is not None:
             resource.node.add_dependency(self._self_invoke_policy)
+        resource.node.add_dependency(self.continuation_policy)
         # CloudTrail must find the roles' policies in place when the execution starts.
         for role in self._distinct_roles():
             resource.node.add_dependency(role.node.find_child("DefaultPolicy"))

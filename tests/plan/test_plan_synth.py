@@ -88,8 +88,9 @@ def test_the_state_machine_is_standard_logged_and_untraced_by_default(
 def policy_of(template: dict[str, Any], role_prefix: str) -> list[dict[str, Any]]:
     (policy,) = [
         r
-        for r in resources(Template.from_json(template), "AWS::IAM::Policy").values()
+        for logical_id, r in resources(Template.from_json(template), "AWS::IAM::Policy").items()
         if r["Properties"]["Roles"][0]["Ref"].startswith(role_prefix)
+        and "DefaultPolicy" in logical_id
     ]
     statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
@@ -111,6 +112,7 @@ def test_the_state_machine_may_pass_only_the_access_roles_and_only_to_cloudtrail
     assert cloudtrail_actions == [
         "cloudtrail:GetImport",
         "cloudtrail:ListImportFailures",
+        "cloudtrail:ListImports",  # the look-up after an ambiguous StartImport error
         "cloudtrail:StartImport",
     ]
     (events,) = [s for s in statements if s["Action"] == "events:PutEvents"]
@@ -149,7 +151,10 @@ def test_start_import_retries_while_the_account_is_busy_for_three_days() -> None
     _, stack, _ = plan_stack()
     states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
     for name in ("StartImport", "RetryImport"):
-        (busy,) = states[name]["Retry"]
+        throttled, busy = states[name]["Retry"]
+        # CloudTrail's control plane allows about one StartImport a second, shared.
+        assert throttled["ErrorEquals"] == ["CloudTrail.ThrottlingException"]
+        assert (throttled["IntervalSeconds"], throttled["MaxAttempts"]) == (5, 10)
         assert busy["ErrorEquals"] == ["CloudTrail.AccountHasOngoingImportException"]
         assert busy["IntervalSeconds"] == 60
         assert busy["MaxDelaySeconds"] == 3600
@@ -179,7 +184,9 @@ def test_each_segment_polls_with_the_inputs_interval_and_retries_failed_imports_
         "FAILED": "RetryLeft",
         "STOPPED": "StoppedResult",
     }
-    assert states["ImportStatus"]["Default"] == "WaitForImport"
+    # Still running: the poll is counted (the chain hands over after enough of them), then Wait.
+    assert states["ImportStatus"]["Default"] == "CountPoll"
+    assert states["PollsLeft"]["Default"] == "WaitForImport"
     (retry_left,) = states["RetryLeft"]["Choices"]
     assert retry_left == {
         "Variable": "$.Retries",
@@ -187,12 +194,15 @@ def test_each_segment_polls_with_the_inputs_interval_and_retries_failed_imports_
         "Next": "RetryImport",
     }
     assert states["RetryLeft"]["Default"] == "ListImportFailures"
-    kinds = {c["Variable"]: c["Next"] for c in states["SegmentKind"]["Choices"]}
-    assert kinds == {
-        "$.Segment.Completed": "SkipCompletedSegment",
-        "$.Segment.Adopt.Resume": "ResumeEarlierImport",
-        "$.Segment.Adopt": "FollowRunningImport",
-    }
+    kinds = [c["Next"] for c in states["SegmentKind"]["Choices"]]
+    assert kinds == [
+        "RanInEarlierLink",
+        "AtStartHandOver",
+        "FollowHandedOverImport",
+        "SkipCompletedSegment",
+        "ResumeEarlierImport",
+        "FollowRunningImport",
+    ]
     assert states["SegmentKind"]["Default"] == "StartImport"
 
 
@@ -207,7 +217,8 @@ def test_a_failed_segment_stops_the_plan_unless_continue_on_failure() -> None:
     _, stack, _ = plan_stack(continue_on_failure=True)
     states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
     assert "StopPlan" not in states
-    assert states["SegmentFailedEvent"]["Next"] == "FailedSegmentOutput"
+    # Going on past a failure hands over to the next link, which knows the failure.
+    assert states["SegmentFailedEvent"]["Next"] == "AfterFailureHandOver"
 
 
 def test_every_segment_and_the_plan_end_as_events_and_on_the_topic() -> None:
@@ -323,3 +334,25 @@ def test_a_store_in_another_region_than_the_stack_is_refused_naming_both_regions
         event_data_store=elsewhere,
         imports=[ImportSpec(s3.Bucket.from_bucket_name(agnostic, "Archive", "trail-archive"))],
     )
+
+
+def test_the_state_machine_may_start_only_itself_for_the_next_link_of_its_chain(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    found = Template.from_json(template)
+    (machine_id,) = resources(found, "AWS::StepFunctions::StateMachine")
+    starts = {
+        logical_id: statement
+        for logical_id, policy in resources(found, "AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "states:StartExecution" in statement["Action"]
+        and policy["Properties"]["Roles"][0]["Ref"].startswith("PlanStateMachineRole")
+    }
+    ((policy_id, statement),) = starts.items()
+    assert statement["Action"] == "states:StartExecution"
+    assert statement["Resource"] == {"Ref": machine_id}
+    (plan_id,) = resources(found, "Custom::CloudTrailLakeImportPlan")
+    assert policy_id in template["Resources"][plan_id]["DependsOn"]
+    asl = definition(template)
+    assert asl["States"]["StartNextLink"]["Resource"] == "arn:aws:states:::states:startExecution"
