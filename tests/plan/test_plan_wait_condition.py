@@ -272,7 +272,8 @@ def signalled(
         "SSL_CERT_FILE": str(engine.s3.ca_bundle),
     }
     with environment(variables):
-        execution = engine.wait_for_execution(plan.start(plan.execution_input(max_retries=0)))
+        # The last link of the chain (with continue_on_failure a failed segment hands over).
+        *_, execution = engine.wait_for_chain(plan.start(plan.execution_input(max_retries=0)))
     body = s3.get_object(Bucket="cfn-wait-conditions", Key=key)["Body"].read()
     return execution, json.loads(body)
 
@@ -303,7 +304,8 @@ def test_a_plan_that_fails_signals_failure_to_the_wait_condition(
 
     assert execution["status"] == "FAILED"
     assert signal["Status"] == "FAILURE"
-    assert signal["UniqueId"] == "plan"
+    # The link that ended the plan signals, under its own name.
+    assert signal["UniqueId"] == execution["name"]
     assert signal["Data"] == execution["executionArn"]
 
 
