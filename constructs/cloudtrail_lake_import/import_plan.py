@@ -15,6 +15,7 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
+    Token,
 )
 from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_cloudtrail as cloudtrail
@@ -32,12 +33,7 @@ from cloudtrail_lake_import import validation
 from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
 from cloudtrail_lake_import.handler_policies import self_invoke_policy
 from cloudtrail_lake_import.nag_acknowledgments import acknowledge, nag_resource_id
-from cloudtrail_lake_import.plan_definition import (
-    PLAN_STOPPED_ERROR,
-    SEGMENTS_FAILED_ERROR,
-    PlanBehaviour,
-    plan_definition,
-)
+from cloudtrail_lake_import.plan_definition import PlanBehaviour, plan_definition
 from cloudtrail_lake_import.plan_handler_asset import plan_handler_code
 from cloudtrail_lake_import.plan_hardening import (
     ASYNC_RETRY_ATTEMPTS,
@@ -46,7 +42,13 @@ from cloudtrail_lake_import.plan_hardening import (
     new_dead_letter_queue,
     skip_plan_checks_left_to_defaults,
 )
-from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit, Segment, plan_segments
+from cloudtrail_lake_import.plan_segments import (
+    ImportSpec,
+    PlanSplit,
+    Segment,
+    check_no_overlap,
+    plan_segments,
+)
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
@@ -66,8 +68,10 @@ WAITING_SERVICE_TIMEOUT = Duration.minutes(60)
 HANDLER_IMPORT_ACTIONS = ["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:StopImport"]
 #: CloudFormation's limit for a WaitCondition's Timeout.
 MAX_WAIT_CONDITION_TIMEOUT = Duration.hours(12)
-#: The statuses of an execution that ends without its own "Plan Finished" event.
+#: The statuses of an execution that may end without its own "Plan Finished" event; the finish
+#: function reads the error with DescribeExecution (the status change event has none).
 ENDED_WITHOUT_EVENT = ["ABORTED", "TIMED_OUT", "FAILED"]
+VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
 class CloudTrailLakeImportPlan(Construct):
@@ -119,6 +123,7 @@ class CloudTrailLakeImportPlan(Construct):
         log_encryption_key: kms.IKey | None = None,
         reserved_concurrent_executions: int | None = DEFAULT_RESERVED_CONCURRENCY,
         wait_condition_timeout: Duration | None = None,
+        allow_overlap: bool = False,
     ) -> None:
         """Declare the plan.
 
@@ -156,11 +161,15 @@ class CloudTrailLakeImportPlan(Construct):
         :param wait_condition_timeout: hold the deployment until the plan ends (up to 12 hours):
             a CloudFormation WaitCondition that the state machine signals SUCCESS or FAILURE at
             its end. Default: the deployment succeeds once the plan has started.
+        :param allow_overlap: accept imports that read the same files (same bucket, one prefix
+            inside the other, windows sharing a UTC day): every shared event is then billed and
+            stored twice, for good. Default false: such a plan is refused at synth.
         """
         super().__init__(scope, id)
         if isinstance(event_data_store, str):
             validation.check_event_data_store_arn(event_data_store)
             self.event_data_store_arn = event_data_store
+            _check_store_region(Stack.of(self).region, event_data_store)
         else:
             self.event_data_store_arn = event_data_store.attr_event_data_store_arn
         _check_range("max_retries", max_retries, 0, 10)
@@ -179,22 +188,34 @@ class CloudTrailLakeImportPlan(Construct):
             wait_for_completion=wait_for_completion, wait_condition_timeout=wait_condition_timeout
         )
         self.segments: list[Segment] = plan_segments(list(imports), split_window_by)
+        check_no_overlap(list(imports), self._bucket_key, allow_overlap=allow_overlap)
         self.segment_count = len(self.segments)
 
         self.access_roles = self._new_access_roles()
         if log_encryption_key is not None:
             allow_logs_to_use(self, log_encryption_key)
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, encryption_key=log_encryption_key
+            self,
+            "Logs",
+            log_group_name=self._vended_log_group_name(),
+            retention=log_retention,
+            encryption_key=log_encryption_key,
+        )
+        self._wait_id = (
+            None
+            if wait_condition_timeout is None
+            else self._wait_identity(
+                wait_condition_timeout, poll_interval, max_retries, retry_token
+            )
         )
         self.wait_condition_handle = (
             None
-            if wait_condition_timeout is None
-            else cfn.CfnWaitConditionHandle(self, "WaitConditionHandle")
+            if self._wait_id is None
+            else cfn.CfnWaitConditionHandle(self, f"WaitConditionHandle{self._wait_id}")
         )
         self.handler_dead_letter_queue = new_dead_letter_queue(self)
         self.finish_function = self._new_finish_function(
-            log_retention, log_encryption_key, reserved_concurrent_executions
+            notify, log_retention, log_encryption_key, reserved_concurrent_executions
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -224,6 +245,19 @@ class CloudTrailLakeImportPlan(Construct):
         for role in self._distinct_roles():
             # CloudTrail, and only CloudTrail, may be handed the access roles.
             self.state_machine.add_to_role_policy(_pass_role(role))
+        # The next link of the continuation chain: the machine starts itself, in a policy of
+        # its own (the default policy cannot name the machine that depends on it).
+        self.continuation_policy = iam.Policy(
+            self,
+            "ContinuesItself",
+            roles=[self.state_machine.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:StartExecution"],
+                    resources=[self.state_machine.state_machine_arn],
+                )
+            ],
+        )
 
         handler_log_group = logs.LogGroup(
             self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
@@ -251,6 +285,46 @@ class CloudTrailLakeImportPlan(Construct):
             concurrency_reserved=reserved_concurrent_executions is not None,
             logs_encrypted=log_encryption_key is not None,
         )
+
+    # ---------------------------------------------------------------- names and identities
+    def _vended_log_group_name(self) -> str:
+        """``/aws/vendedlogs/states/...``: Step Functions' log delivery then needs no entry in
+        the account's 5,120-character CloudWatch Logs resource policy (AWS's advice). Unique per
+        stack and construct path, stable across deploys."""
+        stack = Stack.of(self)
+        digest = hashlib.sha256(self.node.path.encode()).hexdigest()[:12]
+        return f"{VENDED_LOGS_PREFIX}{stack.stack_name}-{digest}"
+
+    def _wait_identity(
+        self,
+        timeout: Duration,
+        poll_interval: Duration,
+        max_retries: int,
+        retry_token: str | None,
+    ) -> str:
+        """A short digest of what the WaitCondition waits for: the plan's segments, settings,
+        retry token and the timeout. CloudFormation cannot update a WaitCondition or its handle,
+        so a changed plan or timeout must get new logical ids (and so a new wait)."""
+        stack = Stack.of(self)
+        segments = [
+            [
+                stack.resolve(s.spec.source_bucket.bucket_name),
+                s.prefix,
+                s.start,
+                s.end,
+            ]
+            for s in self.segments
+        ]
+        identity = [
+            stack.resolve(self.event_data_store_arn),
+            segments,
+            poll_interval.to_seconds(),
+            max_retries,
+            retry_token,
+            timeout.to_seconds(),
+        ]
+        text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:8].upper()
 
     # ------------------------------------------------------------------------- access roles
     def _new_access_roles(self) -> dict[str, iam.Role]:
@@ -416,6 +490,7 @@ class CloudTrailLakeImportPlan(Construct):
         )
         if self._self_invoke_policy is not None:
             resource.node.add_dependency(self._self_invoke_policy)
+        resource.node.add_dependency(self.continuation_policy)
         # CloudTrail must find the roles' policies in place when the execution starts.
         for role in self._distinct_roles():
             resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
@@ -424,6 +499,7 @@ class CloudTrailLakeImportPlan(Construct):
     # ------------------------------------- plan end: notifications and the WaitCondition
     def _new_finish_function(
         self,
+        notify: sns.ITopic | None,
         log_retention: logs.RetentionDays,
         log_encryption_key: kms.IKey | None,
         reserved_concurrency: int | None,
@@ -444,6 +520,15 @@ class CloudTrailLakeImportPlan(Construct):
         log_group.grant_write(role)
         events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(role)
         environment = {"PLAN_NAME": self.node.path}
+        if notify is not None:
+            # The end of an execution that no final state reported goes to the topic from here,
+            # with the error and cause that only DescribeExecution has.
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[notify.topic_arn])
+            )
+            if notify.master_key is not None:
+                notify.master_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+            environment["TOPIC_ARN"] = notify.topic_arn
         if self.wait_condition_handle is not None:
             environment["WAIT_CONDITION_HANDLE_URL"] = self.wait_condition_handle.ref
         return lambda_.Function(
@@ -474,33 +559,47 @@ class CloudTrailLakeImportPlan(Construct):
         ended = events.Rule(
             self,
             "ExecutionEnded",
-            description="the plan's execution ended without its own Plan Finished event",
+            description="the plan's execution ended: the finish function reports it unless "
+            "the execution's own final state did",
             event_pattern=events.EventPattern(
                 source=["aws.states"],
                 detail_type=["Step Functions Execution Status Change"],
+                # AWS's documented event has no error or cause: the function reads them with
+                # DescribeExecution and skips the machine's own Fail states.
                 detail={
                     "stateMachineArn": [self.state_machine.state_machine_arn],
-                    # The machine's own Fail states already put a "Plan Finished" event.
-                    "$or": [
-                        {"status": ["ABORTED", "TIMED_OUT"]},
-                        {
-                            "status": ["FAILED"],
-                            "error": [
-                                {"anything-but": [SEGMENTS_FAILED_ERROR, PLAN_STOPPED_ERROR]}
-                            ],
-                        },
-                    ],
+                    "status": ENDED_WITHOUT_EVENT,
                 },
             ),
         )
+        # A policy of its own: the function's default policy cannot name the machine, whose
+        # definition names the function.
+        reads_executions = iam.Policy(
+            self,
+            "FinishReadsExecutions",
+            roles=[self.finish_function.role],  # type: ignore[list-item]
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:DescribeExecution"], resources=[self._executions_arn()]
+                )
+            ],
+        )
+        acknowledge(
+            reads_executions,
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::"
+                f"{nag_resource_id(Stack.of(self).resolve(self._executions_arn()))}]",
+                reason="The finish function reads the error of an ended execution of this "
+                "plan's state machine only; execution names are chosen at deploy time.",
+            )
+        )
+        ended.node.add_dependency(reads_executions)
         ended.add_target(targets.LambdaFunction(self.finish_function, retry_attempts=2))
-        if notify is not None:
-            ended.add_target(targets.SnsTopic(notify, message=_ended_message(self.node.path)))
         if self.wait_condition_handle is None or wait_condition_timeout is None:
             return None
         condition = cfn.CfnWaitCondition(
             self,
-            "WaitCondition",
+            f"WaitCondition{self._wait_id}",
             count=1,
             handle=self.wait_condition_handle.ref,
             timeout=str(int(wait_condition_timeout.to_seconds())),
@@ -575,19 +674,6 @@ def _access_role_id(bucket_key: str) -> str:
     return f"AccessRole{hashlib.sha256(bucket_key.encode()).hexdigest()[:8].upper()}"
 
 
-def _ended_message(plan_name: str) -> events.RuleTargetInput:
-    """The "Plan Finished" detail for ``notify``, from the execution's status change event."""
-    return events.RuleTargetInput.from_object(
-        {
-            "Status": events.EventField.from_path("$.detail.status"),
-            "Plan": plan_name,
-            "ExecutionArn": events.EventField.from_path("$.detail.executionArn"),
-            "Error": events.EventField.from_path("$.detail.error"),
-            "Cause": events.EventField.from_path("$.detail.cause"),
-        }
-    )
-
-
 def _object_arns(role: iam.Role) -> list[str]:
     """The ``s3:GetObject`` resources of an access role (from its policy document)."""
     policy = role.node.find_child("DefaultPolicy")
@@ -619,6 +705,20 @@ def check_wait_props(*, wait_for_completion: bool, wait_condition_timeout: Durat
             "wait_for_completion and wait_condition_timeout exclude each other: "
             "wait_for_completion waits within CloudFormation's hour for a custom resource, "
             "wait_condition_timeout up to 12 hours on a WaitCondition; choose one"
+        )
+
+
+def _check_store_region(stack_region: str, store_arn: str) -> None:
+    """Every StartImport goes to the stack's region: a store elsewhere is refused when both
+    regions are known at synth."""
+    if Token.is_unresolved(stack_region) or Token.is_unresolved(store_arn):
+        return
+    store_region = store_arn.split(":")[3]
+    if store_region != stack_region:
+        raise validation.CloudTrailLakeImportPropsError(
+            f"event_data_store must be in the stack's region {stack_region}; "
+            f"{store_arn} is in {store_region}. Deploy the plan in a stack of region "
+            f"{store_region}"
         )
 
 

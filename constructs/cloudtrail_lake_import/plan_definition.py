@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
+from cloudtrail_lake_import import plan_continuation, plan_lookup
 from constructs import Construct
 
 EVENT_SOURCE = "cloudtrail-lake-import"
@@ -93,6 +94,7 @@ def _new_import(scope: Construct, shape: tuple[bool, bool]) -> tasks.CallAwsServ
 
 
 def _with_busy_retry(state: tasks.CallAwsService, behaviour: PlanBehaviour) -> tasks.CallAwsService:
+    plan_lookup.retry_throttling(state)
     state.add_retry(
         errors=[BUSY_ERROR],
         interval=BUSY_FIRST_INTERVAL,
@@ -174,14 +176,23 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         item_selector={
             "Segment.$": "$$.Map.Item.Value",
             "Settings.$": "$.Settings",
+            "Chain.$": "$.Chain",
             "Retries": 0,
+            "Polls": {"Count": 0},
         },
         max_concurrency=1,
         result_path="$.Results",
     )
     each.item_processor(segment)
+    stopped = _stopped(scope, behaviour)
+    # Before Step Functions' history limit: the next link of the chain goes on.
+    each.add_catch(
+        plan_continuation.continuation(scope, not_continued=stopped),
+        errors=[plan_continuation.CONTINUED_ERROR],
+        result_path="$.Failure",
+    )
     # Stopping at a failed segment: the Map fails with SegmentFailed and the cause (the segment).
-    each.add_catch(_stopped(scope, behaviour), errors=["States.ALL"], result_path="$.Failure")
+    each.add_catch(stopped, errors=["States.ALL"], result_path="$.Failure")
     # A JSONPath filter that matches nothing is an error, so presence is asked first.
     summarize = sfn.Pass(
         scope,
@@ -191,11 +202,12 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "AnyFailed.$": "States.ArrayContains($.Results[*].Failed, true)",
         },
     )
-    return each.next(summarize).next(
+    each.next(summarize).next(
         sfn.Choice(scope, "AnySegmentFailed")
         .when(sfn.Condition.boolean_equals("$.AnyFailed", True), _some_failed(scope, behaviour))
         .otherwise(_succeeded(scope, behaviour))
     )
+    return plan_continuation.start_chain(scope, each)
 
 
 def _outcome(behaviour: PlanBehaviour) -> dict[str, object]:
@@ -431,8 +443,12 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         parameters={
             "Segment.$": "$.Segment",
             "Settings.$": "$.Settings",
+            "Chain.$": "$.Chain",
             "Import.$": "$.Import",
             "Retries.$": "States.MathAdd($.Retries, 1)",
+            "Polls": {
+                "Count.$": f"States.MathAdd($.Polls.Count, {plan_continuation.RETRY_POLL_WEIGHT})"
+            },
         },
     )
     completed = _result(scope, "CompletedResult", failed=False)
@@ -484,10 +500,59 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         result_path="$.Result",
     )
     get.add_catch(poll_failed, errors=["States.ALL"], result_path="$.Error")
+    lookup_failed = sfn.Pass(
+        scope,
+        "LookupFailedResult",
+        comment="StartImport's answer was lost and the look-up failed: it may have started",
+        parameters={
+            "Index.$": "$.Segment.Index",
+            "ImportStatus": "UNKNOWN",
+            "Retries.$": "$.Retries",
+            "Skipped": False,
+            "Failed": True,
+            "Error.$": "$.Error.Error",
+            "Cause.$": "States.Format('StartImport: {}; looking for the import it may have "
+            "started: {}: {}. Check ListImports for this store.', $.Error.Cause, "
+            "$.LookupError.Error, $.LookupError.Cause)",
+        },
+        result_path="$.Result",
+    )
+    look_up = plan_lookup.look_for_started_import(
+        scope, found=wait, not_found=not_started, lookup_failed=lookup_failed
+    )
     for start in starts.values():
-        start.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
+        start.add_catch(not_started, errors=plan_lookup.REFUSED_ERRORS, result_path="$.Error")
+        start.add_catch(look_up, errors=["States.ALL"], result_path="$.Error")
         start.next(wait)
-    retry.add_catch(not_started, errors=["States.ALL"], result_path="$.Error")
+    # A refused or lost retry: the import's own status tells whether it runs again.
+    recheck = _sdk(
+        scope,
+        "GetImportAfterRetry",
+        "getImport",
+        parameters={"ImportId.$": "$.Import.ImportId"},
+        result_path="$.Import",
+    )
+    recheck.add_retry(
+        errors=["States.ALL"], interval=Duration.seconds(10), backoff_rate=2, max_attempts=5
+    )
+    recheck.add_catch(poll_failed, errors=["States.ALL"], result_path="$.Error")
+    retry.add_catch(recheck, errors=["States.ALL"], result_path="$.Error")
+    retry_refused = sfn.Pass(
+        scope,
+        "RetryRefusedResult",
+        comment="the retry was refused: the import keeps its own status",
+        parameters={
+            "Index.$": "$.Segment.Index",
+            "ImportId.$": "$.Import.ImportId",
+            "ImportStatus.$": "$.Import.ImportStatus",
+            "Retries.$": "$.Retries",
+            "Skipped": False,
+            "Failed": True,
+            "Error.$": "$.Error.Error",
+            "Cause.$": "$.Error.Cause",
+        },
+        result_path="$.Result",
+    )
 
     finished_ok = _segment_finished(
         scope,
@@ -499,7 +564,14 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         scope,
         "SegmentFailed",
         behaviour,
-        sfn.Pass(scope, "FailedSegmentOutput", output_path="$.Result")
+        plan_continuation.hand_over(
+            scope,
+            "AfterFailure",
+            {
+                "From.$": "States.MathAdd($.Segment.Index, 1)",
+                "Failed.$": "States.Format('{}{}|', $.Chain.Failed, $.Segment.Index)",
+            },
+        )
         if behaviour.continue_on_failure
         else sfn.Fail(
             scope,
@@ -510,14 +582,47 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
     )
     skip.next(finished_ok)
     completed.next(finished_ok)
-    for bad in (failed, stopped, not_started, poll_failed):
+    for bad in (failed, stopped, not_started, poll_failed, lookup_failed, retry_refused):
         bad.next(finished_bad)
+    running = sfn.Condition.or_(
+        sfn.Condition.string_equals("$.Import.ImportStatus", "INITIALIZING"),
+        sfn.Condition.string_equals("$.Import.ImportStatus", "IN_PROGRESS"),
+    )
 
+    retry.next(count_retry)
+    recheck.next(
+        sfn.Choice(scope, "RunsAfterRetry").when(running, count_retry).otherwise(retry_refused)
+    )
+    count_poll = sfn.Pass(
+        scope,
+        "CountPoll",
+        parameters={"Count.$": "States.MathAdd($.Polls.Count, 1)"},
+        result_path="$.Polls",
+    )
+    count_poll.next(
+        sfn.Choice(scope, "PollsLeft")
+        .when(
+            sfn.Condition.number_greater_than_equals(
+                "$.Polls.Count", plan_continuation.POLLS_BEFORE_CONTINUING
+            ),
+            plan_continuation.hand_over(
+                scope,
+                "MidImport",
+                {
+                    "From.$": "$.Segment.Index",
+                    "ImportId.$": "$.Import.ImportId",
+                    "Retries.$": "$.Retries",
+                },
+            ),
+        )
+        .otherwise(wait)
+    )
+    count_retry.next(wait)
     may_retry = (
         sfn.Choice(scope, "RetryLeft")
         .when(
             sfn.Condition.number_less_than_json_path("$.Retries", "$.Settings.MaxRetries"),
-            retry.next(count_retry).next(wait),
+            retry,
         )
         .otherwise(failures)
     )
@@ -527,7 +632,7 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         .when(sfn.Condition.string_equals("$.Import.ImportStatus", "FAILED"), may_retry)
         # STOPPED is someone's decision (StopImport, or the plan's own Delete): not retried.
         .when(sfn.Condition.string_equals("$.Import.ImportStatus", "STOPPED"), stopped)
-        .otherwise(wait)
+        .otherwise(count_poll)
     )
     no_statistics = sfn.Pass(
         scope,
@@ -543,8 +648,39 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         )
         .otherwise(status)
     )
+    follow_handed_over = sfn.Pass(
+        scope,
+        "FollowHandedOverImport",
+        comment="the previous link of the chain handed this segment's running import over",
+        parameters={
+            "Segment.$": "$.Segment",
+            "Settings.$": "$.Settings",
+            "Chain.$": "$.Chain",
+            "Import": {"ImportId.$": "$.Chain.Resume.ImportId"},
+            "Retries.$": "$.Chain.Resume.Retries",
+            "Polls": {"Count": 0},
+        },
+    )
+    follow_handed_over.next(wait)
     return (
         sfn.Choice(scope, "SegmentKind")
+        .when(
+            sfn.Condition.number_less_than_json_path("$.Segment.Index", "$.Chain.From"),
+            plan_continuation.earlier_result(scope),
+        )
+        .when(
+            sfn.Condition.number_greater_than_equals_json_path(
+                "$.Segment.Index", "$.Chain.Horizon"
+            ),
+            plan_continuation.hand_over(scope, "AtStart", {"From.$": "$.Segment.Index"}),
+        )
+        .when(
+            sfn.Condition.and_(
+                sfn.Condition.number_equals_json_path("$.Segment.Index", "$.Chain.From"),
+                sfn.Condition.is_present("$.Chain.Resume.ImportId"),
+            ),
+            follow_handed_over,
+        )
         .when(sfn.Condition.is_present("$.Segment.Completed"), skip)
         .when(sfn.Condition.is_present("$.Segment.Adopt.Resume"), resume.next(retry))
         .when(sfn.Condition.is_present("$.Segment.Adopt"), follow.next(wait))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from aws_cdk import Duration
@@ -172,3 +173,61 @@ def _last_second_before(end: datetime | None) -> datetime | None:
     """An ImportSpec's end is exclusive, like a piece's: adjacent specs ([2019, 2022) then
     [2022, 2024)) share no second, so no event at the shared bound is imported twice."""
     return None if end is None else end - timedelta(seconds=1)
+
+
+def check_no_overlap(
+    imports: list[ImportSpec], bucket_key: Callable[[s3.IBucket], str], *, allow_overlap: bool
+) -> None:
+    """Two specs of a plan must not read the same files: same bucket, one prefix inside the
+    other, and windows sharing a UTC day partition (CloudTrail picks files by the dates in
+    their prefixes). Every event of the shared days would be billed and stored twice, and a
+    Lake event can never be deleted. ``allow_overlap`` accepts that."""
+    if allow_overlap:
+        return
+    for later in range(len(imports)):
+        for earlier in range(later):
+            a, b = imports[earlier], imports[later]
+            if bucket_key(a.source_bucket) != bucket_key(b.source_bucket):
+                continue
+            prefix_a = validation.check_source_prefix(a.source_prefix)
+            prefix_b = validation.check_source_prefix(b.source_prefix)
+            if not (prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a)):
+                continue
+            shared = _shared_days(_days(a), _days(b))
+            if shared is None:
+                continue
+            raise validation.CloudTrailLakeImportPropsError(
+                f"imports[{earlier}] and imports[{later}] overlap: the same bucket, prefix "
+                f"{prefix_a or '(whole bucket)'!r} and {prefix_b or '(whole bucket)'!r}, and "
+                f"both windows hold the UTC days {_describe(shared)}: those events would be "
+                "imported (billed and stored for good) twice. Cut the windows apart, or pass "
+                "allow_overlap=True to import both"
+            )
+
+
+DayRange = tuple[date | None, date | None]
+
+
+def _days(spec: ImportSpec) -> DayRange:
+    """The UTC days a spec's window touches (its end is exclusive); None: unbounded."""
+    first = None if spec.start_event_time is None else spec.start_event_time.astimezone(UTC)
+    last = _last_second_before(spec.end_event_time)
+    return (
+        None if first is None else first.date(),
+        None if last is None else last.astimezone(UTC).date(),
+    )
+
+
+def _shared_days(a: DayRange, b: DayRange) -> DayRange | None:
+    starts = [d for d in (a[0], b[0]) if d is not None]
+    ends = [d for d in (a[1], b[1]) if d is not None]
+    first = max(starts) if starts else None
+    last = min(ends) if ends else None
+    if first is not None and last is not None and first > last:
+        return None
+    return first, last
+
+
+def _describe(days: DayRange) -> str:
+    first, last = days
+    return f"{first or 'any day'} .. {last or 'any day'}"

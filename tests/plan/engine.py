@@ -9,7 +9,11 @@ every CloudTrail call, so imports progress poll by poll; the Wait seconds come f
 execution input (1 s). Two things are adapted in moto, not in the definition: retry back-off
 sleeps are compressed (``RETRY_TIME_SCALE``), since a Retry's IntervalSeconds cannot come from
 the input, and moto learns the Pascal-case error prefix ``CloudTrail`` that Step Functions
-gives CloudTrail's errors (moto only knows ``DynamoDb`` and ``Sfn``).
+gives CloudTrail's errors (moto only knows ``DynamoDb`` and ``Sfn``). moto's optimized
+``states:startExecution`` (request-response) hands the state's Pascal-case parameters
+(``StateMachineArn``, ``Name``, ``Input``) to boto3 unchanged and returns boto3's camel-case
+answer; Step Functions takes and answers Pascal case (``ExecutionArn``, ``StartDate``): the
+engine converts both ways.
 """
 
 from __future__ import annotations
@@ -35,14 +39,21 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
+    state_task_service_sfn,
 )
 
 from tests.e2e.harness import ACCOUNT, REGION
 from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET, MotoS3Tls
 from tests.e2e.world import environment, patched
 from tests.lake_emulator.clock import EmulatedClock
-from tests.lake_emulator.local_http import HttpRequest, HttpResponse, LocalHttpServer, _Reset
-from tests.lake_emulator.server import CloudTrailLake
+from tests.lake_emulator.local_http import (
+    RESET,
+    HttpRequest,
+    HttpResponse,
+    LocalHttpServer,
+    _Reset,
+)
+from tests.lake_emulator.server import CloudTrailLake, FaultKind
 
 CLOUDTRAIL_TARGET = "CloudTrail_20131101"
 #: Emulated seconds that pass with every CloudTrail call (an import of 2 files takes 7 s).
@@ -56,6 +67,18 @@ CallHook = Callable[[str, dict[str, Any]], None]
 InProcessFunction = Callable[[dict[str, Any]], object]
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:plan-finish"
 _INVOCATIONS = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations")
+
+
+@dataclass
+class Injected:
+    """A fault for the ``skip``-th next call of ``operation`` whose parameters ``when`` accepts
+    (CloudTrail's, served by the Lake emulator's fault plan; any other service's here)."""
+
+    operation: str
+    kind: FaultKind
+    when: Callable[[dict[str, Any]], bool] = lambda params: True
+    skip: int = 0
+    count: int = 1
 
 
 @dataclass
@@ -73,7 +96,26 @@ class Router:
     #: GetImport answers an INITIALIZING import without ImportStatistics (as CloudTrail may).
     omit_statistics_while_initializing: bool = False
     statistics_omitted: int = 0
+    injected: list[Injected] = field(default_factory=list)
+    #: (operation, kind) of every fault served, in order.
+    served: list[tuple[str, str]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def inject(self, fault: Injected) -> None:
+        with self._lock:
+            self.injected.append(fault)
+
+    def _fault(self, operation: str, params: dict[str, Any]) -> FaultKind | None:
+        with self._lock:
+            for fault in self.injected:
+                if fault.count > 0 and fault.operation == operation and fault.when(params):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
+                    fault.count -= 1
+                    self.served.append((operation, fault.kind))
+                    return fault.kind
+            return None
 
     def __call__(self, request: HttpRequest) -> HttpResponse | _Reset:
         prefix, _, operation = request.headers.get("x-amz-target", "").rpartition(".")
@@ -83,6 +125,9 @@ class Router:
                 self.calls.append((operation, params))
             for hook in self.hooks:
                 hook(operation, params)
+            fault = self._fault(operation, params)
+            if fault is not None:
+                self.lake.faults.add(fault, 1, operation)
             self.clock.advance(self.step_seconds)
             answer = self.lake(request)
             if operation == "GetImport" and self.omit_statistics_while_initializing:
@@ -93,6 +138,20 @@ class Router:
         invoked = _INVOCATIONS.match(request.path)
         if invoked and unquote(invoked["name"]) in self.functions:
             return self._invoke(unquote(invoked["name"]), request)
+        if operation:
+            fault = self._fault(operation, json.loads(request.body or b"{}"))
+            if fault == "reset_after":
+                self._to_moto(request)  # processed; the answer is lost
+            if fault in ("reset", "reset_after"):
+                return RESET
+            if fault is not None:
+                code = "ThrottlingException" if fault == "throttle" else "AccessDeniedException"
+                body = json.dumps({"__type": code, "message": f"injected {fault}"}).encode()
+                headers = {
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "x-amzn-RequestId": str(uuid.uuid4()),
+                }
+                return HttpResponse(400, body, headers)
         return self._to_moto(request)
 
     def _invoke(self, name: str, request: HttpRequest) -> HttpResponse:
@@ -198,6 +257,14 @@ class PlanEngine:
             time.sleep(0.2)
         raise AssertionError(f"execution {arn} still runs after {timeout} s")
 
+    def wait_for_chain(self, arn: str, timeout: float = 180.0) -> list[dict[str, Any]]:
+        """Every link of the plan's continuation chain, from ``arn`` to the last, each ended."""
+        end = time.monotonic() + timeout
+        links = [self.wait_for_execution(arn, timeout)]
+        while following := json.loads(links[-1].get("output") or "{}").get("ContinuedIn"):
+            links.append(self.wait_for_execution(following["ExecutionArn"], end - time.monotonic()))
+        return links
+
     def wait_until(self, condition: Callable[[], bool], timeout: float = 60.0) -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -243,7 +310,29 @@ def plan_engine(workdir: Path) -> Iterator[PlanEngine]:
                 SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * RETRY_TIME_SCALE)),
             )
         )
+        stack.enter_context(
+            patched(
+                state_task_service_sfn.StateTaskServiceSfn,
+                "_eval_service_task",
+                _pascal_case_start_execution(
+                    state_task_service_sfn.StateTaskServiceSfn._eval_service_task
+                ),
+            )
+        )
         names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
         names["cloudtrail"] = "CloudTrail"
         stack.enter_context(patched(state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES", names))
         yield PlanEngine(s3, clock, lake, router, server.url)
+
+
+def _pascal_case_start_execution(evaluate: Callable[..., None]) -> Callable[..., None]:
+    """StartExecution as Step Functions' optimized integration takes and answers it."""
+
+    def converted(self: Any, env: Any, **arguments: Any) -> None:
+        parameters = arguments.pop("normalised_parameters")
+        camel = {key[0].lower() + key[1:]: value for key, value in parameters.items()}
+        evaluate(self, env, normalised_parameters=camel, **arguments)
+        answer = env.stack.pop()
+        env.stack.append({key[0].upper() + key[1:]: value for key, value in answer.items()})
+
+    return converted

@@ -220,3 +220,68 @@ def test_a_plan_split_by_calendar_year_from_the_package() -> None:
         "2023-12-31T23:59:59Z",
     )
     assert plan.segment_count == 5
+
+
+def overlap_plan(*specs: tuple[str, str, datetime | None, datetime | None], **props: Any) -> Any:
+    stack = cdk.Stack(new_app(), "Overlap")
+    buckets: dict[str, s3.IBucket] = {}
+    imports = []
+    for name, prefix, start, end in specs:
+        if name not in buckets:
+            buckets[name] = s3.Bucket.from_bucket_name(stack, name, f"archive-{name}")
+        imports.append(ImportSpec(buckets[name], prefix, start, end))
+    return CloudTrailLakeImportPlan(
+        stack, "Plan", event_data_store=STORE_ARN, imports=imports, **props
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "days"),
+    [
+        # The same prefix, windows sharing 2021.
+        (
+            ("a", "AWSLogs/1/", year(2020), year(2022)),
+            ("a", "AWSLogs/1/", year(2021), year(2023)),
+            "2021-01-01 .. 2021-12-31",
+        ),
+        # One prefix inside the other; one window unbounded.
+        (
+            ("a", "AWSLogs/", None, year(2021)),
+            ("a", "AWSLogs/1/CloudTrail/", year(2020), None),
+            "2020-01-01 .. 2020-12-31",
+        ),
+        # The whole bucket contains every prefix; a window ending mid-day shares that day.
+        (
+            ("a", "", year(2020), datetime(2021, 3, 1, 12, tzinfo=UTC)),
+            ("a", "AWSLogs/", datetime(2021, 3, 1, 12, tzinfo=UTC), year(2022)),
+            "2021-03-01 .. 2021-03-01",
+        ),
+    ],
+)
+def test_specs_that_read_the_same_files_are_refused_naming_both(
+    first: tuple[str, str, datetime | None, datetime | None],
+    second: tuple[str, str, datetime | None, datetime | None],
+    days: str,
+) -> None:
+    with pytest.raises(
+        CloudTrailLakeImportPropsError, match=rf"imports\[0\] and imports\[1\] overlap: .*{days}"
+    ) as refused:
+        overlap_plan(first, second)
+    assert "allow_overlap=True" in str(refused.value)
+    assert overlap_plan(first, second, allow_overlap=True).segment_count == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Another bucket, sibling prefixes, adjacent windows (the end is exclusive).
+        (("a", "AWSLogs/1/", year(2020), year(2022)), ("b", "AWSLogs/1/", year(2020), year(2022))),
+        (("a", "AWSLogs/1/", year(2020), year(2022)), ("a", "AWSLogs/2/", year(2020), year(2022))),
+        (("a", "AWSLogs/1/", year(2020), year(2022)), ("a", "AWSLogs/1/", year(2022), year(2024))),
+    ],
+)
+def test_specs_that_share_no_file_are_accepted(
+    first: tuple[str, str, datetime | None, datetime | None],
+    second: tuple[str, str, datetime | None, datetime | None],
+) -> None:
+    assert overlap_plan(first, second).segment_count == 2

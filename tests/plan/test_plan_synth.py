@@ -17,6 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec, plan_definition
+from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app, only, resources
 from tests.construct.test_nag import acknowledgments
 from tests.plan.conftest import definition, inner_states, plan_stack, year
@@ -87,8 +88,9 @@ def test_the_state_machine_is_standard_logged_and_untraced_by_default(
 def policy_of(template: dict[str, Any], role_prefix: str) -> list[dict[str, Any]]:
     (policy,) = [
         r
-        for r in resources(Template.from_json(template), "AWS::IAM::Policy").values()
+        for logical_id, r in resources(Template.from_json(template), "AWS::IAM::Policy").items()
         if r["Properties"]["Roles"][0]["Ref"].startswith(role_prefix)
+        and "DefaultPolicy" in logical_id
     ]
     statements: list[dict[str, Any]] = policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
@@ -110,6 +112,7 @@ def test_the_state_machine_may_pass_only_the_access_roles_and_only_to_cloudtrail
     assert cloudtrail_actions == [
         "cloudtrail:GetImport",
         "cloudtrail:ListImportFailures",
+        "cloudtrail:ListImports",  # the look-up after an ambiguous StartImport error
         "cloudtrail:StartImport",
     ]
     (events,) = [s for s in statements if s["Action"] == "events:PutEvents"]
@@ -148,7 +151,10 @@ def test_start_import_retries_while_the_account_is_busy_for_three_days() -> None
     _, stack, _ = plan_stack()
     states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
     for name in ("StartImport", "RetryImport"):
-        (busy,) = states[name]["Retry"]
+        throttled, busy = states[name]["Retry"]
+        # CloudTrail's control plane allows about one StartImport a second, shared.
+        assert throttled["ErrorEquals"] == ["CloudTrail.ThrottlingException"]
+        assert (throttled["IntervalSeconds"], throttled["MaxAttempts"]) == (5, 10)
         assert busy["ErrorEquals"] == ["CloudTrail.AccountHasOngoingImportException"]
         assert busy["IntervalSeconds"] == 60
         assert busy["MaxDelaySeconds"] == 3600
@@ -178,7 +184,9 @@ def test_each_segment_polls_with_the_inputs_interval_and_retries_failed_imports_
         "FAILED": "RetryLeft",
         "STOPPED": "StoppedResult",
     }
-    assert states["ImportStatus"]["Default"] == "WaitForImport"
+    # Still running: the poll is counted (the chain hands over after enough of them), then Wait.
+    assert states["ImportStatus"]["Default"] == "CountPoll"
+    assert states["PollsLeft"]["Default"] == "WaitForImport"
     (retry_left,) = states["RetryLeft"]["Choices"]
     assert retry_left == {
         "Variable": "$.Retries",
@@ -186,12 +194,15 @@ def test_each_segment_polls_with_the_inputs_interval_and_retries_failed_imports_
         "Next": "RetryImport",
     }
     assert states["RetryLeft"]["Default"] == "ListImportFailures"
-    kinds = {c["Variable"]: c["Next"] for c in states["SegmentKind"]["Choices"]}
-    assert kinds == {
-        "$.Segment.Completed": "SkipCompletedSegment",
-        "$.Segment.Adopt.Resume": "ResumeEarlierImport",
-        "$.Segment.Adopt": "FollowRunningImport",
-    }
+    kinds = [c["Next"] for c in states["SegmentKind"]["Choices"]]
+    assert kinds == [
+        "RanInEarlierLink",
+        "AtStartHandOver",
+        "FollowHandedOverImport",
+        "SkipCompletedSegment",
+        "ResumeEarlierImport",
+        "FollowRunningImport",
+    ]
     assert states["SegmentKind"]["Default"] == "StartImport"
 
 
@@ -206,7 +217,8 @@ def test_a_failed_segment_stops_the_plan_unless_continue_on_failure() -> None:
     _, stack, _ = plan_stack(continue_on_failure=True)
     states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
     assert "StopPlan" not in states
-    assert states["SegmentFailedEvent"]["Next"] == "FailedSegmentOutput"
+    # Going on past a failure hands over to the next link, which knows the failure.
+    assert states["SegmentFailedEvent"]["Next"] == "AfterFailureHandOver"
 
 
 def test_every_segment_and_the_plan_end_as_events_and_on_the_topic() -> None:
@@ -276,3 +288,71 @@ def test_windows_without_bounds_get_start_import_states_that_leave_them_out() ->
         {"Variable": "$.Segment.Request.EndEventTime", "IsPresent": False},
     ]
     assert "StartImportFromStart" not in states
+
+
+def test_the_state_machine_logs_to_a_vended_log_group_unique_per_plan() -> None:
+    """AWS asks for /aws/vendedlogs/states/...: other names add to the account's
+    5,120-character CloudWatch Logs resource policy until log delivery can no longer be set up."""
+    names = []
+    for stack_name, plan_id in (("PlanStack", "Plan"), ("PlanStack", "Other"), ("Two", "Plan")):
+        app = new_app()
+        stack = cdk.Stack(app, stack_name)
+        bucket = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+        CloudTrailLakeImportPlan(
+            stack, plan_id, event_data_store=STORE_ARN, imports=[ImportSpec(bucket)]
+        )
+        template = Template.from_stack(stack)
+        machine = only(template, "AWS::StepFunctions::StateMachine")
+        destination = machine["Properties"]["LoggingConfiguration"]["Destinations"][0]
+        group_id = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+        name = resources(template, "AWS::Logs::LogGroup")[group_id]["Properties"]["LogGroupName"]
+        assert name.startswith(f"/aws/vendedlogs/states/{stack_name}-")
+        names.append(name)
+    assert len(set(names)) == 3
+
+
+def test_a_store_in_another_region_than_the_stack_is_refused_naming_both_regions() -> None:
+    app = new_app()
+    env = cdk.Environment(account="123456789012", region="eu-west-1")
+    stack = cdk.Stack(app, "PlanStack", env=env)
+    bucket = s3.Bucket.from_bucket_name(stack, "Archive", "trail-archive")
+    elsewhere = "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/EXAMPLE-f852-4e8f-8bd1"
+    with pytest.raises(
+        CloudTrailLakeImportPropsError,
+        match=r"event_data_store must be in the stack's region eu-west-1; .* is in us-east-1",
+    ):
+        CloudTrailLakeImportPlan(
+            stack, "Plan", event_data_store=elsewhere, imports=[ImportSpec(bucket)]
+        )
+    # Same region, or a stack whose region is only known at deploy: accepted.
+    same = elsewhere.replace("us-east-1", "eu-west-1")
+    CloudTrailLakeImportPlan(stack, "Same", event_data_store=same, imports=[ImportSpec(bucket)])
+    agnostic = cdk.Stack(new_app(), "Agnostic")
+    CloudTrailLakeImportPlan(
+        agnostic,
+        "Plan",
+        event_data_store=elsewhere,
+        imports=[ImportSpec(s3.Bucket.from_bucket_name(agnostic, "Archive", "trail-archive"))],
+    )
+
+
+def test_the_state_machine_may_start_only_itself_for_the_next_link_of_its_chain(
+    synthesized: tuple[cdk.Stack, dict[str, Any]],
+) -> None:
+    _, template = synthesized
+    found = Template.from_json(template)
+    (machine_id,) = resources(found, "AWS::StepFunctions::StateMachine")
+    starts = {
+        logical_id: statement
+        for logical_id, policy in resources(found, "AWS::IAM::Policy").items()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "states:StartExecution" in statement["Action"]
+        and policy["Properties"]["Roles"][0]["Ref"].startswith("PlanStateMachineRole")
+    }
+    ((policy_id, statement),) = starts.items()
+    assert statement["Action"] == "states:StartExecution"
+    assert statement["Resource"] == {"Ref": machine_id}
+    (plan_id,) = resources(found, "Custom::CloudTrailLakeImportPlan")
+    assert policy_id in template["Resources"][plan_id]["DependsOn"]
+    asl = definition(template)
+    assert asl["States"]["StartNextLink"]["Resource"] == "arn:aws:states:::states:startExecution"

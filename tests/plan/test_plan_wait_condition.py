@@ -14,7 +14,6 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
-from moto import mock_aws
 
 from cloudtrail_lake_import import plan_finish
 from cloudtrail_lake_import.plan_definition import (
@@ -24,7 +23,6 @@ from cloudtrail_lake_import.plan_definition import (
 )
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import new_app, only, resources
-from tests.e2e.harness import REGION
 from tests.e2e.world import environment
 from tests.lake_emulator.trail_archive import TrailArchive
 from tests.plan.conftest import definition, five_years_two_buckets, inner_states, plan_stack
@@ -109,66 +107,134 @@ def test_a_plan_with_a_wait_condition_and_a_kms_topic_is_clean_under_cdk_nag() -
     assert all("kms:Decrypt" in st["Action"] for st in granted)
 
 
-def test_an_execution_that_ends_without_its_own_event_is_reported_by_a_rule(
+def test_every_ended_execution_reaches_the_finish_function_matched_on_status_only(
     waiting: dict[str, Any],
 ) -> None:
+    """AWS's documented "Execution Status Change" detail has no error: a pattern on it would
+    never match an engine failure. The function reads the error with DescribeExecution."""
     template = Template.from_json(waiting)
     (machine_id,) = resources(template, "AWS::StepFunctions::StateMachine")
     rule = only(template, "AWS::Events::Rule")
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.states"]
     assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
-    assert pattern["detail"]["stateMachineArn"] == [{"Ref": machine_id}]
-    assert pattern["detail"]["$or"] == [
-        {"status": ["ABORTED", "TIMED_OUT"]},
-        {
-            "status": ["FAILED"],
-            "error": [{"anything-but": [SEGMENTS_FAILED_ERROR, PLAN_STOPPED_ERROR]}],
-        },
-    ]
-    targets = rule["Properties"]["Targets"]
-    assert len(targets) == 2
-    (to_topic,) = [t for t in targets if "InputTransformer" in t]
-    transformer = to_topic["InputTransformer"]
-    assert transformer["InputPathsMap"]["detail-status"] == "$.detail.status"
-    assert '"Status":<detail-status>' in transformer["InputTemplate"]
-
-
-@mock_aws
-def test_the_finish_function_puts_the_plan_finished_event_for_an_aborted_execution() -> None:
-    sqs = boto3.client("sqs", region_name=REGION)
-    queue = sqs.create_queue(QueueName="plan-events")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    bus = boto3.client("events", region_name=REGION)
-    bus.put_rule(Name="plan", EventPattern=json.dumps({"source": ["cloudtrail-lake-import"]}))
-    bus.put_targets(Rule="plan", Targets=[{"Id": "q", "Arn": queue_arn}])
-    execution_arn = "arn:aws:states:us-east-1:123456789012:execution:m:plan-1"
-    status_change: dict[str, Any] = {
-        "source": "aws.states",
-        "detail-type": "Step Functions Execution Status Change",
-        "detail": {
-            "executionArn": execution_arn,
-            "name": "plan-1",
-            "status": "ABORTED",
-            "error": None,
-            "cause": None,
-        },
+    assert pattern["detail"] == {
+        "stateMachineArn": [{"Ref": machine_id}],
+        "status": ["ABORTED", "TIMED_OUT", "FAILED"],
     }
-    with environment({"PLAN_NAME": "PlanStack/Plan", "AWS_DEFAULT_REGION": REGION}):
-        assert plan_finish.handler(status_change, None) is None  # no WaitCondition to signal
+    (target,) = rule["Properties"]["Targets"]
+    assert "InputTransformer" not in target
+    # DescribeExecution on this machine's executions only, in a policy the rule waits for.
+    reads = [
+        (logical_id, st)
+        for logical_id, p in resources(template, "AWS::IAM::Policy").items()
+        for st in p["Properties"]["PolicyDocument"]["Statement"]
+        if st["Action"] == "states:DescribeExecution" and logical_id.startswith("PlanFinish")
+    ]
+    ((policy_id, statement),) = reads
+    assert policy_id in rule["DependsOn"]
+    resource = json.dumps(statement["Resource"])
+    assert ":execution:" in resource
+    assert machine_id in resource
 
-    (message,) = sqs.receive_message(QueueUrl=queue)["Messages"]
-    event = json.loads(message["Body"])
-    assert (event["source"], event["detail-type"]) == ("cloudtrail-lake-import", PLAN_DETAIL_TYPE)
-    assert event["detail"] == {
-        "Status": "ABORTED",
-        "Plan": "PlanStack/Plan",
-        "ExecutionArn": execution_arn,
-        "Error": None,
-        "Cause": None,
-    }
+
+class FakeAws:
+    """boto3.client for the finish function: DescribeExecution answers (or refuses), SNS and
+    EventBridge record what they are given."""
+
+    def __init__(self, described: dict[str, Any] | None) -> None:
+        self.described = described
+        self.published: list[dict[str, Any]] = []
+        self.put: list[dict[str, Any]] = []
+
+    def client(self, service: str) -> Any:
+        fake = self
+
+        class Client:
+            def describe_execution(self, **request: str) -> dict[str, Any]:
+                if fake.described is None:
+                    raise RuntimeError("AccessDeniedException")
+                return {"executionArn": request["executionArn"], **fake.described}
+
+            def publish(self, **message: Any) -> dict[str, Any]:
+                fake.published.append(message)
+                return {"MessageId": "1"}
+
+            def put_events(self, **request: list[dict[str, Any]]) -> dict[str, Any]:
+                fake.put.extend(request["Entries"])
+                return {"FailedEntryCount": 0, "Entries": []}
+
+        return Client()
+
+
+def status_change(status: str) -> dict[str, Any]:
+    """The documented detail: no error, no cause."""
+    detail = {"executionArn": "arn:x:execution:m:plan-1", "name": "plan-1", "status": status}
+    return {"source": "aws.states", "detail": detail}
+
+
+FINISH_ENV = {
+    "PLAN_NAME": "PlanStack/Plan",
+    "WAIT_CONDITION_HANDLE_URL": "https://x",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:plan",
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "described", "signals_expected", "error"),
+    [
+        # An engine failure (no Fail state of the machine reached): signalled and reported.
+        ("FAILED", {"error": "States.Runtime", "cause": "boom"}, 1, "States.Runtime"),
+        ("TIMED_OUT", {}, 1, None),
+        ("ABORTED", {"error": "Ops.Stop", "cause": "by hand"}, 1, "Ops.Stop"),
+        # The deployment stopped it (Update, Delete): reported, but no wait fails for it.
+        ("ABORTED", {"error": plan_finish.STOPPED_BY_DEPLOYMENT, "cause": "update"}, 0, None),
+        # DescribeExecution refused: still signalled and reported, saying why the error is missing.
+        ("FAILED", None, 1, None),
+    ],
+)
+def test_an_execution_ended_without_its_own_report_is_signalled_and_notified_with_its_error(
+    monkeypatch: pytest.MonkeyPatch,
+    status: str,
+    described: dict[str, Any] | None,
+    signals_expected: int,
+    error: str | None,
+) -> None:
+    aws = FakeAws(described)
+    monkeypatch.setattr(boto3, "client", aws.client)
+    signals: list[tuple[str, ...]] = []
+    monkeypatch.setattr(plan_finish, "_signal", lambda *args: signals.append(args))
+
+    with environment(FINISH_ENV):
+        plan_finish.handler(status_change(status), None)
+
+    assert [s[0] for s in signals] == ["FAILURE"] * signals_expected
+    (entry,) = aws.put
+    assert (entry["Source"], entry["DetailType"]) == ("cloudtrail-lake-import", PLAN_DETAIL_TYPE)
+    detail = json.loads(entry["Detail"])
+    assert detail["Status"] == status
+    assert detail["ExecutionArn"] == "arn:x:execution:m:plan-1"
+    if described is None:
+        assert detail["Cause"].startswith("DescribeExecution failed")
+    elif signals_expected:
+        assert detail["Error"] == error == described.get("error")
+        assert detail["Cause"] == described.get("cause")
+    (message,) = aws.published
+    assert message["TopicArn"] == FINISH_ENV["TOPIC_ARN"]
+    assert json.loads(message["Message"]) == detail
+
+
+@pytest.mark.parametrize("error", [SEGMENTS_FAILED_ERROR, PLAN_STOPPED_ERROR])
+def test_a_failure_the_machine_reported_itself_is_not_reported_again(
+    monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    aws = FakeAws({"error": error, "cause": "{}"})
+    monkeypatch.setattr(boto3, "client", aws.client)
+    signals: list[tuple[str, ...]] = []
+    monkeypatch.setattr(plan_finish, "_signal", lambda *args: signals.append(args))
+    with environment(FINISH_ENV):
+        assert plan_finish.handler(status_change("FAILED"), None) is None
+    assert (signals, aws.put, aws.published) == ([], [], [])
 
 
 # ------------------------------------------------------------------ the signal, end to end
@@ -206,7 +272,8 @@ def signalled(
         "SSL_CERT_FILE": str(engine.s3.ca_bundle),
     }
     with environment(variables):
-        execution = engine.wait_for_execution(plan.start(plan.execution_input(max_retries=0)))
+        # The last link of the chain (with continue_on_failure a failed segment hands over).
+        *_, execution = engine.wait_for_chain(plan.start(plan.execution_input(max_retries=0)))
     body = s3.get_object(Bucket="cfn-wait-conditions", Key=key)["Body"].read()
     return execution, json.loads(body)
 
@@ -237,40 +304,9 @@ def test_a_plan_that_fails_signals_failure_to_the_wait_condition(
 
     assert execution["status"] == "FAILED"
     assert signal["Status"] == "FAILURE"
-    assert signal["UniqueId"] == "plan"
+    # The link that ended the plan signals, under its own name.
+    assert signal["UniqueId"] == execution["name"]
     assert signal["Data"] == execution["executionArn"]
-
-
-def test_an_execution_stopped_by_its_own_deployment_is_reported_but_fails_no_wait_condition(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    signals: list[tuple[str, ...]] = []
-    monkeypatch.setattr(plan_finish, "_signal", lambda *args: signals.append(args))
-    put: list[dict[str, Any]] = []
-
-    def put_events(**entries: Any) -> dict[str, Any]:
-        put.append(entries)
-        return {"FailedEntryCount": 0, "Entries": []}
-
-    monkeypatch.setattr(
-        boto3,
-        "client",
-        lambda service: type("Events", (), {"put_events": staticmethod(put_events)})(),
-    )
-    detail = {"executionArn": "arn:x", "name": "plan-1", "status": "ABORTED", "cause": "update"}
-    with environment({"PLAN_NAME": "PlanStack/Plan", "WAIT_CONDITION_HANDLE_URL": "https://x"}):
-        plan_finish.handler(
-            {
-                "source": "aws.states",
-                "detail": {**detail, "error": plan_finish.STOPPED_BY_DEPLOYMENT},
-            },
-            None,
-        )
-        assert signals == []
-        plan_finish.handler({"source": "aws.states", "detail": {**detail, "error": "Ops"}}, None)
-    assert [s[0] for s in signals] == ["FAILURE"]
-    assert len(put) == 2
-    assert plan_finish.STOPPED_BY_DEPLOYMENT == PLAN_STOPPED_ERROR
 
 
 def test_the_wait_condition_is_signalled_even_when_the_event_cannot_be_put(
@@ -292,3 +328,22 @@ def test_the_wait_condition_is_signalled_even_when_the_event_cannot_be_put(
     with environment(env), pytest.raises(RuntimeError, match="Plan Finished event not put"):
         plan_finish.handler({"source": "aws.states", "detail": detail}, None)
     assert [s[0] for s in signals] == ["FAILURE"]
+
+
+def wait_ids(**props: Any) -> set[str]:
+    _, stack, _ = plan_stack(**props)
+    template = Template.from_stack(stack)
+    return set(resources(template, "AWS::CloudFormation::WaitCondition")) | set(
+        resources(template, "AWS::CloudFormation::WaitConditionHandle")
+    )
+
+
+def test_a_changed_timeout_or_a_rerun_gets_a_new_wait_condition_and_handle() -> None:
+    """CloudFormation cannot update a WaitCondition or its handle: a new wait needs new ids."""
+    six = wait_ids(wait_condition_timeout=SIX_HOURS)
+    assert len(six) == 2
+    assert wait_ids(wait_condition_timeout=SIX_HOURS) == six  # stable for the same plan
+    seven = wait_ids(wait_condition_timeout=cdk.Duration.hours(7))
+    rerun = wait_ids(wait_condition_timeout=SIX_HOURS, retry_token="again")
+    polled = wait_ids(wait_condition_timeout=SIX_HOURS, poll_interval=cdk.Duration.minutes(1))
+    assert len(six | seven | rerun | polled) == 8

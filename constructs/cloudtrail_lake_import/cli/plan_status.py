@@ -7,6 +7,11 @@ or the ``...Result`` state before a stop: in the history while the plan runs or 
 in the execution's output once it succeeded); the running segment's
 import id is in the latest state output that holds ``Segment`` and ``Import``, and its progress
 comes from GetImport. See docs/DESIGN.md (CloudTrailLakeImportPlan) for the contract.
+
+A plan that runs longer than one execution's history allows continues in the next link of its
+chain (``<name>-cont-<N>``): a link that handed over succeeds with ``ContinuedIn`` in its
+output. The status follows the chain from the stack's execution to the newest link and merges
+the segments' results of every link.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ NOT_RUN = "NOT_RUN"
 ENDED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 #: GetExecutionHistory's largest page: a multi-day plan's history has thousands of events.
 HISTORY_PAGE_SIZE = 1000
+#: A year of continuations at the default poll interval is under 500 links.
+MAX_LINKS = 2000
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,8 @@ class PlanStatus:
     started: datetime | None
     stopped: datetime | None
     segments: list[Segment]
+    #: Every link of the continuation chain, the stack's execution first.
+    chain: tuple[str, ...] = ()
 
     @property
     def terminal(self) -> bool:
@@ -91,25 +100,32 @@ class PlanStatus:
                 "segments_done": self.done,
                 "segments_total": len(self.segments),
                 "segments": [s.as_json() for s in self.segments],
+                "chain": list(self.chain or (self.execution_arn,)),
             }
         }
 
 
 def read_plan(states: Any, cloudtrail: Any, execution_arn: str) -> PlanStatus:
-    """DescribeExecution, the history while it runs, GetImport of the running segment."""
-    try:
-        execution = states.describe_execution(executionArn=execution_arn)
-    except (ClientError, BotoCoreError) as error:
-        raise aws_error("DescribeExecution", error) from error
-    requests = _loads(execution.get("input")).get("Segments", [])
-    output = _loads(execution.get("output")).get("Segments")
-    results: dict[int, dict[str, Any]]
+    """Every link of the chain (DescribeExecution, the history unless the link succeeded),
+    GetImport of the running segment."""
+    links = [_describe(states, execution_arn)]
+    while len(links) < MAX_LINKS:
+        following = _loads(links[-1].get("output")).get("ContinuedIn")
+        if not isinstance(following, dict) or not following.get("ExecutionArn"):
+            break
+        links.append(_describe(states, str(following["ExecutionArn"])))
+    results: dict[int, dict[str, Any]] = {}
     running: dict[int, str] = {}
-    if isinstance(output, list):
-        results = {int(r["Index"]): r for r in output}
-    else:
-        results, running = _from_history(states, execution_arn)
-    ended = execution.get("status") in ENDED
+    for link in links:
+        link_results, link_running = _results(states, link)
+        for index, result in link_results.items():
+            # A later link lists what earlier ones ran without their import ids.
+            if not (result.get("EarlierExecution") and index in results):
+                results[index] = result
+        running.update(link_running)
+    newest = links[-1]
+    requests = _loads(newest.get("input")).get("Segments", [])
+    ended = newest.get("status") in ENDED
     segments = [
         _segment(
             cloudtrail,
@@ -121,12 +137,30 @@ def read_plan(states: Any, cloudtrail: Any, execution_arn: str) -> PlanStatus:
         for request in requests
     ]
     return PlanStatus(
-        execution_arn,
-        str(execution.get("status", "UNKNOWN")),
-        execution.get("startDate"),
-        execution.get("stopDate"),
+        str(newest["executionArn"]),
+        str(newest.get("status", "UNKNOWN")),
+        links[0].get("startDate"),
+        newest.get("stopDate"),
         segments,
+        tuple(str(link["executionArn"]) for link in links),
     )
+
+
+def _describe(states: Any, execution_arn: str) -> dict[str, Any]:
+    try:
+        described: dict[str, Any] = states.describe_execution(executionArn=execution_arn)
+    except (ClientError, BotoCoreError) as error:
+        raise aws_error("DescribeExecution", error) from error
+    return {"executionArn": execution_arn, **described}
+
+
+def _results(
+    states: Any, execution: dict[str, Any]
+) -> tuple[dict[int, dict[str, Any]], dict[int, str]]:
+    output = _loads(execution.get("output")).get("Segments")
+    if isinstance(output, list):
+        return {int(r["Index"]): r for r in output}, {}
+    return _from_history(states, str(execution["executionArn"]))
 
 
 def _loads(text: str | None) -> dict[str, Any]:
