@@ -17,13 +17,16 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: help setup setup-dev setup-checkov synth synth-variants test lint typecheck cfn-lint \
-	checkov pytest bench clean
+	checkov pytest workflows docs docs-serve bench clean
 
 help:
 	@echo "make synth   set up, then synthesize the default app into cdk.out/"
-	@echo "make test    set up, then run pytest, cfn-lint, checkov, ruff and mypy --strict"
+	@echo "make test    set up, then run pytest, cfn-lint, checkov, ruff, mypy --strict, the"
+	@echo "             workflow lint and the strict docs build"
+	@echo "make docs    build the docs site into build/site (mkdocs build --strict)"
 	@echo "make bench   run the benchmarks and write benchmarks/RESULTS.md"
 	@echo "             (BENCH_ARGS=--fresh-clone also times make test on a fresh clone)"
 
@@ -82,6 +85,24 @@ checkov: synth-variants setup-checkov
 	$(CHECKOV) --framework cloudformation --skip-download --compact --quiet \
 		-f cdk.out/*.template.json -f cdk.out.configured/*.template.json
 
+# zizmor offline on every workflow (and the example one); actionlint too where its installer
+# can reach GitHub (CI).
+workflows: setup-dev
+	$(BIN)/zizmor --offline .github/workflows examples/github_actions
+	@if [ "$${CI_ACTIONLINT:-}" = 1 ]; then \
+		$(BIN)/pip install -q -r requirements-actionlint.txt && \
+		$(BIN)/actionlint .github/workflows/*.yml examples/github_actions/*.yml; \
+	else \
+		echo "actionlint: runs in CI (CI_ACTIONLINT=1; its installer downloads from GitHub)"; \
+	fi
+
+# Fails on any warning: a broken link, a page missing from the nav, a docstring it cannot read.
+docs: setup-dev
+	$(BIN)/mkdocs build --strict --site-dir build/site
+
+docs-serve: setup-dev
+	$(BIN)/mkdocs serve
+
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -89,7 +110,7 @@ lint: setup-dev
 typecheck: setup-dev
 	$(BIN)/mypy
 
-test: pytest cfn-lint checkov lint typecheck
+test: pytest cfn-lint checkov lint typecheck workflows docs
 	@echo "make test: all checks passed"
 
 bench: setup-dev

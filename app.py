@@ -20,7 +20,7 @@ Configured with CDK context (``cdk synth -c key=value`` or ``cdk.json``), all op
 - ``reservedConcurrency``: concurrency reserved for the handler (default 2); ``none`` for none.
 - ``logEncryptionKeyArn``: a KMS key (its policy must let CloudWatch Logs use it).
 - ``vpcId`` with ``subnetIds`` (comma-separated) and optionally ``securityGroupIds``: run the
-  handler in that VPC (it then needs endpoints or NAT, see the README).
+  handler in that VPC (it then needs endpoints or NAT, see docs/reference/props.md).
 - ``accessLogsBucketName``, ``accessLogsPrefix``: server access logs of the new bucket; the
   prefix needs the bucket name.
 - ``maxIngestGb``: the cost guard, a positive number of GB (uncompressed): the import fails

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from cloudtrail_lake_import._version import __version__ as __version__
+
 if TYPE_CHECKING:
     from cloudtrail_lake_import.import_plan import CloudTrailLakeImportPlan
     from cloudtrail_lake_import.lake_import import CloudTrailLakeImport

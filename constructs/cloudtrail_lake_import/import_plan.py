@@ -15,7 +15,6 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
-    Validations,
 )
 from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_cloudtrail as cloudtrail
@@ -32,7 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from cloudtrail_lake_import import validation
 from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
 from cloudtrail_lake_import.handler_policies import self_invoke_policy
-from cloudtrail_lake_import.nag_acknowledgments import nag_resource_id
+from cloudtrail_lake_import.nag_acknowledgments import acknowledge, nag_resource_id
 from cloudtrail_lake_import.plan_definition import (
     PLAN_STOPPED_ERROR,
     SEGMENTS_FAILED_ERROR,
@@ -80,6 +79,23 @@ class CloudTrailLakeImportPlan(Construct):
     by its ImportId, and reporting every segment as an EventBridge event. The custom resource
     starts the execution and succeeds once it runs; segments whose identical import already
     COMPLETED on the store are skipped, so a redeploy resumes rather than copies again.
+
+    :ivar segments: the imports the plan runs, in order, after ``split_window_by``.
+    :ivar segment_count: how many segments (also GetAtt ``SegmentCount``).
+    :ivar event_data_store_arn: the ARN of the event data store the imports write to.
+    :ivar access_roles: one access role per distinct source bucket, by bucket.
+    :ivar state_machine: the Step Functions Standard state machine that runs the imports.
+    :ivar log_group: the state machine's log group.
+    :ivar handler: the custom resource's Lambda function (starts, follows and stops executions).
+    :ivar handler_dead_letter_queue: where Lambda puts a request of the handler or of the finish
+        function it gave up on (SQS).
+    :ivar finish_function: the Lambda function that reports the plan's end (the WaitCondition
+        signal and the event of an execution that ended abnormally).
+    :ivar custom_resource: the ``Custom::CloudTrailLakeImportPlan`` resource.
+    :ivar execution_arn: the ARN of the execution the deploy started (GetAtt ``ExecutionArn``).
+    :ivar wait_condition: with ``wait_condition_timeout``, the WaitCondition the deploy waits
+        on until the plan ends; else ``None``.
+    :ivar wait_condition_handle: that WaitCondition's handle; else ``None``.
     """
 
     def __init__(
@@ -491,20 +507,22 @@ class CloudTrailLakeImportPlan(Construct):
         )
         condition.node.add_dependency(self.custom_resource)
         function_versions = f"{self.finish_function.function_arn}:*"
-        Validations.of(self.state_machine.role.node.find_child("DefaultPolicy")).acknowledge(
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::"
                 f"{nag_resource_id(Stack.of(self).resolve(function_versions))}]",
                 reason="Step Functions' LambdaInvoke grants the plan's own finish function and "
                 "its versions; the state machine invokes nothing else.",
-            )
+            ),
         )
         return condition
 
     # ------------------------------------------------------------------------------ cdk-nag
     def _acknowledge_justified_findings(self, tracing_enabled: bool) -> None:
         stack = Stack.of(self)
-        Validations.of(self.handler.role.node.find_child("DefaultPolicy")).acknowledge(  # type: ignore[union-attr]
+        acknowledge(
+            self.handler.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="cloudtrail:ListImports, GetImport and StopImport have no resource type "
@@ -516,17 +534,19 @@ class CloudTrailLakeImportPlan(Construct):
                 "executions of this plan's state machine only.",
             ),
         )
-        Validations.of(self.state_machine.role.node.find_child("DefaultPolicy")).acknowledge(
+        acknowledge(
+            self.state_machine.role.node.find_child("DefaultPolicy"),
             Acknowledgment(
                 id="AwsSolutions-IAM5[Resource::*]",
                 reason="cloudtrail:StartImport, GetImport and ListImportFailures have no "
                 "resource type (IAM accepts them only on '*'); CloudWatch Logs' log delivery "
                 "actions, which Step Functions logging needs, do not support resource-level "
                 "permissions either.",
-            )
+            ),
         )
         for role in self._distinct_roles():
-            Validations.of(role).acknowledge(
+            acknowledge(
+                role,
                 *[
                     Acknowledgment(
                         id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(arn))}]",
@@ -535,16 +555,17 @@ class CloudTrailLakeImportPlan(Construct):
                         "the CloudTrail Lake import documentation prescribes.",
                     )
                     for arn in _object_arns(role)
-                ]
+                ],
             )
         if not tracing_enabled:
-            Validations.of(self.state_machine).acknowledge(
+            acknowledge(
+                self.state_machine,
                 Acknowledgment(
                     id="AwsSolutions-SF2",
                     reason="X-Ray adds nothing to SDK integrations that wait hours between "
                     "calls; the execution history and the log group record every step. Turn "
                     "it on with tracing_enabled=True.",
-                )
+                ),
             )
 
 

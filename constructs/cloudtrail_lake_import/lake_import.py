@@ -78,6 +78,27 @@ class CloudTrailLakeImport(Construct):
     to read the bucket, and a custom resource that calls ``StartImport`` on create, retries the
     import by id on update and stops a running import on delete. Nothing here deletes data: the
     bucket and the event data store this construct creates are retained when the stack is deleted.
+
+    :ivar import_id: the import's id (GetAtt ``ImportId``); ``none`` when the prefix held no file.
+    :ivar import_status: the import's status when the deploy answered (GetAtt ``ImportStatus``);
+        ``NO_SOURCE_FILES`` when the prefix held no file.
+    :ivar import_estimated_gb: with ``max_ingest_gb``, the cost guard's estimate in uncompressed
+        GB, six decimals (GetAtt ``ImportEstimatedGB``; ``unknown`` when an Update that keeps
+        the import cannot estimate in time); ``None`` without the guard.
+    :ivar event_data_store_arn: the ARN of the event data store the import writes to.
+    :ivar event_data_store: the ``CfnEventDataStore`` the construct created or was given;
+        ``None`` when the store was given by ARN.
+    :ivar source_bucket: the bucket holding the trail archive (given or created).
+    :ivar source_bucket_account: the bucket's account when it is known to be another account
+        than the stack's, else ``None``.
+    :ivar source_encryption_key: the KMS key of the source bucket, if known.
+    :ivar access_role: the role CloudTrail assumes to read the bucket (``S3BucketAccessRoleArn``).
+    :ivar handler: the custom resource's Lambda function.
+    :ivar log_group: the handler's log group.
+    :ivar handler_dead_letter_queue: where Lambda puts a request or continuation of the handler
+        it gave up on (SQS).
+    :ivar custom_resource: the ``Custom::CloudTrailLakeImport`` resource.
+    :ivar wait_for_completion: whether the deployment waits for the import to complete.
     """
 
     def __init__(

@@ -1,5 +1,11 @@
 """The cdk-nag (AwsSolutions) findings the construct acknowledges, each by its full id with why.
 
+Each is recorded so that both cdk-nag major versions read it, without importing cdk-nag: as a
+CDK acknowledgment (``Validations.of(...).acknowledge``, which cdk-nag 3's validation plugin
+reads) and as cdk-nag 2's ``cdk_nag`` metadata (``rules_to_suppress``, the format its
+``NagSuppressions.add_resource_suppressions`` writes) on every CloudFormation resource the
+acknowledgment covers.
+
 Finding ids embed logical ids, which depend on where a user places the construct, so they are
 computed from the synthesized references rather than written down. A bucket from another stack
 (or from the parent of a nested stack) is only rendered as an ``Fn::GetStackOutput``, an
@@ -9,14 +15,16 @@ object grant is acknowledged again, from the rendered policy, when the tree is v
 
 from __future__ import annotations
 
+import base64
 import json
+from typing import Any
 
 import jsii
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from constructs import IValidation
+from constructs import IConstruct, IValidation
 
 OBJECT_GRANT_REASON = (
     "CloudTrail reads every log file under the imported prefix; s3:GetObject is scoped to "
@@ -40,7 +48,8 @@ def acknowledge_justified_findings(
 ) -> None:
     """Acknowledge the findings whose wildcard an AWS API forces, and nothing else."""
     assert handler_role is not None
-    Validations.of(handler_role.node.find_child("DefaultPolicy")).acknowledge(
+    acknowledge(
+        handler_role.node.find_child("DefaultPolicy"),
         Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="cloudtrail:StartImport, GetImport, ListImports, StopImport and "
@@ -48,33 +57,35 @@ def acknowledge_justified_findings(
             "Reference; IAM accepts them only on '*' (so does organizations:DescribeOrganization, "
             "granted only when the store may be an organization store, for the preflight's "
             "management-account check). Every other statement is scoped.",
-        )
+        ),
     )
     objects_arn = nag_resource_id(
         Stack.of(access_role).resolve(source_bucket.arn_for_objects(f"{prefix}*"))
     )
     acknowledged = {f"AwsSolutions-IAM5[Resource::{objects_arn}]"}
-    Validations.of(access_role).acknowledge(
-        Acknowledgment(id=next(iter(acknowledged)), reason=OBJECT_GRANT_REASON)
+    acknowledge(
+        access_role, Acknowledgment(id=next(iter(acknowledged)), reason=OBJECT_GRANT_REASON)
     )
     access_role.node.add_validation(_AcknowledgeRenderedObjectGrant(access_role, acknowledged))
     if handler_reads_objects:
         assert isinstance(handler_role, iam.Role)
         handler_findings = set(acknowledged)
-        Validations.of(handler_role).acknowledge(
-            Acknowledgment(id=next(iter(handler_findings)), reason=ESTIMATE_GRANT_REASON)
+        acknowledge(
+            handler_role,
+            Acknowledgment(id=next(iter(handler_findings)), reason=ESTIMATE_GRANT_REASON),
         )
         handler_role.node.add_validation(
             _AcknowledgeRenderedObjectGrant(handler_role, handler_findings, ESTIMATE_GRANT_REASON)
         )
     if created_bucket:
-        Validations.of(source_bucket).acknowledge(
+        acknowledge(
+            source_bucket,
             Acknowledgment(
                 id="AwsSolutions-S1",
                 reason="The bucket holds an archive that CloudTrail reads once per import; "
                 "reads by the import role are recorded by CloudTrail. Pass your own bucket "
                 "as source_bucket to have server access logs.",
-            )
+            ),
         )
 
 
@@ -141,11 +152,49 @@ def acknowledge_security_option_findings(*, vpc_access_policy: iam.Policy | None
     """Acknowledge the wildcard that placing the handler in a VPC needs."""
     if vpc_access_policy is None:
         return
-    Validations.of(vpc_access_policy).acknowledge(
+    acknowledge(
+        vpc_access_policy,
         Acknowledgment(
             id="AwsSolutions-IAM5[Resource::*]",
             reason="Only with vpc: Lambda creates, describes and deletes the handler's network "
             "interfaces with its execution role; these EC2 actions are the ones AWS's "
             "AWSLambdaVPCAccessExecutionRole grants, on '*' as there.",
-        )
+        ),
     )
+
+
+def acknowledge(scope: IConstruct, *acknowledgments: Acknowledgment) -> None:
+    """Acknowledge findings on ``scope`` and everything in it, for cdk-nag 3 and cdk-nag 2.
+
+    cdk-nag 2 runs as an Aspect, before cross-stack references are rendered, and reads only the
+    metadata of the resources that exist now: call this once the policies it covers exist.
+    """
+    Validations.of(scope).acknowledge(*acknowledgments)
+    suppressions = [_cdk_nag_2_suppression(a.id, a.reason) for a in acknowledgments]
+    for construct in scope.node.find_all():
+        if isinstance(construct, CfnResource):
+            add_cdk_nag_2_suppressions(construct, suppressions)
+
+
+def add_cdk_nag_2_suppressions(resource: CfnResource, suppressions: list[dict[str, Any]]) -> None:
+    """Merge suppressions into the resource's ``cdk_nag`` metadata, as cdk-nag 2 does."""
+    metadata = resource.get_metadata("cdk_nag") or {}
+    rules = [*metadata.get("rules_to_suppress", [])]
+    rules.extend(s for s in suppressions if s not in rules)
+    resource.add_metadata("cdk_nag", {**metadata, "rules_to_suppress": rules})
+
+
+def _cdk_nag_2_suppression(finding: str, reason: str) -> dict[str, Any]:
+    """A finding id (``Rule[finding]``) as cdk-nag 2 suppresses it: the rule's id, the finding
+    in ``applies_to``; a reason with characters past Latin-1 base64-encoded, as cdk-nag 2 writes
+    it (``is_reason_encoded``)."""
+    rule, bracket, rest = finding.partition("[")
+    suppression: dict[str, Any] = {"id": rule}
+    if bracket:
+        suppression["applies_to"] = [rest.removesuffix("]")]
+    if any(ord(c) > 255 for c in reason):
+        suppression["reason"] = base64.b64encode(reason.encode()).decode()
+        suppression["is_reason_encoded"] = True
+    else:
+        suppression["reason"] = reason
+    return suppression

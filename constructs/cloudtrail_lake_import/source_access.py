@@ -27,6 +27,13 @@ class CloudTrailLakeImportSourceAccess(Construct):
     policy. With ``handler_reads_objects`` (an importer with ``max_ingest_gb``), the handler
     role may also list under ``prefix`` and ``s3:GetObject`` under it (and ``kms:Decrypt`` via
     S3), what the cost guard's estimate reads. Nothing else.
+
+    :ivar bucket: the trail archive's bucket, whose policy gets the statements.
+    :ivar key: the bucket's KMS key whose policy gets the decrypt statement, if given.
+    :ivar bucket_policy_statements: the statements added to the bucket policy.
+    :ivar key_policy_statements: the statements for the key policy (the access role's, then the
+        handler role's with ``handler_reads_objects``); empty without ``key``.
+    :ivar key_policy_statement: the first of them (the access role's), or ``None``.
     """
 
     def __init__(
@@ -115,7 +122,9 @@ class CloudTrailLakeImportSourceAccess(Construct):
                     "cloudtrail-lake-import:sourceKeyPolicy",
                     "key is an imported key, so its policy is not changed here; add these "
                     "statements to it in the key's own account: "
-                    + source_statements.for_people(Stack.of(self), self.key_policy_statements),
+                    + source_statements.for_people(
+                        Stack.of(self), self.key_policy_statements, known_arn=key.key_arn
+                    ),
                 )
 
 

@@ -115,30 +115,66 @@ def _for_role(sid: str, account: str, role_arn: str, actions: list[str]) -> iam.
     )
 
 
-def for_people(stack: Stack, statements: list[iam.PolicyStatement]) -> str:
-    """The statements as policy JSON for a synth message: what is only known at deploy time
-    reads ``${AWS::AccountId}`` or ``${Logical.Arn}`` (see the stack's outputs for its value)."""
+# What an environment-agnostic stack learns only at deploy time, as a reader fills it in.
+_TO_FILL_IN = {
+    "AWS::AccountId": ("<account-id>", "the account this stack deploys to"),
+    "AWS::Region": ("<region>", "the region this stack deploys to"),
+    "AWS::Partition": ("<partition>", "aws (aws-cn in China, aws-us-gov in GovCloud)"),
+    "AWS::URLSuffix": ("<url-suffix>", "amazonaws.com (amazonaws.com.cn in China)"),
+}
+
+
+def for_people(
+    stack: Stack, statements: list[iam.PolicyStatement], *, known_arn: str | None = None
+) -> str:
+    """The statements as policy JSON for a synth message.
+
+    What the stack learns only at deploy time is taken from ``known_arn`` (a resource's ARN in
+    this stack's region, e.g. an imported key's) when it is written out, and otherwise reads as
+    a placeholder such as ``<region>`` that the message then explains; a resource created in
+    the stack reads ``<Logical.Arn>`` (see the stack's outputs for its value).
+    """
     known: dict[str, str] = {}
+    if known_arn is not None and not Token.is_unresolved(known_arn):
+        parts = known_arn.split(":")
+        if len(parts) > 4 and parts[0] == "arn":
+            known.update({"AWS::Partition": parts[1], "AWS::Region": parts[3]})
     if not Token.is_unresolved(stack.region):
+        known["AWS::Region"] = stack.region
         partition = region_info.RegionInfo.get(stack.region).partition
         if partition:
             known["AWS::Partition"] = partition
+    if not Token.is_unresolved(stack.account):
+        known["AWS::AccountId"] = stack.account
+    placeholders: dict[str, str] = {}
     resolved = stack.resolve([s.to_statement_json() for s in statements])
-    return json.dumps(_readable(resolved, known), separators=(",", ":"))
+    text = json.dumps(_readable(resolved, known, placeholders), separators=(",", ":"))
+    if not placeholders:
+        return text
+    fill_in = "; ".join(f"{name} is {meaning}" for name, meaning in placeholders.items())
+    return f"{text} (fill in: {fill_in})"
 
 
-def _readable(value: object, known: dict[str, str]) -> object:
+def _readable(value: object, known: dict[str, str], placeholders: dict[str, str]) -> object:
     if isinstance(value, list):
-        return [_readable(item, known) for item in value]
+        return [_readable(item, known, placeholders) for item in value]
     if isinstance(value, dict):
         if len(value) == 1:
             ((function, args),) = value.items()
             if function == "Ref":
-                return known.get(args, f"${{{args}}}")
+                if args in known:
+                    return known[args]
+                if args in _TO_FILL_IN:
+                    name, meaning = _TO_FILL_IN[args]
+                    placeholders[name] = meaning
+                    return name
+                return f"<{args}>"
             if function == "Fn::GetAtt":
-                return f"${{{args[0]}.{args[1]}}}"
+                return f"<{args[0]}.{args[1]}>"
             if function == "Fn::Join":
                 separator, parts = args
-                return str(separator).join(str(_readable(part, known)) for part in parts)
-        return {key: _readable(item, known) for key, item in value.items()}
+                return str(separator).join(
+                    str(_readable(part, known, placeholders)) for part in parts
+                )
+        return {key: _readable(item, known, placeholders) for key, item in value.items()}
     return value

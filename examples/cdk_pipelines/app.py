@@ -1,7 +1,9 @@
 """CDK Pipelines: a CodePipeline that deploys the trail archive import to a production stage.
 
-The stage's stack imports 2024 from an existing archive bucket and waits for the import, so a
-failed import fails the pipeline's deploy action. Replace the values below with yours.
+The stage's stack imports January 2024 from an existing archive bucket, refuses to start above
+5 GB (max_ingest_gb) and waits for the import, so a failed import fails the pipeline's deploy
+action. This folder is a complete repository: copy all of it (app.py, cdk.json, package.json,
+package-lock.json, requirements.txt, wheels/) and replace the values below with yours.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ class AuditArchiveStage(cdk.Stage):
             source_bucket=s3.Bucket.from_bucket_name(stack, "Archive", ARCHIVE_BUCKET),
             source_prefix=f"AWSLogs/{ACCOUNT}/CloudTrail/",
             start_event_time=datetime(2024, 1, 1, tzinfo=UTC),
-            end_event_time=datetime(2025, 1, 1, tzinfo=UTC),
+            end_event_time=datetime(2024, 2, 1, tzinfo=UTC),
+            max_ingest_gb=5,
             wait_for_completion=True,
         )
         cdk.CfnOutput(stack, "ImportId", value=trail_import.import_id)
@@ -52,11 +55,8 @@ pipeline = pipelines.CodePipeline(
         input=pipelines.CodePipelineSource.connection(
             REPOSITORY, "main", connection_arn=CONNECTION_ARN
         ),
-        # requirements.txt names the construct (a wheel or git URL; it is not on PyPI yet).
-        # `cdk synth` builds the app of the repository's cdk.json: this file, in a repository
-        # laid out like this folder (cdk.json: "python3 app.py"). In this project's own checkout
-        # the root cdk.json names the default app instead: there, pass
-        # --app "python3 examples/cdk_pipelines/app.py".
+        # npm ci: the CDK CLI pinned by package-lock.json; requirements.txt names the construct
+        # (a wheel under wheels/ or a git URL: it is not on PyPI yet); cdk.json runs this file.
         commands=["npm ci", "pip install -r requirements.txt", "npx cdk synth"],
     ),
 )

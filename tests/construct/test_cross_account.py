@@ -291,6 +291,49 @@ def test_an_imported_key_gets_a_warning_with_the_statement_for_its_policy() -> N
     assert statement[0]["Condition"]["ArnEquals"] == {"aws:PrincipalArn": ACCESS_ROLE_ARN}
 
 
+def imported_key_warning(key_arn: str | None = None) -> str:
+    """The imported-key warning of an owner's stack without an account or region."""
+    app = new_app()
+    stack = cdk.Stack(app, "Owner")
+    arn = key_arn or cdk.CfnParameter(stack, "KeyArn").value_as_string
+    CloudTrailLakeImportSourceAccess(
+        stack,
+        "Access",
+        bucket=s3.Bucket(stack, "Archive", bucket_name=BUCKET),
+        importer_role_arn=ACCESS_ROLE_ARN,
+        key=kms.Key.from_key_arn(stack, "Key", arn),
+    )
+    (warning,) = [
+        str(m.entry.data)
+        for m in app.synth().get_stack_artifact("Owner").messages
+        if "key is an imported key" in str(m.entry.data)
+    ]
+    return warning
+
+
+def test_an_environment_agnostic_stack_fills_the_advice_in_from_the_imported_keys_arn() -> None:
+    warning = imported_key_warning(KEY_ARN)
+    assert "${" not in warning
+    quoted = warning.split("in the key's own account: ", 1)[1].split(" [ack: ", 1)[0]
+    (statement,) = json.loads(quoted)
+    assert statement["Principal"] == {"AWS": f"arn:aws:iam::{IMPORTER}:root"}
+    via = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"] == via
+    assert statement["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"] == [
+        f"arn:aws:s3:::{BUCKET}",
+        f"arn:aws:s3:::{BUCKET}/*",
+    ]
+
+
+def test_an_environment_agnostic_stack_names_what_to_fill_in_when_nothing_tells_it() -> None:
+    warning = imported_key_warning()
+    assert "${" not in warning
+    assert "s3.<region>.amazonaws.com" in warning
+    assert "arn:<partition>:s3:::org-trail-archive" in warning
+    assert "<region> is the region this stack deploys to" in warning
+    assert "<partition> is aws" in warning
+
+
 def test_an_imported_bucket_is_refused_rather_than_its_policy_replaced() -> None:
     with pytest.raises(CloudTrailLakeImportPropsError, match=r"^bucket must be a bucket whose"):
         owner(imported_bucket=True)

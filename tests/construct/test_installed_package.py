@@ -65,3 +65,14 @@ def test_installed_wheel_synthesizes_a_user_stack_with_its_own_handler(
     assert (asset / "crhelper" / "resource_helper.py").is_file()
     assert (asset / "crhelper" / "LICENSE").is_file()
     assert not list(asset.rglob("__pycache__"))
+
+
+def test_the_wheel_carries_the_one_version(wheel: Path) -> None:
+    from cloudtrail_lake_import._version import __version__
+
+    assert wheel.name.startswith(f"cdk_cloudtrail_lake_import-{__version__}-")
+    (metadata,) = [
+        n for n in zipfile.ZipFile(wheel).namelist() if n.endswith(".dist-info/METADATA")
+    ]
+    lines = zipfile.ZipFile(wheel).read(metadata).decode().splitlines()
+    assert f"Version: {__version__}" in lines

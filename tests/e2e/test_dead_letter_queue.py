@@ -8,7 +8,7 @@ runs in the Lake emulator. What is AWS's, that Lambda does this for the function
 construct configures it (``MaximumRetryAttempts``, ``DeadLetterConfig``), is checked on the
 template in ``tests/construct/test_hardening.py``; the retry count is tied to it below.
 
-The README's "When a message lands in the dead-letter queue" is followed step by step: the
+The lifecycle guide's "When a message lands in the dead-letter queue" is followed step by step: the
 fields it names are in the message, and the commands it gives find (and stop) the import.
 """
 
@@ -39,10 +39,10 @@ class RuntimeKilled(Exception):  # noqa: N818 - named after what Lambda reports
 
 
 def readme_section() -> str:
-    readme = (ROOT / "README.md").read_text()
-    start = readme.index("### When a message lands in the dead-letter queue")
-    end = readme.index("\n## ", start)
-    return readme[start:end]
+    guide = (ROOT / "docs" / "guides" / "lifecycle.md").read_text()
+    start = guide.index("## When a message lands in the dead-letter queue")
+    end = guide.find("\n## ", start + 1)
+    return guide[start : end if end != -1 else len(guide)]
 
 
 def dead_letter_queue(s3_server: MotoS3Tls) -> DeadLetterQueue:
@@ -122,7 +122,7 @@ def test_a_continuation_that_exhausts_its_retries_lands_in_the_queue(
     assert KILLED in attribute(message, "ErrorMessage")
     assert attribute(message, "RequestID") == continuations[-1].request_id
 
-    # The README's steps: the fields it names are there, and its commands find the import.
+    # The guide's steps: the fields it names are there, and its commands find the import.
     section = readme_section()
     for name in ("ErrorCode", "ErrorMessage", "RequestID"):
         assert f"`{name}`" in section
@@ -155,7 +155,7 @@ def test_a_request_from_cloudformation_that_exhausts_its_retries_lands_in_the_qu
     body = json.loads(message["Body"])
     assert body == event
     assert CONTINUATION not in body
-    # Without a continuation the README points at ListImports on the store.
+    # Without a continuation the guide points at ListImports on the store.
     assert re.search(r"aws cloudtrail list-imports --destination", readme_section())
     assert world.cloudtrail().list_imports(Destination=world.store.arn)["Imports"] == []
 

@@ -1,4 +1,4 @@
-"""The README's two-step workflow for a new bucket, over real HTTP against moto's S3.
+"""The lifecycle guide's two-step workflow for a new bucket, over real HTTP against moto's S3.
 
 Deploy (the bucket is empty: no import, NO_SOURCE_FILES) → copy the archive in → deploy with a
 new RetryToken (an Update that starts the import) → CloudFormation deletes the old id.

@@ -1,4 +1,4 @@
-"""The README's plan example synthesizes as written."""
+"""The plans guide's example synthesizes as written."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from tests.cdk_json import ROOT
 
 
 def readme_plan_example() -> str:
-    readme = (ROOT / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", readme, re.DOTALL)
+    guide = (ROOT / "docs" / "guides" / "plans.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.DOTALL)
     (block,) = [b for b in blocks if "CloudTrailLakeImportPlan(" in b]
     return str(block)
 
 
-def test_the_readme_plan_example_synthesizes_five_segments(tmp_path: Path) -> None:
+def test_the_plans_guide_example_synthesizes_five_segments(tmp_path: Path) -> None:
     env = {**os.environ, "CDK_OUTDIR": str(tmp_path)}
     code = readme_plan_example()
     subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=tmp_path)

@@ -243,7 +243,7 @@ def estimate(request: Request, progress: render.EstimateProgress) -> Result:
         import duckdb
     except ImportError as error:
         raise CliError(
-            "--inventory needs DuckDB: pip install 'cdk-cloudtrail-lake-import[inventory]'"
+            "--inventory needs DuckDB (the package's inventory extra): pip install 'duckdb>=1.1,<3'"
         ) from error
     assert request.inventory is not None
     assert request.sample is not None

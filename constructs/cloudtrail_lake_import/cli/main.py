@@ -15,6 +15,7 @@ from typing import Any
 import click
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudtrail_lake_import._version import __version__
 from cloudtrail_lake_import.cli import clients
 from cloudtrail_lake_import.cli.errors import EXIT_AWS_ERROR, EXIT_BAD_INPUT, CliError
 from cloudtrail_lake_import.cli.estimate import estimate
@@ -71,7 +72,7 @@ def _fail(message: str, exit_code: int) -> None:
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="cdk-cloudtrail-lake-import", prog_name=PROG)
+@click.version_option(version=__version__, prog_name=PROG)
 @click.option(
     "--region",
     metavar="REGION",
