@@ -275,6 +275,7 @@ class CloudTrailLakeImport(Construct):
             )
 
         self.event_data_store: cloudtrail.CfnEventDataStore | None
+        self.event_data_store_arn: str
         if event_data_store is None:
             if event_data_store_encryption_key is not None:
                 # CloudTrail encrypts the store's events with this key.
@@ -288,17 +289,15 @@ class CloudTrailLakeImport(Construct):
                 billing_mode=event_data_store_billing_mode,
                 organization_enabled=event_data_store_organization_enabled,
             ).store
+            self.event_data_store_arn = self.event_data_store.attr_event_data_store_arn
             self._warn_if_window_outside_retention(start_event_time, retention)
         elif isinstance(event_data_store, str):
             self.event_data_store = None
+            self.event_data_store_arn = event_data_store
         else:
             self.event_data_store = event_data_store
+            self.event_data_store_arn = event_data_store.attr_event_data_store_arn
             self._warn_if_live_events_may_overlap(event_data_store, end_event_time)
-        self.event_data_store_arn: str = (
-            event_data_store
-            if isinstance(event_data_store, str)
-            else self.event_data_store.attr_event_data_store_arn  # type: ignore[union-attr]
-        )
 
         self.access_role = ImportAccessRole(
             self,
