@@ -1,5 +1,6 @@
 """The constructs ``CloudTrailLakeImport`` is composed of, one job each.
 
-Each keeps the logical id its resource had when ``CloudTrailLakeImport`` declared it directly:
-a construct whose resource is its ``Default`` child adds nothing to the logical id.
+The resource a construct exists for (the bucket, the store, the access role, the function, the
+custom resource) is its ``Default`` child, which adds nothing to a logical id: each keeps the
+logical id it had when ``CloudTrailLakeImport`` declared it directly.
 """

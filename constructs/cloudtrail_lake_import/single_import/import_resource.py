@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import import validation
+from cloudtrail_lake_import.single_import.handler import WAITING_HANDLER_TIMEOUT
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImport"
@@ -15,8 +16,8 @@ QUICK_SERVICE_TIMEOUT = Duration.minutes(5)
 MAX_SERVICE_TIMEOUT = Duration.minutes(60)
 SERVICE_TIMEOUT_MARGIN = Duration.minutes(5)
 # With max_ingest_gb the handler lists the window before StartImport: it gets Lambda's longest
-# timeout (15 minutes), and CloudFormation waits for it.
-GUARDED_SERVICE_TIMEOUT = Duration.minutes(15).plus(SERVICE_TIMEOUT_MARGIN)
+# timeout, and CloudFormation waits for it.
+GUARDED_SERVICE_TIMEOUT = WAITING_HANDLER_TIMEOUT.plus(SERVICE_TIMEOUT_MARGIN)
 
 
 class ImportResource(Construct):
