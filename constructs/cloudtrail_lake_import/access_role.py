@@ -1,5 +1,4 @@
-"""The role CloudTrail assumes to read a trail archive (used by the import plan; the same policy
-as ``CloudTrailLakeImport._new_access_role``)."""
+"""The role CloudTrail assumes to read a trail archive (the single import's and the plan's)."""
 
 from __future__ import annotations
 
@@ -23,6 +22,7 @@ def new_access_role(
     prefixes: Sequence[str],
     encryption_key: kms.IKey | None,
     event_data_store_arn: str,
+    role_name: str | None = None,
 ) -> iam.Role:
     """A role only CloudTrail, for this account and this one store, may assume.
 
@@ -41,6 +41,7 @@ def new_access_role(
     role = iam.Role(
         scope,
         id,
+        role_name=role_name,
         assumed_by=iam.ServicePrincipal(CLOUDTRAIL_PRINCIPAL, conditions=source_conditions),
         description="Lets CloudTrail Lake read the trail archive it imports",
     )

@@ -9,13 +9,16 @@ from constructs import Construct
 
 
 def self_invoke_policy(
-    scope: Construct, role: iam.IRole, function: lambda_.IFunction
+    scope: Construct,
+    role: iam.IRole,
+    function: lambda_.IFunction,
+    id: str = "HandlerSelfInvokePolicy",
 ) -> iam.Policy:
     """Waiting continues in a fresh invocation of the same function. A separate policy keeps the
     function from depending on a policy that names the function (a cycle)."""
     return iam.Policy(
         scope,
-        "HandlerSelfInvokePolicy",
+        id,
         roles=[role],
         statements=[
             iam.PolicyStatement(

@@ -142,7 +142,7 @@ def test_every_acknowledgment_is_also_a_cdk_nag_2_suppression_of_the_same_findin
 
 def test_the_wildcard_is_suppressed_on_the_handler_policy_the_cdk_nag_2_way() -> None:
     _, stack = configured_stack("existing")
-    rules = cdk_nag_2_suppressions(stack)["Nag/Import/HandlerRole/DefaultPolicy/Resource"]
+    rules = cdk_nag_2_suppressions(stack)["Nag/Import/Handler/Role/DefaultPolicy/Resource"]
     assert {"id": "AwsSolutions-IAM5", "applies_to": ["Resource::*"]} in [
         {k: v for k, v in s.items() if k != "reason"} for s in rules
     ]

@@ -24,7 +24,7 @@ from typing import Any
 import boto3
 import pytest
 
-from cloudtrail_lake_import.lake_import import ASYNC_RETRY_ATTEMPTS
+from cloudtrail_lake_import.single_import.handler import ASYNC_RETRY_ATTEMPTS
 from tests.cdk_json import ROOT
 from tests.e2e.harness import ASYNC_RETRY_DELAYS, REGION, DeadLetterQueue, Handler
 from tests.e2e.s3_tls import FAKE_KEY_ID, FAKE_SECRET, MotoS3Tls
