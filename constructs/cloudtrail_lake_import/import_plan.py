@@ -591,7 +591,7 @@ class CloudTrailLakeImportPlan(Construct):
                 f"{nag_resource_id(Stack.of(self).resolve(self._executions_arn()))}]",
                 reason="The finish function reads the error of an ended execution of this "
                 "plan's state machine only; execution names are chosen at deploy time.",
-            )
+            ),
         )
         ended.node.add_dependency(reads_executions)
         ended.add_target(targets.LambdaFunction(self.finish_function, retry_attempts=2))

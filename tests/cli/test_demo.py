@@ -1,6 +1,6 @@
-"""The command-line guide's way to try ``status`` without AWS: ``python -m tests.lake_emulator --demo``
-serves an archive and an import, and the variables it prints point the installed command line
-at them."""
+"""The command-line guide's way to try ``status`` without AWS:
+``python -m tests.lake_emulator --demo`` serves an archive and an import, and the variables it
+prints point the installed command line at them."""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ def test_a_subcommands_option_before_the_subcommand_says_where_it_goes(runner: C
     result = run(runner, "--json", "estimate", "s3://trail-archive/")
     assert result.exit_code == 2
     assert result.stderr.endswith(
-        "(--json is an option of estimate and status: put it after the subcommand, e.g. "
+        "(--json is an option of estimate, status and verify: put it after the subcommand, e.g. "
         "cloudtrail-lake-import estimate ... --json)\n"
     )
     assert result.stderr.count("\n") == 1

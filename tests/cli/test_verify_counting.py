@@ -134,6 +134,35 @@ def test_an_event_in_two_files_counts_once_and_old_events_apart() -> None:
     ]
 
 
+def test_an_undated_file_of_a_flat_copy_is_counted_and_deduplicated_with_dated_ones() -> None:
+    # A flat copy below a named prefix has no date in its name: StartImport reads it whole,
+    # so verify counts it, and an event it shares with a dated file still counts once.
+    s3 = FakeS3(
+        {
+            "legacy-copy/export.json.gz": log(
+                record("a", "2025-01-02T10:00:00Z"), record("z", "2025-01-20T10:00:00Z")
+            ),
+            "dated": log(record("a", "2025-01-02T10:00:00Z")),
+            "later": log(record("l", "2025-01-20T11:00:00Z")),
+        }
+    )
+    files = [
+        item("dated", "2025-01-02T10:05"),
+        archive_counts.ArchiveFile(
+            "bucket", sizing.LogFile("legacy-copy/export.json.gz", 100, None)
+        ),
+        item("later", "2025-01-20T11:05"),
+    ]
+    with ThreadPoolExecutor(2) as pool:
+        side = archive_counts.count_archive(
+            s3, files, skip=frozenset(), oldest=None, pool=pool, workers=1
+        )
+    assert side.counts == {
+        ("2025-01-02", "111122223333", "us-east-1"): Counts(2, 1),
+        ("2025-01-20", "111122223333", "us-east-1"): Counts(2, 2),
+    }
+
+
 def test_files_in_flight_are_bounded_by_the_workers_not_the_archive() -> None:
     objects = {f"f{i:03d}": log(record(f"e{i}", "2025-01-10T10:00:00Z")) for i in range(100)}
     s3 = FakeS3(objects)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+from typing import cast
 
-from plan_handler import chain, plan_decisions
+import pytest
+from botocore.exceptions import ClientError
+
+from import_handler import aws
+from plan_handler import chain, executions, plan_decisions
 
 ARN = "arn:aws:states:eu-west-1:123456789012:execution:PlanStateMachine-AbC123:"
 ROOT = plan_decisions.execution_name("a" * 40, 7)
@@ -61,3 +65,53 @@ def test_a_continuation_or_an_invalid_name_is_not_a_root() -> None:
 def test_the_handler_s_longest_names_leave_room_for_a_year_of_continuations() -> None:
     longest = plan_decisions.execution_name("f" * 40, plan_decisions.MAX_GENERATIONS - 1)
     assert len(chain.continuation_name(longest, 99_999)) <= chain.MAX_NAME_LENGTH
+
+
+class _StepFunctions:
+    """DescribeExecution over a set of executions that exist; ``refuse`` makes it fail."""
+
+    def __init__(self, existing: set[str], refuse: bool = False) -> None:
+        self.existing = existing
+        self.refuse = refuse
+        self.described: list[str] = []
+
+    def describe_execution(self, executionArn: str) -> dict[str, str]:  # noqa: N803 (boto3)
+        self.described.append(executionArn)
+        code = "AccessDeniedException" if self.refuse else "ExecutionDoesNotExist"
+        if self.refuse or executionArn not in self.existing:
+            raise ClientError({"Error": {"Code": code, "Message": "no"}}, "DescribeExecution")
+        return {"executionArn": executionArn, "status": "RUNNING"}
+
+
+class _Clients:
+    def __init__(self, states: _StepFunctions) -> None:
+        self.states = states
+
+    def get(self, service: str, region: str | None, budget: float) -> _StepFunctions:
+        assert service == "stepfunctions"
+        return self.states
+
+
+def _current(states: _StepFunctions, arn: str) -> str:
+    clients = cast(aws.Clients, _Clients(states))
+    return executions.current_execution(clients, lambda: 60.0, arn)
+
+
+def test_the_handler_follows_the_chain_to_its_newest_link() -> None:
+    root = ARN + ROOT
+    links = {root, f"{root}-cont-1", f"{root}-cont-2"}
+    states = _StepFunctions(links)
+
+    assert _current(states, root) == f"{root}-cont-2"
+    assert states.described == [f"{root}-cont-1", f"{root}-cont-2", f"{root}-cont-3"]
+
+
+def test_a_plan_never_continued_is_its_first_execution() -> None:
+    root = ARN + ROOT
+    assert _current(_StepFunctions({root}), root) == root
+
+
+def test_a_refused_look_for_the_next_link_fails_rather_than_guess() -> None:
+    root = ARN + ROOT
+    with pytest.raises(ClientError):
+        _current(_StepFunctions({root}, refuse=True), root)

@@ -32,6 +32,8 @@ SAME_BUCKET = "trail-archive"
 SAME_PREFIX = f"AWSLogs/{SAME_ACCOUNT}/CloudTrail/"
 SAME_KEY_ARN = f"arn:aws:kms:{REGION}:{SAME_ACCOUNT}:key/0000aaaa-11bb-22cc-33dd-444444eeeeee"
 ANOTHER_KEY_ARN = f"arn:aws:kms:{REGION}:{SAME_ACCOUNT}:key/9999ffff-11bb-22cc-33dd-444444eeeeee"
+
+
 @dataclass(frozen=True)
 class Setup:
     """An import's roles, resolved, and where its archive lives."""

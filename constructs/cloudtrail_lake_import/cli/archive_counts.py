@@ -16,7 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -184,8 +184,11 @@ def count_archive(
 ) -> ArchiveSide:
     """Count ``files`` (those in ``skip``, by location, are the imports' failed files); each
     file's own figures are kept only with ``keep_files`` (millions of files take memory)."""
+    # Undated files (a flat copy below a named prefix) first: they may hold any day, so no day
+    # is closed while they are read.
     ordered = sorted(
-        (f for f in files if f.location not in skip), key=lambda f: (f.file.at, f.location)
+        (f for f in files if f.location not in skip),
+        key=lambda f: (f.file.at is not None, f.file.at or datetime.min, f.location),
     )
     progress = Progress(len(ordered), 0, sum(f.file.size for f in ordered))
     tally = Tally()
@@ -210,7 +213,8 @@ def count_archive(
             unreadable[item.location] = str(error)
             result = FileResult(item.location, "", item.file.size)
         submit()
-        tally.close_before(item.file.at.date() - timedelta(days=OPEN_DAYS))
+        if item.file.at is not None:
+            tally.close_before(item.file.at.date() - timedelta(days=OPEN_DAYS))
         progress.events += sum(len(h) for h in result.groups.values())
         tally.add(result)
         outside += result.outside_retention

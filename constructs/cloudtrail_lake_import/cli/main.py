@@ -82,7 +82,7 @@ def _where_it_goes(error: click.NoSuchOption) -> str:
     if not owners:
         return ""
     return (
-        f" ({error.option_name} is an option of {' and '.join(owners)}: put it after the "
+        f" ({error.option_name} is an option of {_in_words(owners)}: put it after the "
         f"subcommand, e.g. {PROG} {owners[0]} ... {error.option_name})"
     )
 
@@ -113,3 +113,8 @@ cli.add_command(verify)
 def main() -> None:
     """The console script's entry point."""
     cli.main()
+
+
+def _in_words(names: list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(filter(None, [", ".join(names[:-1]), names[-1]]))

@@ -289,7 +289,8 @@ def _listed_days(
     events (a file holds events of the minutes before the time in its name)."""
     days: set[date] = set()
     for item in files:
-        days.update((item.file.at.date() - timedelta(days=1), item.file.at.date()))
+        if item.file.at is not None:  # an undated file's days are queried once it is read
+            days.update((item.file.at.date() - timedelta(days=1), item.file.at.date()))
     for source in found:
         for bound in (source.window.start, source.window.end):
             if bound is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from cloudtrail_lake_import.cli import archive_counts, athena
 from cloudtrail_lake_import.cli import verify_sources as sources
+from cloudtrail_lake_import.cli.errors import BadInputError
 
 
 def count(
@@ -21,6 +22,13 @@ def count(
     """Create the tables if absent, then count the selected files' records in one query."""
     if not files:
         return archive_counts.ArchiveSide({}, [], {}, 0, 0, 0), []
+    undated = [f.location for f in files if f.file.at is None]
+    if undated:
+        raise BadInputError(
+            "--engine athena reads the trail layout (AWSLogs/.../CloudTrail/<region>/YYYY/MM/DD/); "
+            f"{len(undated)} selected file(s) lie outside it, e.g. {undated[0]}: "
+            "verify them with the local engine (leave out --engine)"
+        )
     found_roots = athena.roots((f.bucket, f.file.key) for f in files)
     runs = [
         athena.run(client, athena.ddl(root, database), workgroup, database, results=False)
@@ -48,6 +56,6 @@ def count(
             last_day=f.file.at.date().isoformat(),
         )
         for f in files
-        if f.location not in failed
+        if f.location not in failed and f.file.at is not None
     ]
     return archive_counts.ArchiveSide(counts, read, {}, old, 0, len(read)), runs

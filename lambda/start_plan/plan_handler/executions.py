@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from import_handler import aws
-from plan_handler import plan_decisions
+from plan_handler import chain, plan_decisions
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +25,27 @@ class PlanRequestError(Exception):
     """The request fails with this reason (what happened and what to check)."""
 
 
+#: A bound on the links followed: a plan of one-day segments over ten years, continued every
+#: five segments, has about 730; a chain longer than this is not one this library starts.
+MAX_LINKS = 1000
+
+
 def current_execution(clients: aws.Clients, budget: Budget, arn: str) -> str:
     """The execution that carries on the plan whose first execution is ``arn``.
 
-    Today that is ``arn`` itself. When the state machine continues a long plan in a fresh
-    execution (``<name>-cont-<N>``) this follows the chain to its newest link; every caller
-    that stops, waits for or keeps "the plan's execution" asks here.
+    The state machine continues a long plan in a fresh execution named ``<name>-cont-<N>``
+    (``chain.py``) before Step Functions' history limit: this follows the chain, one
+    DescribeExecution per link, to its newest link. Every caller that stops, waits for or keeps
+    "the plan's execution" asks here. A failed DescribeExecution fails the request (the caller
+    names the execution); it never guesses a link.
     """
-    del clients, budget
-    return arn
+    current = arn
+    for _ in range(MAX_LINKS):
+        following = chain.execution_arn(current, chain.number_of(current) + 1)
+        if describe(clients, budget, following) is None:
+            return current
+        current = following
+    return current
 
 
 def describe(clients: aws.Clients, budget: Budget, arn: str) -> Mapping[str, Any] | None:
