@@ -90,6 +90,8 @@ class CloudTrailLakeImportPlan(Construct):
     :ivar access_roles: one access role per distinct source bucket, by bucket.
     :ivar state_machine: the Step Functions Standard state machine that runs the imports.
     :ivar log_group: the state machine's log group.
+    :ivar continuation_policy: lets the state machine start its own next execution (the
+        ``<execution name>-cont-<N>`` continuation before Step Functions' history limit).
     :ivar handler: the custom resource's Lambda function (starts, follows and stops executions).
     :ivar handler_dead_letter_queue: where Lambda puts a request of the handler or of the finish
         function it gave up on (SQS).
