@@ -32,6 +32,7 @@ INTEGRATIONS = {
     "arn:aws:states:::events:putEvents": "events:PutEvents",
     "arn:aws:states:::sns:publish": "sns:Publish",
     "arn:aws:states:::lambda:invoke": "lambda:InvokeFunction",
+    "arn:aws:states:::states:startExecution": "states:StartExecution",
 }
 VARIANTS: dict[str, dict[str, Any]] = {
     "notifications": {"with_topic": True},
@@ -119,6 +120,12 @@ def test_each_task_of_the_state_machine_is_allowed_where_it_calls(plan: Plan) ->
         "cloudtrail:StartImport": [plan.request("cloudtrail:StartImport", "*")],
         "cloudtrail:GetImport": [plan.request("cloudtrail:GetImport", "*")],
         "cloudtrail:ListImportFailures": [plan.request("cloudtrail:ListImportFailures", "*")],
+        "cloudtrail:ListImports": [plan.request("cloudtrail:ListImports", "*")],
+        # The next link of a long plan: an execution of this very state machine.
+        "states:StartExecution": [
+            plan.request("states:StartExecution", m)
+            for m in plan.resolved("AWS::StepFunctions::StateMachine")
+        ],
         "events:PutEvents": [plan.request("events:PutEvents", default_bus)],
         "sns:Publish": [plan.request("sns:Publish", t) for t in plan.resolved("AWS::SNS::Topic")],
         "lambda:InvokeFunction": [
