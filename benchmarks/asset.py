@@ -78,7 +78,7 @@ def section(ours: AssetSize, twin: AssetSize) -> Section:
         baseline_name="twin's AwsCustomResource Node bundle",
     )
     details = [
-        f"Asset: ours {ours.files} files, {ours.unzipped_bytes / KB:.1f} KB unzipped → "
+        f"Handler asset: ours {ours.files} files, {ours.unzipped_bytes / KB:.1f} KB unzipped → "
         f"{ours.zipped_bytes} bytes zipped (handler + crhelper with its LICENSE/NOTICE); twin "
         f"{twin.files} file(s), {twin.unzipped_bytes / KB:.1f} KB unzipped → "
         f"{twin.zipped_bytes} bytes zipped. Zipped like the CDK CLI does (sorted files, "
@@ -87,7 +87,7 @@ def section(ours: AssetSize, twin: AssetSize) -> Section:
     misses = []
     if not figure.met:
         misses.append(
-            f"Asset: {ours.zipped_bytes / KB:.1f} KB zipped, goal <= {GOAL_BYTES // KB} KB "
+            f"Handler asset: {ours.zipped_bytes / KB:.1f} KB zipped, goal <= {GOAL_BYTES // KB} KB "
             f"({ours.zipped_bytes - GOAL_BYTES} bytes over)."
         )
     return Section("Asset size", [figure], details, misses)

@@ -1,14 +1,15 @@
 """Entry point of ``make bench``: measures everything and writes ``benchmarks/RESULTS.md``.
 
     python -m benchmarks.run [--quick] [--fresh-clone] [--skip-suite] [--output PATH]
-    python -m benchmarks.run --only cold-start [--quick] [--output PATH]
+    python -m benchmarks.run --only cold-start|synth|verify|fresh-clone [--quick] [--output PATH]
 
 ``--quick`` uses fewer repetitions (a smoke run of the harness, not figures to publish);
 ``--fresh-clone`` also times ``make test`` on a fresh clone (minutes); ``--skip-suite`` leaves
-the test-suite timing out. ``--only cold-start`` synthesizes the default app once and measures
-the cold start alone, replacing only its rows, goal and details in the existing ``--output``
-(the other figures stay as last measured). A part that fails is reported as not measured and
-the command exits non-zero; the other figures are still written.
+the test-suite timing out. ``--only FIGURE`` measures one figure (the cold start, synth with
+the asset size, ``verify``, or ``make test`` on a fresh clone) and replaces only its rows, goals
+and details in the existing ``--output`` (the other figures stay as last measured). A part that
+fails is reported as not measured and the command exits non-zero; the other figures are still
+written.
 """
 
 from __future__ import annotations
@@ -168,17 +169,22 @@ def _cold_start(
     return [cold_start.measure(asset_dir, runs, workdir, python) for python in pythons]
 
 
-def _only_cold_start(args: argparse.Namespace, reps: Repetitions, argv: list[str] | None) -> int:
-    """Synthesize once, measure the cold start, and replace its rows in ``args.output``."""
+Measure = Callable[[Path], list[tuple[Section, str]]]
+
+
+def _only(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    label: str,
+    measure: Callable[[Path], list[tuple[Section, str]]],
+) -> int:
+    """Measure one figure (``measure`` returns each section with the row prefix it replaces)
+    and splice its rows, goals and details into ``args.output``; the others stay as they were."""
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
-        workdir = Path(tmp)
-        outdir = workdir / "synth-ours"
-        synth.synth_once(synth.OURS, outdir)
-        ours_asset = asset.measure_asset(outdir, synth.OURS_STACK).directory
-        section = cold_start.section(_cold_start(ours_asset, reps.cold_start, workdir, args))
+        spliced = measure(Path(tmp))
     command = "python -m benchmarks.run" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
     if args.quick:
         command += "  — QUICK: too few repetitions to publish"
@@ -188,41 +194,55 @@ def _only_cold_start(args: argparse.Namespace, reps: Repetitions, argv: list[str
         f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )
     source = f"from `{command}` ({date}, {minutes:.1f} min, same machine, {load})"
-    text = report.splice(
-        args.output.read_text(),
-        section,
-        "Cold start",
-        source=source,
-        source_label="Cold-start rows",
-    )
+    text = cli_verify.with_placeholders(args.output.read_text())
+    for section, prefix in spliced:
+        text = report.splice(text, section, prefix, source=source, source_label=label)
     args.output.write_text(text)
-    log(f"wrote the cold-start rows into {args.output}")
+    log(f"wrote the {label} into {args.output}")
     return 0
 
 
-def _only_verify(args: argparse.Namespace, reps: Repetitions, argv: list[str] | None) -> int:
-    """Measure ``verify``'s local engine and splice its rows into ``args.output``."""
-    started = time.perf_counter()
-    load_before = os.getloadavg()[0]
-    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    section = cli_verify.section(cli_verify.measure(reps.verify))
-    command = "python -m benchmarks.run" + "".join(f" {a}" for a in (argv or sys.argv[1:]))
-    if args.quick:
-        command += "  — QUICK: too few repetitions to publish"
-    minutes = (time.perf_counter() - started) / 60
-    load = (
-        f"1-minute load average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
-    )
-    text = report.splice(
-        cli_verify.with_placeholders(args.output.read_text()),
-        section,
-        cli_verify.ROW_PREFIX,
-        source=f"from `{command}` ({date}, {minutes:.1f} min, same machine, {load})",
-        source_label="`verify` rows",
-    )
-    args.output.write_text(text)
-    log(f"wrote the verify rows into {args.output}")
-    return 0
+def _cold_start_only(args: argparse.Namespace, reps: Repetitions) -> Measure:
+    def measure(workdir: Path) -> list[tuple[Section, str]]:
+        outdir = workdir / "synth-ours"
+        synth.synth_once(synth.OURS, outdir)
+        ours_asset = asset.measure_asset(outdir, synth.OURS_STACK).directory
+        results = _cold_start(ours_asset, reps.cold_start, workdir, args)
+        return [(cold_start.section(results), "Cold start")]
+
+    return measure
+
+
+def _synth_only(reps: Repetitions) -> Measure:
+    def measure(workdir: Path) -> list[tuple[Section, str]]:
+        result = synth.measure(reps.synth, workdir)
+        sizes = (
+            asset.measure_asset(result.ours_outdir, synth.OURS_STACK),
+            asset.measure_asset(result.twin_outdir, synth.TWIN_STACK),
+        )
+        return [(synth.section(result), "Synth"), (asset.section(*sizes), "Handler asset")]
+
+    return measure
+
+
+def _verify_only(reps: Repetitions) -> Measure:
+    return lambda _: [(cli_verify.section(cli_verify.measure(reps.verify)), cli_verify.ROW_PREFIX)]
+
+
+def _fresh_clone_only() -> Measure:
+    def measure(_: Path) -> list[tuple[Section, str]]:
+        fresh = suite.measure_fresh_clone()
+        return [(suite.section(None, fresh, fresh_now=True), suite.FRESH_CLONE_ROW)]
+
+    return measure
+
+
+ONLY_LABELS = {
+    "cold-start": "Cold-start rows",
+    "synth": "Synth and asset rows",
+    "verify": "`verify` rows",
+    "fresh-clone": "Fresh-clone row",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,16 +260,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["cold-start", "verify"],
+        choices=sorted(ONLY_LABELS),
         default=None,
         help="measure this figure alone and splice it into the existing --output",
     )
     args = parser.parse_args(argv)
     reps = QUICK if args.quick else FULL
-    if args.only == "cold-start":
-        return _only_cold_start(args, reps, argv)
-    if args.only == "verify":
-        return _only_verify(args, reps, argv)
+    if args.only is not None:
+        measures = {
+            "cold-start": lambda: _cold_start_only(args, reps),
+            "synth": lambda: _synth_only(reps),
+            "verify": lambda: _verify_only(reps),
+            "fresh-clone": _fresh_clone_only,
+        }
+        return _only(args, argv, ONLY_LABELS[args.only], measures[args.only]())
     started = time.perf_counter()
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     runner = Runner()

@@ -36,6 +36,7 @@ from benchmarks.common import (
 )
 
 FRESH_CLONE_RECORD = BENCH_DIR / "fresh_clone.json"
+FRESH_CLONE_ROW = "`make test` on a fresh clone"
 _SUMMARY = re.compile(r"(\d+ (?:passed|failed|error|errors|skipped)[^\n]*) in [\d.]+s")
 
 
@@ -139,7 +140,7 @@ def section(warm: SuiteResult | None, fresh: FreshClone | None, fresh_now: bool)
     if fresh is None:
         figures.append(
             Figure(
-                name="`make test` on a fresh clone",
+                name=FRESH_CLONE_ROW,
                 ours=None,
                 baseline=None,
                 unit="s",
@@ -152,7 +153,7 @@ def section(warm: SuiteResult | None, fresh: FreshClone | None, fresh_now: bool)
         when = "this run" if fresh_now else f"last measured {fresh.measured}"
         figures.append(
             Figure(
-                name="`make test` on a fresh clone",
+                name=FRESH_CLONE_ROW,
                 ours=fresh.seconds,
                 baseline=None,
                 unit="s",
@@ -163,9 +164,9 @@ def section(warm: SuiteResult | None, fresh: FreshClone | None, fresh_now: bool)
             )
         )
         details.append(
-            f"Fresh clone ({when}): `git clone` + `make test` (venv, pip and npm installs from "
-            f"the registries, pytest, cfn-lint, ruff, mypy) of commit {fresh.commit}: "
-            f"{fresh.seconds:.0f} s, {'passed' if fresh.ok else 'failed'}. "
+            f"{FRESH_CLONE_ROW} ({when}): `git clone` + `make test` (venv, pip and npm "
+            "installs from the registries, pytest, cfn-lint, ruff, mypy and the other checks) of "
+            f"commit {fresh.commit}: {fresh.seconds:.0f} s, {'passed' if fresh.ok else 'failed'}. "
             "A clone holds committed work only."
         )
         if not fresh.ok:
