@@ -205,6 +205,8 @@ def test_an_update_that_recuts_the_plans_segments_is_refused_and_the_rollback_su
         f"OverlappingImport: segment 0 ({ARCHIVE}, 2025-01-10T00:00:00Z..2025-01-12T23:59:59Z): "
     ), updated.reason
     assert updated.physical_id == created.physical_id
+    stopped = f"stopped execution {created.physical_id}, which the rollback runs again"
+    assert (stopped in updated.reason) == (old_plan_state == "running"), updated.reason
     assert started_executions(world) == 1, "only the Create's"
     assert world.imports == imports_before, "no import started or stopped"
 

@@ -1,7 +1,8 @@
 """Create, Update and Delete of the plan's custom resource: a thin layer over AWS.
 
 Create starts one execution of the plan's state machine (keeping one of the same identity in
-any status); Update stops the previous execution and starts the new plan; Delete stops the
+any status) once the store's imports say that no segment overlaps one; Update stops the
+previous execution and starts the new plan; Delete stops the
 execution and, with StopOnDelete, the plan's running import. The handler never waits for
 imports: the state machine does. docs/DESIGN.md ("Exactly once — plans") lists the rules and
 where each is enforced.
@@ -196,6 +197,7 @@ def start(
     # An Update that leaves the previous plan stops its executions first (none may start an
     # import while this request looks), and its imports only once the new plan may start.
     leaving = False
+    stopped: list[str] = []
     if create:
         # A failed Create names this plan's first execution from the start: the Delete that
         # follows stops it even when another delivery of this Create started it.
@@ -205,7 +207,7 @@ def start(
         kept = _update_keeps(event, clients, budget, identity)
         leaving = kept is None or _old_identity(event) != identity
         if leaving:
-            _stop_previous_executions(event, props, clients, budget, keep=kept)
+            stopped = _stop_previous_executions(event, props, clients, budget, keep=kept)
         if kept is not None:
             if leaving:
                 _stop_leaving_imports(event, props, clients, budget)
@@ -227,7 +229,12 @@ def start(
     execution_input = plan_decisions.execution_input(props, plan_decisions.by_source(history))
     refusal = plan_decisions.overlap_refusal(props, execution_input, history)
     if refusal is not None:
-        raise PlanRequestError(f"{refusal}. Nothing was started")
+        also = (
+            f"; stopped execution {', '.join(stopped)}, which the rollback runs again"
+            if stopped
+            else ""
+        )
+        raise PlanRequestError(f"{refusal}. Nothing was started{also}")
     if leaving:
         _stop_leaving_imports(event, props, clients, budget)
     empty = store.segments_without_source_files(clients, budget, props)
@@ -299,11 +306,11 @@ def _stop_previous_executions(
     budget: Callable[[], float],
     *,
     keep: str | None = None,
-) -> None:
+) -> list[str]:
     """Stop the previous plan's executions: the one CloudFormation names and any running
     generation of the old properties' plan (after a failed Update, a rollback finds the
     execution that Update started even when CloudFormation names the older one). ``keep``:
-    the previous execution, which a rollback keeps."""
+    the previous execution, which a rollback keeps. The executions that ran and were stopped."""
     previous = str(event.get("PhysicalResourceId") or "")
     ending = [previous] if plan_decisions.state_machine_of(previous) and previous != keep else []
     old_identity = _old_identity(event)
@@ -314,8 +321,7 @@ def _stop_previous_executions(
             arn = plan_decisions.execution_arn(props.state_machine_arn, name)
             if status == "RUNNING" and arn not in ending and arn != keep:
                 ending.append(arn)
-    for arn in ending:
-        executions.stop(clients, budget, arn, STOPPED_BY_UPDATE)
+    return [arn for arn in ending if executions.stop(clients, budget, arn, STOPPED_BY_UPDATE)]
 
 
 def _stop_leaving_imports(
