@@ -2,9 +2,9 @@
 
 Create starts one execution of the plan's state machine (keeping one of the same identity in
 any status) once the store's imports say that no segment overlaps one; Update stops the
-previous execution and starts the new plan; Delete stops the
-execution and, with StopOnDelete, the plan's running import. The handler never waits for
-imports: the state machine does. docs/DESIGN.md ("Exactly once — plans") lists the rules and
+previous execution and starts the new plan; Delete stops the execution and, with
+StopOnDelete, the plan's running import. The handler never waits for imports: the state
+machine does. docs/DESIGN.md ("Exactly once — plans") lists the rules and
 where each is enforced.
 """
 
