@@ -165,7 +165,12 @@ class CloudTrailLakeImportPlan(Construct):
             its end. Default: the deployment succeeds once the plan has started.
         :param allow_overlap: accept imports that read the same files (same bucket, one prefix
             inside the other, windows sharing a UTC day): every shared event is then billed and
-            stored twice, for good. Default false: such a plan is refused at synth.
+            stored twice, for good. Default false: such specs are refused at synth, and at each
+            deploy that starts the plan a segment whose files an import already in the store
+            holds (COMPLETED with files, or running: a single import, another plan, this plan
+            cut into other segments before) fails the deploy before anything starts
+            (``OverlappingImport``). Identical earlier imports are never an overlap: they are
+            skipped, followed or resumed.
         """
         super().__init__(scope, id)
         if isinstance(event_data_store, str):
@@ -273,6 +278,7 @@ class CloudTrailLakeImportPlan(Construct):
             max_retries=max_retries,
             stop_on_delete=stop_on_delete,
             retry_token=retry_token,
+            allow_overlap=allow_overlap,
         )
         self.execution_arn: str = self.custom_resource.get_att_string("ExecutionArn")
         self.wait_condition = self._wire_plan_end(notify, wait_condition_timeout)
@@ -451,6 +457,7 @@ class CloudTrailLakeImportPlan(Construct):
         max_retries: int,
         stop_on_delete: bool,
         retry_token: str | None,
+        allow_overlap: bool,
     ) -> CustomResource:
         segments = []
         for segment in self.segments:
@@ -481,6 +488,8 @@ class CloudTrailLakeImportPlan(Construct):
             properties["RetryToken"] = retry_token
         if wait_for_completion:
             properties["WaitForCompletion"] = "true"
+        if allow_overlap:
+            properties["AllowOverlap"] = "true"
         resource = CustomResource(
             self,
             "Resource",

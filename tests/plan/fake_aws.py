@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -126,6 +127,8 @@ class World:
     imports_stall: bool = False
     #: Seconds that pass with every AWS call.
     call_seconds: float = 0.5
+    #: The most imports one ListImports page holds, whatever MaxResults asks.
+    list_page_size: int = 50
 
     # -- the clock -------------------------------------------------------------------------
     def now(self) -> float:
@@ -234,6 +237,19 @@ class World:
         ]
         return sorted({w for w in held if held.count(w) > 1})
 
+    def days_imported_twice(self) -> list[tuple[str, str]]:
+        """(S3 location, UTC day) pairs that more than one import holds or is copying: windows
+        imported twice, even in part."""
+        held: Counter[tuple[str, str]] = Counter()
+        for record in self.imports.values():
+            if record.status == "COMPLETED" or record.status in RUNNING_IMPORT:
+                uri, start, end = record.window()
+                day, last = date.fromisoformat(start[:10]), date.fromisoformat(end[:10])
+                while day <= last:
+                    held[(uri, day.isoformat())] += 1
+                    day += timedelta(days=1)
+        return sorted(where for where, count in held.items() if count > 1)
+
 
 class _Client:
     def __init__(self, world: World, region: str) -> None:
@@ -323,7 +339,14 @@ class FakeCloudTrail(_Client):
                 for i in self.world.imports.values()
                 if status in (None, i.status) and destination in (None, *i.request["Destinations"])
             ]
-            return {"Imports": listed}
+            # Pages as CloudTrail's: at most MaxResults (a page may hold fewer), a NextToken
+            # while more remain.
+            offset = int(kwargs.get("NextToken") or 0)
+            size = min(int(kwargs.get("MaxResults") or 1000), self.world.list_page_size)
+            page: dict[str, Any] = {"Imports": listed[offset : offset + size]}
+            if offset + size < len(listed):
+                page["NextToken"] = str(offset + size)
+            return page
 
         return self.world.call("cloudtrail.ListImports", act)
 

@@ -1,8 +1,8 @@
 """The plan's custom resource under chaos: every AWS call the plan handler makes x every way a
 call goes wrong once x every request CloudFormation sends, each followed by what
 CloudFormation (and an operator retrying a failed Delete or rollback) does next, then the
-stack's end. Whatever happened, no window is imported twice, nothing runs that the stack does
-not name, and every request is answered within its hour.
+stack's end. Whatever happened, no window is imported twice (not even one day of it), nothing
+runs that the stack does not name, and every request is answered within its hour.
 
 One test runs the whole matrix in an emulated account on an emulated clock (``fake_aws``):
 deterministic, under a few seconds, and it prints the matrix's size and outcome."""
@@ -33,6 +33,7 @@ CALL_SITES = (
 SCENARIOS = (
     "Create",
     "Update",
+    "Update that re-cuts the segments",
     "rollback Update",
     "Delete",
     "Delete after failed Create",
@@ -176,6 +177,19 @@ def run_scenario(
     if scenario == "Update":
         cfn.arm(site, fault)
         return cfn.update(created, new)
+    if scenario == "Update that re-cuts the segments":
+        # Days 11 to 13 as one segment: the old plan holds (or is bringing in) day 11, so the
+        # Update is refused and rolled back, whatever else goes wrong.
+        recut = {
+            **new,
+            "Segments": [
+                {**new["Segments"][0], "EndEventTime": new["Segments"][2]["EndEventTime"]}
+            ],
+        }
+        cfn.arm(site, fault)
+        held = cfn.update(created, recut)
+        assert held.props == old, "the re-cut plan must be refused"
+        return held
     if scenario == "rollback Update":
         forward = cfn._update(created, new)
         assert forward.status == "SUCCESS", forward.reason
@@ -228,6 +242,8 @@ def test_no_fault_of_one_call_imports_twice_leaves_anything_unseen_or_answers_la
             problems += violations(world, stack, None)
             if world.windows_imported_twice():
                 problems.append(f"imported twice: {world.windows_imported_twice()}")
+            if world.days_imported_twice():
+                problems.append(f"days imported twice: {world.days_imported_twice()}")
         except AssertionError as error:
             problems = [str(error)]
         reached = not any(armed[0] == site for armed in world.faults)

@@ -245,3 +245,85 @@ def test_a_store_in_another_region_than_the_state_machine_is_refused_naming_both
     assert problem is not None
     assert "eu-west-1" in problem
     assert "us-east-1" in problem
+
+
+def refusal(history: list[ImportRecord], **extra: Any) -> str | None:
+    props = plan_properties.parse(raw_plan(**extra))
+    execution_input = plan_decisions.execution_input(props, plan_decisions.by_source(history))
+    return plan_decisions.overlap_refusal(props, execution_input, history)
+
+
+def part_of(year: int, status: str = "COMPLETED", **changes: Any) -> ImportRecord:
+    """An import of the plan's bucket holding July to September of ``year``."""
+    held = dataclasses.replace(
+        identity(year),
+        start_event_time=datetime(year, 7, 1, tzinfo=UTC),
+        end_event_time=datetime(year, 9, 30, tzinfo=UTC),
+        **changes,
+    )
+    return ImportRecord(f"part-{year}", status, held, {"FilesCompleted": 5})
+
+
+def test_a_segment_an_import_holds_part_of_is_refused_naming_segment_window_and_days() -> None:
+    found = refusal([part_of(2022)])
+    assert found == (
+        "OverlappingImport: segment 1 (s3://trail-archive/AWSLogs/, "
+        "2022-01-01T00:00:00Z..2022-12-31T23:59:59Z): part-2022 already holds "
+        "2022-07-01..2022-09-30 (92 days) of this window; events imported twice are billed "
+        "twice and cannot be deleted. Narrow the window or prefix, or set allow_overlap=True"
+    )
+    assert refusal([part_of(2022)], AllowOverlap="true") is None
+    assert refusal([part_of(2022, "IN_PROGRESS")]) is not None
+    assert refusal([part_of(2022, "FAILED")]) is None, "holds no events (rule 6's definition)"
+    other_bucket = part_of(2022, s3_location_uri="s3://another-archive/AWSLogs/")
+    assert refusal([other_bucket]) is None
+
+
+def test_a_segment_that_starts_nothing_is_not_checked_and_a_resumed_import_is_its_own() -> None:
+    done = ImportRecord("done", "COMPLETED", identity(2022), {"FilesCompleted": 3})
+    running = ImportRecord("running", "IN_PROGRESS", identity(2022))
+    failed = ImportRecord("failed", "FAILED", identity(2022))
+    # Skipped and followed segments start nothing, whatever else holds their days.
+    assert refusal([done, part_of(2022)]) is None
+    assert refusal([running, part_of(2022)]) is None
+    # A resumed segment is checked, without the import it resumes.
+    assert refusal([failed]) is None
+    assert refusal([failed, part_of(2022)]) is not None
+
+
+def test_the_plan_s_own_neighbours_are_no_overlap_an_identical_import_of_another_role_is() -> None:
+    # Each segment ends on its neighbour's first day here (cut at noon, not midnight): the
+    # plan's own cut shares no file, so an import identical to another segment is not one.
+    noon = {
+        "Segments": [
+            {**request(2021), "EndEventTime": "2022-01-01T11:59:59Z"},
+            {**request(2022), "StartEventTime": "2022-01-01T12:00:00Z"},
+        ]
+    }
+    props = plan_properties.parse(raw_plan(**noon))
+    first = props.segments[0].identity
+    neighbour = ImportRecord("first", "COMPLETED", first, {"FilesCompleted": 3})
+    history = [neighbour]
+    execution_input = plan_decisions.execution_input(props, plan_decisions.by_source(history))
+    assert plan_decisions.overlap_refusal(props, execution_input, history) is None
+    # The same window run with another role, still running, is not the plan's to follow:
+    # a new import of that segment would copy what it copies.
+    other_role = dataclasses.replace(first, s3_bucket_access_role_arn=ROLE + "Old")
+    history = [ImportRecord("other-role", "IN_PROGRESS", other_role)]
+    execution_input = plan_decisions.execution_input(props, plan_decisions.by_source(history))
+    found = plan_decisions.overlap_refusal(props, execution_input, history)
+    assert found is not None
+    assert found.startswith("OverlappingImport: segment 0 ")
+    # An identical import that copied nothing holds nothing.
+    nothing = ImportRecord("nothing", "COMPLETED", first, {"PrefixesFound": 0})
+    execution_input = plan_decisions.execution_input(props, plan_decisions.by_source([nothing]))
+    assert plan_decisions.overlap_refusal(props, execution_input, [nothing]) is None
+
+
+def test_allow_overlap_is_parsed_and_changing_only_it_keeps_the_plan_s_executions() -> None:
+    assert plan_properties.parse(raw_plan()).allow_overlap is False
+    assert plan_properties.parse(raw_plan(AllowOverlap="true")).allow_overlap is True
+    with pytest.raises(PropertyError, match=r'^AllowOverlap must be "true" or "false"'):
+        plan_properties.parse(raw_plan(AllowOverlap="yes"))
+    one = plan_decisions.plan_identity("stack", "Plan", raw_plan())
+    assert one == plan_decisions.plan_identity("stack", "Plan", raw_plan(AllowOverlap="true"))

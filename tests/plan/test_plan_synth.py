@@ -356,3 +356,13 @@ def test_the_state_machine_may_start_only_itself_for_the_next_link_of_its_chain(
     assert policy_id in template["Resources"][plan_id]["DependsOn"]
     asl = definition(template)
     assert asl["States"]["StartNextLink"]["Resource"] == "arn:aws:states:::states:startExecution"
+
+
+@pytest.mark.parametrize("allow_overlap", [False, True])
+def test_allow_overlap_reaches_the_handler_only_when_set(allow_overlap: bool) -> None:
+    _, stack, _ = plan_stack(allow_overlap=allow_overlap)
+    plan = only(Template.from_stack(stack), "Custom::CloudTrailLakeImportPlan")
+    if allow_overlap:
+        assert plan["Properties"]["AllowOverlap"] == "true"
+    else:
+        assert "AllowOverlap" not in plan["Properties"], "a default template keeps its properties"

@@ -87,12 +87,14 @@ def shared_days(a: ImportIdentity, b: ImportIdentity) -> tuple[date | None, date
     return first, last
 
 
-def reason(overlap: Overlap) -> str:
-    """The FAILED reason (CloudFormation keeps 256 characters: the advice comes first)."""
+def reason(overlap: Overlap, subject: str = "") -> str:
+    """The FAILED reason (CloudFormation keeps 256 characters: the advice comes first).
+    ``subject`` says whose window it is when the request starts more than one import (a
+    plan's segment)."""
     return (
-        f"OverlappingImport: {overlap.import_id} already holds {overlap.days} of this window; "
-        "events imported twice are billed twice and cannot be deleted. Narrow the window or "
-        "prefix, or set allow_overlap=True"
+        f"OverlappingImport: {subject}{overlap.import_id} already holds {overlap.days} of this "
+        "window; events imported twice are billed twice and cannot be deleted. Narrow the "
+        "window or prefix, or set allow_overlap=True"
     )
 
 

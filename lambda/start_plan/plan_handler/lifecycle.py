@@ -1,9 +1,10 @@
 """Create, Update and Delete of the plan's custom resource: a thin layer over AWS.
 
 Create starts one execution of the plan's state machine (keeping one of the same identity in
-any status); Update stops the previous execution and starts the new plan; Delete stops the
-execution and, with StopOnDelete, the plan's running import. The handler never waits for
-imports: the state machine does. docs/DESIGN.md ("Exactly once — plans") lists the rules and
+any status) once the store's imports say that no segment overlaps one; Update stops the
+previous execution and starts the new plan; Delete stops the execution and, with
+StopOnDelete, the plan's running import. The handler never waits for imports: the state
+machine does. docs/DESIGN.md ("Exactly once — plans") lists the rules and
 where each is enforced.
 """
 
@@ -193,6 +194,10 @@ def start(
     identity = plan_decisions.plan_identity(stack_id, logical_id, raw)
     machine = props.state_machine_arn
     create = event.get("RequestType") == "Create"
+    # An Update that leaves the previous plan stops its executions first (none may start an
+    # import while this request looks), and its imports only once the new plan may start.
+    leaving = False
+    stopped: list[str] = []
     if create:
         # A failed Create names this plan's first execution from the start: the Delete that
         # follows stops it even when another delivery of this Create started it.
@@ -200,21 +205,38 @@ def start(
         outcome.physical_id = plan_decisions.execution_arn(machine, first)
     else:
         kept = _update_keeps(event, clients, budget, identity)
-        if kept is None or _old_identity(event) != identity:
-            _end_previous(event, props, clients, budget, keep=kept)
+        leaving = kept is None or _old_identity(event) != identity
+        if leaving:
+            stopped = _stop_previous_executions(event, props, clients, budget, keep=kept)
         if kept is not None:
+            if leaving:
+                _stop_leaving_imports(event, props, clients, budget)
             return _data(kept, props, None)
     statuses = executions.generations(clients, budget, machine, identity)
     generation, must_start = plan_decisions.choose_generation(statuses, create=create)
     name = plan_decisions.execution_name(identity, generation)
     arn = plan_decisions.execution_arn(machine, name)
     if not must_start:
+        if leaving:
+            _stop_leaving_imports(event, props, clients, budget)
         logger.info("keeping execution %s (%s)", name, statuses[generation])
         outcome.physical_id = arn
         return _data(arn, props, None)
-    execution_input = plan_decisions.execution_input(
-        props, store.earlier_imports(clients, budget, props)
-    )
+    # Rules 1, 2 and 6 of docs/DESIGN.md, "Exactly once", for every segment: the whole history
+    # of the store is read (or nothing starts), identical imports are skipped, followed or
+    # resumed, and a segment that overlaps another import refuses the plan.
+    history = store.store_history(clients, budget, props)
+    execution_input = plan_decisions.execution_input(props, plan_decisions.by_source(history))
+    refusal = plan_decisions.overlap_refusal(props, execution_input, history)
+    if refusal is not None:
+        also = (
+            f"; stopped execution {', '.join(stopped)}, which the rollback runs again"
+            if stopped
+            else ""
+        )
+        raise PlanRequestError(f"{refusal}. Nothing was started{also}")
+    if leaving:
+        _stop_leaving_imports(event, props, clients, budget)
     empty = store.segments_without_source_files(clients, budget, props)
     # From here StartExecution may have been sent: every answer names the execution.
     outcome.physical_id = outcome.started = arn
@@ -277,21 +299,18 @@ def delete(event: Mapping[str, Any], clients: aws.Clients, budget: Callable[[], 
     store.stop_imports(clients, budget, props, (s.identity for s in props.segments))
 
 
-def _end_previous(
+def _stop_previous_executions(
     event: Mapping[str, Any],
     props: PlanProperties,
     clients: aws.Clients,
     budget: Callable[[], float],
     *,
     keep: str | None = None,
-) -> None:
+) -> list[str]:
     """Stop the previous plan's executions: the one CloudFormation names and any running
     generation of the old properties' plan (after a failed Update, a rollback finds the
-    execution that Update started even when CloudFormation names the older one). With the
-    previous plan's StopOnDelete, stop the import of a segment that the new plan no longer has
-    (an identical one is adopted by the new execution instead). The old value decides: it is
-    what the running plan was deployed with. ``keep``: the previous execution, which a
-    rollback keeps."""
+    execution that Update started even when CloudFormation names the older one). ``keep``:
+    the previous execution, which a rollback keeps. The executions that ran and were stopped."""
     previous = str(event.get("PhysicalResourceId") or "")
     ending = [previous] if plan_decisions.state_machine_of(previous) and previous != keep else []
     old_identity = _old_identity(event)
@@ -302,8 +321,18 @@ def _end_previous(
             arn = plan_decisions.execution_arn(props.state_machine_arn, name)
             if status == "RUNNING" and arn not in ending and arn != keep:
                 ending.append(arn)
-    for arn in ending:
-        executions.stop(clients, budget, arn, STOPPED_BY_UPDATE)
+    return [arn for arn in ending if executions.stop(clients, budget, arn, STOPPED_BY_UPDATE)]
+
+
+def _stop_leaving_imports(
+    event: Mapping[str, Any],
+    props: PlanProperties,
+    clients: aws.Clients,
+    budget: Callable[[], float],
+) -> None:
+    """With the previous plan's StopOnDelete, stop the import of a segment that the new plan
+    no longer has (an identical one is adopted by the new execution instead). The old value
+    decides: it is what the running plan was deployed with."""
     try:
         old = plan_properties.parse(event.get("OldResourceProperties"))
     except PropertyError:

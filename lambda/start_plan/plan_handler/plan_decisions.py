@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from import_handler import overlap
 from import_handler.decisions import choose_earlier
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity
@@ -44,8 +45,12 @@ def earlier_for(identity: ImportIdentity, records: Sequence[ImportRecord]) -> Im
     return next(completed, None) or own
 
 
-#: Properties that change how CloudFormation or a Delete treats the plan, not what it runs.
-NOT_IN_IDENTITY = frozenset({"ServiceToken", "ServiceTimeout", "StopOnDelete", "WaitForCompletion"})
+#: Properties that change how CloudFormation or a Delete treats the plan, not what it runs
+#: (``AllowOverlap`` only lifts a refusal before the plan starts: setting it later keeps the
+#: plan that runs).
+NOT_IN_IDENTITY = frozenset(
+    {"ServiceToken", "ServiceTimeout", "StopOnDelete", "WaitForCompletion", "AllowOverlap"}
+)
 
 
 def plan_identity(stack_id: str, logical_id: str, raw_properties: Mapping[str, Any]) -> str:
@@ -118,6 +123,16 @@ def imported_nothing(record: ImportRecord) -> bool:
     )
 
 
+def by_source(history: Iterable[ImportRecord]) -> dict[ImportIdentity, list[ImportRecord]]:
+    """The store's imports (newest first) keyed by ``source_key``, as ``execution_input``
+    takes them."""
+    grouped: dict[ImportIdentity, list[ImportRecord]] = {}
+    for record in history:
+        if record.identity is not None:
+            grouped.setdefault(source_key(record.identity), []).append(record)
+    return grouped
+
+
 def execution_input(
     props: PlanProperties, earlier: Mapping[ImportIdentity, Sequence[ImportRecord]]
 ) -> dict[str, Any]:
@@ -139,6 +154,52 @@ def execution_input(
             for index, segment in enumerate(props.segments)
         ],
     }
+
+
+def overlap_refusal(
+    props: PlanProperties, execution_input: Mapping[str, Any], history: Sequence[ImportRecord]
+) -> str | None:
+    """Rule 6 for a plan: the FAILED reason when a segment that would start or resume an
+    import overlaps an import that holds events in the store; None when none does, or with
+    ``AllowOverlap``.
+
+    A segment that is skipped (``Completed``) or follows a running import (``Adopt``) starts
+    nothing and is not checked. A segment's check leaves out the import it resumes, its
+    identical imports that copied nothing, and the imports identical to the plan's *other*
+    segments: those are the plan's own earlier work, cut by the plan not to share a file with
+    this segment (a piece ends a second before the next begins, which may be the same UTC day).
+    An import identical to no segment (another plan's cut, a single import) is an overlap.
+    """
+    if props.allow_overlap:
+        return None
+    keys = [source_key(s.identity) for s in props.segments]
+    for index, (segment, entry) in enumerate(
+        zip(props.segments, execution_input["Segments"], strict=True)
+    ):
+        adopt = entry.get("Adopt") or {}
+        if "Completed" in entry or (adopt and not adopt.get("Resume")):
+            continue
+        others = set(keys[:index] + keys[index + 1 :]) - {keys[index]}
+        exclude = {str(adopt.get("ImportId", ""))} | {
+            r.import_id
+            for r in history
+            if r.identity is not None
+            and (
+                source_key(r.identity) in others
+                or (source_key(r.identity) == keys[index] and imported_nothing(r))
+            )
+        }
+        found = overlap.overlapping(segment.identity, history, exclude)
+        if found is not None:
+            return overlap.reason(found, f"segment {index} ({_where(segment.request)}): ")
+    return None
+
+
+def _where(request: Mapping[str, Any]) -> str:
+    uri = request["ImportSource"]["S3"]["S3LocationUri"]
+    start = request.get("StartEventTime") or "the first event"
+    end = request.get("EndEventTime") or "the last"
+    return f"{uri}, {start}..{end}"
 
 
 def imports_to_stop(

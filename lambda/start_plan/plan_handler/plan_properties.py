@@ -31,6 +31,8 @@ class PlanProperties:
     stop_on_delete: bool
     retry_token: str | None
     wait_for_completion: bool = False
+    #: Start segments that overlap imports already in the store (rule 6 lifted).
+    allow_overlap: bool = False
 
     @property
     def destination(self) -> str:
@@ -71,6 +73,7 @@ def parse(raw: Mapping[str, Any] | None) -> PlanProperties:
         stop_on_delete=properties.parse_bool(raw, "StopOnDelete", default=True),
         retry_token=retry_token,
         wait_for_completion=properties.parse_bool(raw, "WaitForCompletion", default=False),
+        allow_overlap=properties.parse_bool(raw, "AllowOverlap", default=False),
     )
 
 

@@ -1,4 +1,4 @@
-"""The plan's event data store and sources: earlier imports, empty prefixes, stopping imports.
+"""The plan's event data store and sources: the store's imports, empty prefixes, stopping imports.
 
 Every CloudTrail client is built for the store's region (``plan_decisions.region_of``), where
 CloudTrail keeps the store's imports.
@@ -7,20 +7,19 @@ CloudTrail keeps the store's imports.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from import_handler import aws, cloudtrail
+from import_handler import aws, cloudtrail, lookup
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity
 from plan_handler import plan_decisions
+from plan_handler.executions import PlanRequestError
 from plan_handler.plan_properties import PlanProperties
 
 logger = logging.getLogger(__name__)
 
 Budget = Callable[[], float]
-LIST_IMPORTS_PAGE = 50
-LIST_IMPORTS_PAGES = 20
 
 
 def _cloudtrail(clients: aws.Clients, budget: Budget, props: PlanProperties) -> Any:
@@ -44,25 +43,20 @@ def stop_imports(
     return stopped
 
 
-def earlier_imports(
+def store_history(
     clients: aws.Clients, budget: Budget, props: PlanProperties
-) -> dict[ImportIdentity, list[ImportRecord]]:
-    """Imports into the store whose source and window equal a segment's, newest first.
-
-    ListImports returns no source or window: the newest imports are read with GetImport, as
-    many as three per segment plus ten (CloudTrail's quota for these APIs is about 1 TPS).
-    """
-    wanted = {plan_decisions.source_key(s.identity) for s in props.segments}
-    to_read = min(3 * len(props.segments) + 10, 100)
-    found: dict[ImportIdentity, list[ImportRecord]] = {}
-    for import_id in _recent_import_ids(clients, budget, props)[:to_read]:
-        record = cloudtrail.get_import(_cloudtrail(clients, budget, props), import_id)
-        if record is None or record.identity is None:
-            continue
-        key = plan_decisions.source_key(record.identity)
-        if key in wanted:
-            found.setdefault(key, []).append(record)
-    return found
+) -> list[ImportRecord]:
+    """Every import into the plan's store, newest first (the single import's look-up,
+    ``cloudtrail.store_imports``: every page of ListImports, GetImport of each; no cap, as a
+    plan fills a store with imports). Each call is budgeted when it is made. When the history
+    cannot all be read (a refusal, throttling past botocore, no time left) nothing may start:
+    ``PlanRequestError`` with ``ImportLookupFailed`` and what to check."""
+    try:
+        return cloudtrail.store_imports(
+            lambda: _cloudtrail(clients, budget, props), props.destination, {}
+        )
+    except aws.ERRORS as error:
+        raise PlanRequestError(lookup.failed_reason(error)) from error
 
 
 def segments_without_source_files(
@@ -107,17 +101,3 @@ def _prefix_is_empty(
         )
         return False
     return not listed.get("Contents")
-
-
-def _recent_import_ids(clients: aws.Clients, budget: Budget, props: PlanProperties) -> list[str]:
-    listed: list[Mapping[str, Any]] = []
-    kwargs: dict[str, Any] = {"Destination": props.destination, "MaxResults": LIST_IMPORTS_PAGE}
-    for _ in range(LIST_IMPORTS_PAGES):
-        response = _cloudtrail(clients, budget, props).list_imports(**kwargs)
-        listed.extend(item for item in response.get("Imports", []) if item.get("ImportId"))
-        token = response.get("NextToken")
-        if not token:
-            break
-        kwargs["NextToken"] = token
-    listed.sort(key=lambda item: str(item.get("CreatedTimestamp", "")), reverse=True)
-    return [str(item["ImportId"]) for item in listed]
