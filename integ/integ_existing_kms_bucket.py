@@ -57,6 +57,6 @@ test = integ.IntegTest(
 )
 completed = support.import_completed(test, lake_import.import_id, archive.events)
 support.store_holds_each_seeded_event_once(
-    test, completed, lake_import.event_data_store_arn, archive
+    test, completed, import_stack, lake_import.event_data_store_arn, archive
 )
 app.synth()

@@ -63,5 +63,7 @@ execution.expect(integ.ExpectedResult.object_like({"status": "SUCCEEDED"}))
 execution.wait_for_assertions(
     total_timeout=cdk.Duration.hours(2), interval=cdk.Duration.minutes(2), backoff_rate=1
 )
-support.store_holds_each_seeded_event_once(test, execution, plan.event_data_store_arn, archive)
+support.store_holds_each_seeded_event_once(
+    test, execution, stack, plan.event_data_store_arn, archive
+)
 app.synth()

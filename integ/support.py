@@ -243,17 +243,31 @@ def seeded_count_rows(archive: Seed) -> list[list[dict[str, str]]]:
 
 
 def store_holds_each_seeded_event_once(
-    test: integ.IntegTest, after: integ.IApiCall, store_arn: str, archive: Seed
+    test: integ.IntegTest,
+    after: integ.IApiCall,
+    store_stack: cdk.Stack,
+    store_arn: str,
+    archive: Seed,
 ) -> integ.IApiCall:
     """After ``after`` (the imports are done), ``seeded_counts_statement`` must answer
     ``seeded_count_rows``: every seeded event in the store, each once. Imported events keep
     their original ``eventTime``, so the seeded days bound the query; the store is new. The
     query runs once; its results are polled until it has finished."""
-    # The store id, as a statement names the store: the ARN's last part (a token until deployed).
-    store = cdk.Fn.select(1, cdk.Fn.split("/", store_arn))
+    # The id a statement names the store by is the ARN's last part. Split where the ARN is a
+    # GetAtt: Fn::Split does not take the Fn::GetStackOutput another stack would read it with.
+    store_id = cdk.CfnOutput(
+        store_stack,
+        "EventDataStoreId",
+        value=cdk.Fn.select(1, cdk.Fn.split("/", store_arn)),
+        description="the store's id, as the assertions' Lake query names it",
+    )
+    store = cdk.Fn.get_stack_output(
+        store_stack.stack_name, store_id.logical_id, region=store_stack.region
+    )
     start = test.assertions.aws_api_call(
         "CloudTrail", "startQuery", {"QueryStatement": seeded_counts_statement(store, archive)}
     )
+    cdk.Stack.of(start).add_dependency(store_stack, "the query names the store's id")
     results = test.assertions.aws_api_call(
         "CloudTrail", "getQueryResults", {"QueryId": start.get_att_string("QueryId")}
     )

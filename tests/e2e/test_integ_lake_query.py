@@ -79,15 +79,20 @@ def _resource(template: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def committed_assertion(app: App) -> Assertion:
-    template = json.loads((INTEG / app.snapshot).read_text())
+    path = INTEG / app.snapshot
+    template = json.loads(path.read_text())
     start = _resource(template, "Custom::DeployAssert@SdkCallCloudTrailstartQuery")
     results = _resource(template, "Custom::DeployAssert@SdkCallCloudTrailgetQueryResults")
     parts = start["parameters"]["QueryStatement"]["Fn::Join"][1]
     tokens = [p for p in parts if not isinstance(p, str)]
-    # The one token is the store id: the part of the store's ARN after its "/".
+    # The one token is the store id: an output of the store's stack, the ARN's part after "/".
     assert len(tokens) == 1
-    assert tokens[0]["Fn::Select"][0] == 1
-    assert tokens[0]["Fn::Select"][1]["Fn::Split"][0] == "/"
+    output = tokens[0]["Fn::GetStackOutput"]
+    producer = json.loads((path.parent / f"{output['StackName']}.template.json").read_text())
+    selected = producer["Outputs"][output["OutputName"]]["Value"]["Fn::Select"]
+    assert selected[0] == 1
+    assert selected[1]["Fn::Split"][0] == "/"
+    assert selected[1]["Fn::Split"][1]["Fn::GetAtt"][1] == "EventDataStoreArn"
     assert results["parameters"]["QueryId"]["Fn::Join"][1][1]["Fn::GetAtt"][1] == (
         "apiCallResponse.QueryId"
     )
