@@ -71,5 +71,8 @@ test = integ.IntegTest(
     test_cases=[archive_stack, import_stack],
     assertion_stack=support.assertion_stack(app, "LakeImportIntegCrossAccountAssertions"),
 )
-support.import_completed(test, lake_import.import_id, archive.events)
+completed = support.import_completed(test, lake_import.import_id, archive.events)
+support.store_holds_each_seeded_event_once(
+    test, completed, import_stack, lake_import.event_data_store_arn, archive
+)
 app.synth()

@@ -1,6 +1,7 @@
 """Integration test: a three-segment plan (one day each) from a seeded bucket into a new store,
-run by its state machine. The deploy waits on the plan's WaitCondition; the assertion then
-checks that the execution SUCCEEDED."""
+run by its state machine. The deploy waits on the plan's WaitCondition; the assertions then
+check that the execution SUCCEEDED and that a Lake query (``verify``'s) finds each seeded event
+in the store exactly once, on its own day."""
 
 from __future__ import annotations
 
@@ -61,5 +62,8 @@ execution = test.assertions.aws_api_call(
 execution.expect(integ.ExpectedResult.object_like({"status": "SUCCEEDED"}))
 execution.wait_for_assertions(
     total_timeout=cdk.Duration.hours(2), interval=cdk.Duration.minutes(2), backoff_rate=1
+)
+support.store_holds_each_seeded_event_once(
+    test, execution, stack, plan.event_data_store_arn, archive
 )
 app.synth()

@@ -1,6 +1,7 @@
 """Integration test: an import in one account, from a new bucket the construct makes, seeded
 with a small generated trail archive. Deploys, waits for the import, checks that CloudTrail
-copied every seeded event, destroys (the store and the bucket are retained)."""
+copied every seeded event and that a Lake query (``verify``'s) finds each of them in the store
+exactly once, destroys (the store and the bucket are retained)."""
 
 from __future__ import annotations
 
@@ -36,5 +37,8 @@ test = integ.IntegTest(
     test_cases=[stack],
     assertion_stack=support.assertion_stack(app, "LakeImportIntegSameAccountAssertions"),
 )
-support.import_completed(test, lake_import.import_id, archive.events)
+completed = support.import_completed(test, lake_import.import_id, archive.events)
+support.store_holds_each_seeded_event_once(
+    test, completed, stack, lake_import.event_data_store_arn, archive
+)
 app.synth()

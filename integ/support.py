@@ -19,8 +19,9 @@ import os
 import re
 import shutil
 import uuid
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import integ_tests_alpha as integ
 
+from cloudtrail_lake_import.cli.lake_query import counts_statement_from
 from constructs import Construct
 
 PLACEHOLDER_ACCOUNT = "111111111111"
@@ -78,11 +80,16 @@ def environment(of_account: str | None = None) -> cdk.Environment:
 
 @dataclass(frozen=True)
 class Seed:
-    """A generated trail archive: ``folder`` holds it as a trail lays it out under ``prefix``."""
+    """A generated trail archive: ``folder`` holds it as a trail lays it out under ``prefix``;
+    its records are ``account``'s in ``region``, ``events_by_day`` of them on each UTC day of
+    their ``eventTime`` (in the order of the days), every one with its own ``eventID``."""
 
     folder: Path
     prefix: str
     events: int
+    account: str
+    region: str
+    events_by_day: tuple[tuple[date, int], ...]
 
 
 def trail_archive(
@@ -95,6 +102,7 @@ def trail_archive(
     folder = SEED_ROOT / name
     shutil.rmtree(folder, ignore_errors=True)
     prefix = f"AWSLogs/{of_account}/CloudTrail/"
+    days: Counter[date] = Counter()
     for n in range(SEED_FILES):
         written = SEED_DAY + timedelta(days=n if one_day_each else 0, minutes=5 * (n + 1))
         day = f"{prefix}{in_region}/{written:%Y/%m/%d}/"
@@ -103,11 +111,19 @@ def trail_archive(
             _record(of_account, in_region, written - timedelta(seconds=30 * (e + 1)), n, e)
             for e in range(EVENTS_PER_FILE)
         ]
+        days.update(datetime.fromisoformat(str(r["eventTime"])).date() for r in records)
         path = folder / day / name
         path.parent.mkdir(parents=True, exist_ok=True)
         body = json.dumps({"Records": records}, sort_keys=True).encode()
         path.write_bytes(gzip.compress(body, mtime=0))
-    return Seed(folder=folder, prefix=prefix, events=SEED_FILES * EVENTS_PER_FILE)
+    return Seed(
+        folder=folder,
+        prefix=prefix,
+        events=SEED_FILES * EVENTS_PER_FILE,
+        account=of_account,
+        region=in_region,
+        events_by_day=tuple(sorted(days.items())),
+    )
 
 
 def _record(
@@ -201,3 +217,67 @@ def import_completed(test: integ.IntegTest, import_id: str, events: int) -> inte
         total_timeout=cdk.Duration.hours(1), interval=cdk.Duration.minutes(1), backoff_rate=1
     )
     return call
+
+
+def seeded_counts_statement(store: str, archive: Seed) -> str:
+    """``verify``'s Lake query over the seeded days of ``store`` (its id, or a token)."""
+    days = [day for day, _ in archive.events_by_day]
+    return counts_statement_from(store, days[0], days[-1])
+
+
+def seeded_count_rows(archive: Seed) -> list[list[dict[str, str]]]:
+    """GetQueryResults' ``QueryResultRows`` for ``seeded_counts_statement`` when the store holds
+    each seeded event exactly once: per day (in order), ``COUNT(*)`` and
+    ``COUNT(DISTINCT eventID)`` both the day's seeded events; Lake answers every value as a
+    string."""
+    return [
+        [
+            {"day": day.isoformat()},
+            {"account": archive.account},
+            {"region": archive.region},
+            {"events": str(events)},
+            {"distinct_events": str(events)},
+        ]
+        for day, events in archive.events_by_day
+    ]
+
+
+def store_holds_each_seeded_event_once(
+    test: integ.IntegTest,
+    after: integ.IApiCall,
+    store_stack: cdk.Stack,
+    store_arn: str,
+    archive: Seed,
+) -> integ.IApiCall:
+    """After ``after`` (the imports are done), ``seeded_counts_statement`` must answer
+    ``seeded_count_rows``: every seeded event in the store, each once. Imported events keep
+    their original ``eventTime``, so the seeded days bound the query; the store is new. The
+    query runs once; its results are polled until it has finished."""
+    # The id a statement names the store by is the ARN's last part. Split where the ARN is a
+    # GetAtt: Fn::Split does not take the Fn::GetStackOutput another stack would read it with.
+    store_id = cdk.CfnOutput(
+        store_stack,
+        "EventDataStoreId",
+        value=cdk.Fn.select(1, cdk.Fn.split("/", store_arn)),
+        description="the store's id, as the assertions' Lake query names it",
+    )
+    store = cdk.Fn.get_stack_output(
+        store_stack.stack_name, store_id.logical_id, region=store_stack.region
+    )
+    start = test.assertions.aws_api_call(
+        "CloudTrail", "startQuery", {"QueryStatement": seeded_counts_statement(store, archive)}
+    )
+    cdk.Stack.of(start).add_dependency(store_stack, "the query names the store's id")
+    results = test.assertions.aws_api_call(
+        "CloudTrail", "getQueryResults", {"QueryId": start.get_att_string("QueryId")}
+    )
+    results.expect(
+        integ.ExpectedResult.object_like(
+            {"QueryStatus": "FINISHED", "QueryResultRows": seeded_count_rows(archive)}
+        )
+    )
+    results.wait_for_assertions(
+        total_timeout=cdk.Duration.minutes(30), interval=cdk.Duration.seconds(30), backoff_rate=1
+    )
+    after.next(start).next(results)
+    return results

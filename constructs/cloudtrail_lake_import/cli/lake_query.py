@@ -68,14 +68,22 @@ def _bound(day: date) -> str:
 
 def counts_statement(store_arn: str, first_day: date, last_day: date) -> str:
     """COUNT(*) and COUNT(DISTINCT eventID) per group, bounded to whole days of ``eventTime``."""
+    return counts_statement_from(store_id(store_arn), first_day, last_day)
+
+
+def counts_statement_from(store: str, first_day: date, last_day: date) -> str:
+    """``counts_statement`` with the store as the statement names it: an id ``store_id``
+    checked, or a CloudFormation token that resolves to one (the integration tests' stores).
+    Ordered, so that the rows of several groups come in the same order on every run."""
     day = "date_format(eventTime, '%Y-%m-%d')"
     return (
         f"SELECT {day} AS day, recipientAccountId AS account, awsRegion AS region, "
         "COUNT(*) AS events, COUNT(DISTINCT eventID) AS distinct_events "
-        f"FROM {store_id(store_arn)} "
+        f"FROM {store} "
         f"WHERE eventTime >= {_bound(first_day)} "
         f"AND eventTime < {_bound(last_day + timedelta(days=1))} "
-        f"GROUP BY {day}, recipientAccountId, awsRegion"
+        f"GROUP BY {day}, recipientAccountId, awsRegion "
+        "ORDER BY day, account, region"
     )
 
 
