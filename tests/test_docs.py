@@ -73,9 +73,9 @@ def public_attributes(module: Path, class_name: str) -> set[str]:
 
 
 CONSTRUCTS = {
-    "CloudTrailLakeImport": PACKAGE / "lake_import.py",
-    "CloudTrailLakeImportPlan": PACKAGE / "import_plan.py",
-    "CloudTrailLakeImportSourceAccess": PACKAGE / "source_access.py",
+    "CloudTrailLakeImport": PACKAGE / "single_import" / "lake_import.py",
+    "CloudTrailLakeImportPlan": PACKAGE / "plan" / "import_plan.py",
+    "CloudTrailLakeImportSourceAccess": PACKAGE / "policy" / "source_access.py",
 }
 
 

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 from cloudtrail_lake_import._version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from cloudtrail_lake_import.import_plan import CloudTrailLakeImportPlan
-    from cloudtrail_lake_import.lake_import import CloudTrailLakeImport
-    from cloudtrail_lake_import.plan_segments import ImportSpec, PlanSplit
-    from cloudtrail_lake_import.source_access import CloudTrailLakeImportSourceAccess
+    from cloudtrail_lake_import.plan.import_plan import CloudTrailLakeImportPlan
+    from cloudtrail_lake_import.plan.segments import ImportSpec, PlanSplit
+    from cloudtrail_lake_import.policy.source_access import CloudTrailLakeImportSourceAccess
+    from cloudtrail_lake_import.single_import.lake_import import CloudTrailLakeImport
     from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 
 __all__ = [
@@ -26,12 +26,12 @@ __all__ = [
 # Loaded on first use: the command line (cloudtrail_lake_import.cli) imports this package too,
 # and importing aws_cdk starts jsii's Node.js process (seconds, and Node's warnings).
 _LAZY = {
-    "CloudTrailLakeImport": "cloudtrail_lake_import.lake_import",
+    "CloudTrailLakeImport": "cloudtrail_lake_import.single_import.lake_import",
     "CloudTrailLakeImportPropsError": "cloudtrail_lake_import.validation",
-    "CloudTrailLakeImportPlan": "cloudtrail_lake_import.import_plan",
-    "ImportSpec": "cloudtrail_lake_import.plan_segments",
-    "PlanSplit": "cloudtrail_lake_import.plan_segments",
-    "CloudTrailLakeImportSourceAccess": "cloudtrail_lake_import.source_access",
+    "CloudTrailLakeImportPlan": "cloudtrail_lake_import.plan.import_plan",
+    "ImportSpec": "cloudtrail_lake_import.plan.segments",
+    "PlanSplit": "cloudtrail_lake_import.plan.segments",
+    "CloudTrailLakeImportSourceAccess": "cloudtrail_lake_import.policy.source_access",
 }
 
 

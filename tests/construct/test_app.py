@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Template
 
 from app import KNOWN_KEYS, ContextError, build_app, check_context_keys
-from cloudtrail_lake_import.lake_import import DEFAULT_COMPLETION_TIMEOUT
+from cloudtrail_lake_import.single_import.lake_import import DEFAULT_COMPLETION_TIMEOUT
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.cdk_json import RECOMMENDED_CONTEXT, ROOT
 from tests.construct.conftest import only, resources

@@ -11,8 +11,9 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Template
 
-import cloudtrail_lake_import.lake_import
-from cloudtrail_lake_import import CloudTrailLakeImport, checkov_skips
+import cloudtrail_lake_import.single_import.lake_import
+from cloudtrail_lake_import import CloudTrailLakeImport
+from cloudtrail_lake_import.policy import checkov_skips
 from tests.cdk_json import ROOT
 from tests.construct.conftest import new_app
 from tests.construct.test_cross_account_example import CONTEXT, KEY_ARN, load_example
@@ -105,7 +106,9 @@ def test_without_the_skips_checkov_fails_the_default_app_on_exactly_those_checks
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        cloudtrail_lake_import.lake_import, "skip_checks_left_to_defaults", lambda **_k: None
+        cloudtrail_lake_import.single_import.lake_import,
+        "skip_checks_left_to_defaults",
+        lambda **_k: None,
     )
     results = scan(tmp_path, {"default-app": default_app_template()})
     failed = sorted(c["check_id"] for c in results["default-app"]["failed"])

@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
 
-import cloudtrail_lake_import.lake_import
+import cloudtrail_lake_import.single_import.lake_import
 from app import build_app
 from cloudtrail_lake_import import CloudTrailLakeImport
 from tests.cdk_json import RECOMMENDED_CONTEXT
@@ -82,7 +82,9 @@ def test_without_acknowledgments_the_wildcards_are_reported(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
-        cloudtrail_lake_import.lake_import, "acknowledge_justified_findings", lambda **_k: None
+        cloudtrail_lake_import.single_import.lake_import,
+        "acknowledge_justified_findings",
+        lambda **_k: None,
     )
     app = new_app()
     stack = cdk.Stack(app, "Unacknowledged")

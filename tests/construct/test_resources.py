@@ -12,7 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import import CloudTrailLakeImport
-from cloudtrail_lake_import.lake_import import IMPORT_ACTIONS
+from cloudtrail_lake_import.single_import.lake_import import IMPORT_ACTIONS
 from tests.construct.conftest import STORE_ARN, Synth, logical_id, new_app, only, resources
 
 

@@ -10,15 +10,16 @@ import pytest
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
-import cloudtrail_lake_import.import_plan
-from cloudtrail_lake_import import checkov_skips, plan_hardening
+import cloudtrail_lake_import.plan.import_plan
+from cloudtrail_lake_import.plan import hardening
+from cloudtrail_lake_import.policy import checkov_skips
 from tests.construct.conftest import new_app
 from tests.construct.test_checkov import scan
 from tests.plan.conftest import five_years_two_buckets
 
 KNOWN_SKIPS = {
     (value.check_id, value.comment)
-    for module in (checkov_skips, plan_hardening)
+    for module in (checkov_skips, hardening)
     for value in vars(module).values()
     if isinstance(value, checkov_skips.Skip)
 }
@@ -67,7 +68,7 @@ def test_without_the_skips_only_the_prop_defaults_fail_dead_letters_and_concurre
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        cloudtrail_lake_import.import_plan,
+        cloudtrail_lake_import.plan.import_plan,
         "skip_plan_checks_left_to_defaults",
         lambda **_k: None,
     )

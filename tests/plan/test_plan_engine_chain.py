@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from cloudtrail_lake_import import plan_continuation
 from cloudtrail_lake_import.cli import plan_status
+from cloudtrail_lake_import.plan import continuation
 from plan_handler import chain
 from tests.lake_emulator.trail_archive import TrailArchive
 from tests.plan.conftest import plan_stack
@@ -20,8 +20,8 @@ from tests.plan.scenario import DAYS, NOT_GZIP, Plan
 
 
 def short_links(monkeypatch: pytest.MonkeyPatch, **props: Any) -> dict[str, Any]:
-    monkeypatch.setattr(plan_continuation, "POLLS_BEFORE_CONTINUING", 1)
-    monkeypatch.setattr(plan_continuation, "SEGMENTS_PER_EXECUTION", 2)
+    monkeypatch.setattr(continuation, "POLLS_BEFORE_CONTINUING", 1)
+    monkeypatch.setattr(continuation, "SEGMENTS_PER_EXECUTION", 2)
     _, stack, _ = plan_stack(with_topic=True, **props)
     return dict(Template.from_stack(stack).to_json())
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Template
 
-from cloudtrail_lake_import import plan_continuation
+from cloudtrail_lake_import.plan import continuation
 from tests.lake_emulator.server import FaultKind
 from tests.lake_emulator.trail_archive import TrailArchive
 from tests.plan.conftest import plan_stack
@@ -88,8 +88,8 @@ def chaos_templates() -> dict[str, dict[str, Any]]:
     _, stack, _ = plan_stack(with_topic=True)
     found["stop"] = dict(Template.from_stack(stack).to_json())
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(plan_continuation, "POLLS_BEFORE_CONTINUING", 1)
-        patch.setattr(plan_continuation, "SEGMENTS_PER_EXECUTION", 2)
+        patch.setattr(continuation, "POLLS_BEFORE_CONTINUING", 1)
+        patch.setattr(continuation, "SEGMENTS_PER_EXECUTION", 2)
         _, stack, _ = plan_stack(with_topic=True)
         found["chain"] = dict(Template.from_stack(stack).to_json())
     return found

@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
-from cloudtrail_lake_import.plan_segments import PlanSplit, plan_segments
+from cloudtrail_lake_import.plan.segments import PlanSplit, plan_segments
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app
 from tests.plan.conftest import year

@@ -16,7 +16,8 @@ from cdk_nag import AwsSolutionsChecks
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec, plan_definition
+from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
+from cloudtrail_lake_import.plan import definition as plan_definition
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app, only, resources
 from tests.construct.test_nag import acknowledgments

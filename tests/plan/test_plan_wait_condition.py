@@ -15,8 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
-from cloudtrail_lake_import import plan_finish
-from cloudtrail_lake_import.plan_definition import (
+from cloudtrail_lake_import.plan import finish as plan_finish
+from cloudtrail_lake_import.plan.definition import (
     PLAN_DETAIL_TYPE,
     PLAN_STOPPED_ERROR,
     SEGMENTS_FAILED_ERROR,

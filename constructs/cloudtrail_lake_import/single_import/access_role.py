@@ -5,7 +5,7 @@ from __future__ import annotations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from cloudtrail_lake_import.access_role import new_access_role
+from cloudtrail_lake_import.policy.access_role import new_access_role
 from constructs import Construct
 
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 
-from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL
+from cloudtrail_lake_import.policy.access_role import CLOUDTRAIL_PRINCIPAL
 from constructs import Construct
 
 

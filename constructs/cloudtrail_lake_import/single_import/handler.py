@@ -14,8 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 
-from cloudtrail_lake_import.handler_asset import handler_code
-from cloudtrail_lake_import.handler_policies import self_invoke_policy
+from cloudtrail_lake_import.policy.handler_policies import self_invoke_policy
+from cloudtrail_lake_import.single_import.handler_asset import handler_code
 from cloudtrail_lake_import.single_import.handler_permissions import grant_handler_permissions
 from constructs import Construct
 

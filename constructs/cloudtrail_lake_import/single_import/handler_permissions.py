@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL
+from cloudtrail_lake_import.policy.access_role import CLOUDTRAIL_PRINCIPAL
 
 if TYPE_CHECKING:
     from cloudtrail_lake_import.single_import.handler import HandlerSource

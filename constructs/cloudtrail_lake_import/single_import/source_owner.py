@@ -7,7 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
-from cloudtrail_lake_import import source_statements
+from cloudtrail_lake_import.policy import source_statements
 from constructs import Construct
 
 

@@ -15,7 +15,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
-from cloudtrail_lake_import import plan_continuation, plan_lookup
+from cloudtrail_lake_import.plan import continuation, lookup
 from constructs import Construct
 
 EVENT_SOURCE = "cloudtrail-lake-import"
@@ -94,7 +94,7 @@ def _new_import(scope: Construct, shape: tuple[bool, bool]) -> tasks.CallAwsServ
 
 
 def _with_busy_retry(state: tasks.CallAwsService, behaviour: PlanBehaviour) -> tasks.CallAwsService:
-    plan_lookup.retry_throttling(state)
+    lookup.retry_throttling(state)
     state.add_retry(
         errors=[BUSY_ERROR],
         interval=BUSY_FIRST_INTERVAL,
@@ -187,8 +187,8 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
     stopped = _stopped(scope, behaviour)
     # Before Step Functions' history limit: the next link of the chain goes on.
     each.add_catch(
-        plan_continuation.continuation(scope, not_continued=stopped),
-        errors=[plan_continuation.CONTINUED_ERROR],
+        continuation.continuation(scope, not_continued=stopped),
+        errors=[continuation.CONTINUED_ERROR],
         result_path="$.Failure",
     )
     # Stopping at a failed segment: the Map fails with SegmentFailed and the cause (the segment).
@@ -207,7 +207,7 @@ def plan_definition(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         .when(sfn.Condition.boolean_equals("$.AnyFailed", True), _some_failed(scope, behaviour))
         .otherwise(_succeeded(scope, behaviour))
     )
-    return plan_continuation.start_chain(scope, each)
+    return continuation.start_chain(scope, each)
 
 
 def _outcome(behaviour: PlanBehaviour) -> dict[str, object]:
@@ -447,7 +447,7 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
             "Import.$": "$.Import",
             "Retries.$": "States.MathAdd($.Retries, 1)",
             "Polls": {
-                "Count.$": f"States.MathAdd($.Polls.Count, {plan_continuation.RETRY_POLL_WEIGHT})"
+                "Count.$": f"States.MathAdd($.Polls.Count, {continuation.RETRY_POLL_WEIGHT})"
             },
         },
     )
@@ -517,11 +517,11 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         },
         result_path="$.Result",
     )
-    look_up = plan_lookup.look_for_started_import(
+    look_up = lookup.look_for_started_import(
         scope, found=wait, not_found=not_started, lookup_failed=lookup_failed
     )
     for start in starts.values():
-        start.add_catch(not_started, errors=plan_lookup.REFUSED_ERRORS, result_path="$.Error")
+        start.add_catch(not_started, errors=lookup.REFUSED_ERRORS, result_path="$.Error")
         start.add_catch(look_up, errors=["States.ALL"], result_path="$.Error")
         start.next(wait)
     # A refused or lost retry: the import's own status tells whether it runs again.
@@ -564,7 +564,7 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         scope,
         "SegmentFailed",
         behaviour,
-        plan_continuation.hand_over(
+        continuation.hand_over(
             scope,
             "AfterFailure",
             {
@@ -603,9 +603,9 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         sfn.Choice(scope, "PollsLeft")
         .when(
             sfn.Condition.number_greater_than_equals(
-                "$.Polls.Count", plan_continuation.POLLS_BEFORE_CONTINUING
+                "$.Polls.Count", continuation.POLLS_BEFORE_CONTINUING
             ),
-            plan_continuation.hand_over(
+            continuation.hand_over(
                 scope,
                 "MidImport",
                 {
@@ -666,13 +666,13 @@ def _segment_states(scope: Construct, behaviour: PlanBehaviour) -> sfn.IChainabl
         sfn.Choice(scope, "SegmentKind")
         .when(
             sfn.Condition.number_less_than_json_path("$.Segment.Index", "$.Chain.From"),
-            plan_continuation.earlier_result(scope),
+            continuation.earlier_result(scope),
         )
         .when(
             sfn.Condition.number_greater_than_equals_json_path(
                 "$.Segment.Index", "$.Chain.Horizon"
             ),
-            plan_continuation.hand_over(scope, "AtStart", {"From.$": "$.Segment.Index"}),
+            continuation.hand_over(scope, "AtStart", {"From.$": "$.Segment.Index"}),
         )
         .when(
             sfn.Condition.and_(

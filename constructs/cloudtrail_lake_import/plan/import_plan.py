@@ -30,29 +30,29 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
 from cloudtrail_lake_import import validation
-from cloudtrail_lake_import.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
-from cloudtrail_lake_import.handler_policies import self_invoke_policy
-from cloudtrail_lake_import.nag_acknowledgments import acknowledge, nag_resource_id
-from cloudtrail_lake_import.plan_definition import PlanBehaviour, plan_definition
-from cloudtrail_lake_import.plan_handler_asset import plan_handler_code
-from cloudtrail_lake_import.plan_hardening import (
+from cloudtrail_lake_import.plan.definition import PlanBehaviour, plan_definition
+from cloudtrail_lake_import.plan.handler_asset import plan_handler_code
+from cloudtrail_lake_import.plan.hardening import (
     ASYNC_RETRY_ATTEMPTS,
     DEFAULT_RESERVED_CONCURRENCY,
     allow_logs_to_use,
     new_dead_letter_queue,
     skip_plan_checks_left_to_defaults,
 )
-from cloudtrail_lake_import.plan_segments import (
+from cloudtrail_lake_import.plan.segments import (
     ImportSpec,
     PlanSplit,
     Segment,
     check_no_overlap,
     plan_segments,
 )
+from cloudtrail_lake_import.policy.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
+from cloudtrail_lake_import.policy.handler_policies import self_invoke_policy
+from cloudtrail_lake_import.policy.nag_acknowledgments import acknowledge, nag_resource_id
 from constructs import Construct
 
 RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
-FINISH_CODE = Path(__file__).with_name("plan_finish.py")
+FINISH_CODE = Path(__file__).with_name("finish.py")
 DEFAULT_POLL_INTERVAL = Duration.minutes(5)
 DEFAULT_BUSY_ACCOUNT_WAIT = Duration.days(3)
 DEFAULT_MAX_RETRIES = 2

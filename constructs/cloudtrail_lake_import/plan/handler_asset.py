@@ -11,7 +11,7 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
-from cloudtrail_lake_import.handler_asset import handler_source_dir
+from cloudtrail_lake_import.single_import.handler_asset import handler_source_dir
 
 _PLAN_HANDLER_PACKAGE = "cloudtrail_lake_import._plan_handler"
 _IGNORED = shutil.ignore_patterns(

@@ -8,8 +8,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 
-from cloudtrail_lake_import import checkov_skips, log_key_policy
-from cloudtrail_lake_import.checkov_skips import Skip, skip_checks
+from cloudtrail_lake_import.policy import checkov_skips, log_key_policy
+from cloudtrail_lake_import.policy.checkov_skips import Skip, skip_checks
 from constructs import Construct, IConstruct
 
 # A custom resource handler serves one request at a time; the second covers a retry that

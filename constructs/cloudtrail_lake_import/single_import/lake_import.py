@@ -12,14 +12,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 
-from cloudtrail_lake_import import placement, validation
-from cloudtrail_lake_import.checkov_skips import skip_checks_left_to_defaults
-from cloudtrail_lake_import.log_key_policy import allow_logs_to_use
-from cloudtrail_lake_import.nag_acknowledgments import (
+from cloudtrail_lake_import import validation
+from cloudtrail_lake_import.policy.checkov_skips import skip_checks_left_to_defaults
+from cloudtrail_lake_import.policy.log_key_policy import allow_logs_to_use
+from cloudtrail_lake_import.policy.nag_acknowledgments import (
     acknowledge_justified_findings,
     acknowledge_security_option_findings,
 )
-from cloudtrail_lake_import.prop_types import check_prop_types
+from cloudtrail_lake_import.single_import import placement
 from cloudtrail_lake_import.single_import.access_role import ImportAccessRole
 from cloudtrail_lake_import.single_import.event_data_store import (
     ImportEventDataStore,
@@ -36,6 +36,7 @@ from cloudtrail_lake_import.single_import.import_resource import (
     ImportResource,
     service_timeout,
 )
+from cloudtrail_lake_import.single_import.prop_types import check_prop_types
 from cloudtrail_lake_import.single_import.source_bucket import ImportSourceBucket
 from cloudtrail_lake_import.single_import.source_owner import (
     other_account,
