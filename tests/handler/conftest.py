@@ -15,7 +15,7 @@ import import_handler.aws
 import import_handler.clock
 import import_handler.sender
 import index
-from import_handler import waiting
+from import_handler import continuation, waiting
 
 from .helpers import (
     BUCKET,
@@ -181,7 +181,7 @@ class Stubs:
             "list_imports", {"Imports": list(listed)}, {"ImportStatus": status, "MaxResults": 10}
         )
 
-    def hand_over(self, event: dict[str, Any], state: waiting.State) -> None:
+    def hand_over(self, event: dict[str, Any], state: continuation.State) -> None:
         """The asynchronous Invoke of this function with ``event`` and the continuation state."""
         self.lambda_.add_response(
             "invoke",

@@ -9,7 +9,18 @@ from pathlib import Path
 from import_handler import cost_guard, lifecycle
 
 HANDLER_DIR = Path(__file__).resolve().parents[2] / "lambda" / "start_import"
-LAZY = ("update", "preflight", "cost_guard", "cross_account", "explain", "sizing", "archive_walk")
+LAZY = (
+    "update",
+    "preflight",
+    "cost_guard",
+    "cross_account",
+    "explain",
+    "sizing",
+    "archive_walk",
+    "lookup",
+    "starting",
+    "overlap",
+)
 
 
 def test_importing_the_entry_point_leaves_the_rarely_needed_modules_for_later() -> None:

@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 import import_handler.aws
 import import_handler.lifecycle
-from import_handler import answer, waiting
+from import_handler import answer, continuation
 from import_handler.invocation import ANSWER_RESERVE_SECONDS, Invocation
 from import_handler.model import ImportFailed, ImportRecord
 
@@ -43,8 +43,8 @@ def deny(stubs: Stubs, stubber: Stubber, method: str, params: Any) -> None:
 
 
 def continued(event: dict[str, Any], import_id: str) -> dict[str, Any]:
-    state = waiting.State(import_id, START_EPOCH + 600, 1)
-    return {**event, waiting.KEY: state.to_json()}
+    state = continuation.State(import_id, START_EPOCH + 600, 1)
+    return {**event, continuation.KEY: state.to_json()}
 
 
 def replacement_started(stubs: Stubs) -> None:
@@ -268,7 +268,7 @@ def test_every_call_fits_the_time_the_invocation_has_left(
     stubs.start_import()
     for _ in range(8):  # at 10 s, 20 s, ..., 80 s; then 70 s are left: hand over
         stubs.get_import(status="IN_PROGRESS")
-    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 3000, 1))
+    stubs.hand_over(event, continuation.State(IMPORT_ID, START_EPOCH + 3000, 1))
 
     assert run(event, context) is None
 
@@ -541,7 +541,7 @@ def test_the_hand_over_invoke_is_sent_once(
     configs = lambda_configs(monkeypatch, real_clients)
     event = continued(create_event(WAIT), IMPORT_ID)
     stubs.get_import()
-    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+    stubs.hand_over(event, continuation.State(IMPORT_ID, START_EPOCH + 600, 2))
 
     assert run(event, FakeContext(clock, timeout_seconds=65)) is None
 
@@ -553,7 +553,7 @@ def test_a_hand_over_that_could_not_connect_is_sent_again(
 ) -> None:
     event = continued(create_event(WAIT), IMPORT_ID)
     stubs.get_import()
-    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+    stubs.hand_over(event, continuation.State(IMPORT_ID, START_EPOCH + 600, 2))
     with failing_invoke(
         stubs, [EndpointConnectionError(endpoint_url="https://lambda")]
     ) as attempts:
@@ -618,6 +618,6 @@ def test_a_throttled_hand_over_is_sent_again(stubs: Stubs, run: Any, clock: Any)
     event = continued(create_event(WAIT), IMPORT_ID)
     stubs.get_import()
     stubs.error(stubs.lambda_, "invoke", "TooManyRequestsException", None, status=429)
-    stubs.hand_over(event, waiting.State(IMPORT_ID, START_EPOCH + 600, 2))
+    stubs.hand_over(event, continuation.State(IMPORT_ID, START_EPOCH + 600, 2))
 
     assert run(event, FakeContext(clock, timeout_seconds=65)) is None

@@ -248,7 +248,7 @@ def test_a_retry_waits_for_a_busy_account_when_waiting(stubs: Stubs, run: Any, c
 
 
 def test_a_busy_retry_is_carried_into_the_continuation(stubs: Stubs, run: Any, clock: Any) -> None:
-    from import_handler import waiting
+    from import_handler import continuation
 
     from .conftest import START_EPOCH, FakeContext
 
@@ -256,13 +256,13 @@ def test_a_busy_retry_is_carried_into_the_continuation(stubs: Stubs, run: Any, c
     stubs.get_import(status="FAILED")
     stubs.preflight()
     busy_with(stubs, {"ImportId": IMPORT_ID}, running=NEW_IMPORT_ID)
-    state = waiting.State(None, START_EPOCH + 3000, 1, retry_import_id=IMPORT_ID)
+    state = continuation.State(None, START_EPOCH + 3000, 1, retry_import_id=IMPORT_ID)
     stubs.hand_over(event, state)
 
     assert run(event, FakeContext(clock, timeout_seconds=65)) is None
 
     # The continuation retries the same import, not a new one.
-    event[waiting.KEY] = state.to_json()
+    event[continuation.KEY] = state.to_json()
     stubs.store_imports(listed_import(IMPORT_ID, "FAILED"))  # the look-up before the next try
     stubs.get_import(status="FAILED")
     stubs.retry_import(status="IN_PROGRESS")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from import_handler import waiting
+from import_handler import continuation, waiting
 
 from .conftest import START_EPOCH, FakeContext, Stubs
 from .helpers import IMPORT_ID, STATS, create_event, properties
@@ -21,7 +21,7 @@ def start(stubs: Stubs) -> None:
 def continued(import_id: str | None, deadline: float, attempt: int) -> dict[str, Any]:
     """The event a continuation receives: the Create, plus the state handed over to it."""
     event = create_event(WAIT)
-    event[waiting.KEY] = {"ImportId": import_id, "DeadlineEpoch": deadline, "Attempt": attempt}
+    event[continuation.KEY] = {"ImportId": import_id, "DeadlineEpoch": deadline, "Attempt": attempt}
     return event
 
 
@@ -138,7 +138,7 @@ def test_waiting_hands_over_to_a_continuation_before_the_invocation_ends(
     stubs.get_import(status="IN_PROGRESS")
     stubs.get_import(status="IN_PROGRESS")
     deadline = START_EPOCH + 3000
-    state = waiting.State(IMPORT_ID, deadline, 1)
+    state = continuation.State(IMPORT_ID, deadline, 1)
     stubs.hand_over(event, state)
 
     response = run(event, short)
@@ -187,7 +187,7 @@ def test_a_continuation_for_a_busy_account_tries_to_start_again(stubs: Stubs, ru
 
 def test_a_malformed_continuation_answers_failed(stubs: Stubs, run: Any) -> None:
     event = create_event(WAIT)
-    event[waiting.KEY] = {"ImportId": IMPORT_ID, "DeadlineEpoch": "soon"}
+    event[continuation.KEY] = {"ImportId": IMPORT_ID, "DeadlineEpoch": "soon"}
 
     response = run(event)
 

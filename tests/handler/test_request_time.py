@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from import_handler import request_time, waiting
+from import_handler import continuation, request_time
 from import_handler.decisions import MAX_WAIT_SECONDS
 
 from .conftest import START_EPOCH, FakeContext, Stubs
@@ -62,7 +62,7 @@ def test_a_request_received_late_waits_only_until_its_own_deadline(
     for _ in range(3):  # at 10, 20, 30 s; then the 65 s invocation hands over
         stubs.get_import(status="IN_PROGRESS")
     # The continuation's deadline: the request's time + 3000 s (the receipt's would be 1200 s on).
-    stubs.hand_over(event, waiting.State(IMPORT_ID, signed + 3000, 1))
+    stubs.hand_over(event, continuation.State(IMPORT_ID, signed + 3000, 1))
 
     assert run(event, FakeContext(clock, timeout_seconds=100)) is None
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import import_handler.lifecycle
-from import_handler import waiting
+from import_handler import continuation
 from import_handler.answer import MAX_BODY_BYTES, cut_reason, response_body
 from import_handler.invocation import Invocation
 from import_handler.model import ImportRecord
@@ -187,7 +187,7 @@ def test_the_response_url_never_appears_in_the_logs(
     stubs.preflight()
     stubs.start_import()
     event = create_event(properties(WaitForCompletion="true"))
-    stubs.hand_over(event, waiting.State(IMPORT_ID, 1_717_200_000.0 + 3000, 1))
+    stubs.hand_over(event, continuation.State(IMPORT_ID, 1_717_200_000.0 + 3000, 1))
     clock_context = FakeContext(import_handler.clock.CLOCK, timeout_seconds=65)  # type: ignore[arg-type]
 
     run(event, clock_context)

@@ -1,4 +1,4 @@
-"""The plan's custom resource handler, hardened like the single import's (issue 13): bounded
+"""The plan's custom resource handler, hardened like the single import's: bounded
 asynchronous retries into an encrypted dead-letter queue, reserved concurrency, KMS-encrypted
 logs on request, and the checkov skips for what the user's props left at their defaults."""
 

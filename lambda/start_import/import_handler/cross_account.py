@@ -1,7 +1,7 @@
 """Pure decisions for a trail archive in another account and for organization event data stores.
 
 The statements are those ``CloudTrailLakeImportSourceAccess`` adds to the owner's bucket policy
-(``constructs/cloudtrail_lake_import/source_statements.py``; a test keeps the two equal): the
+(``constructs/cloudtrail_lake_import/policy/source_statements.py``; a test keeps the two equal): the
 importing account as principal, narrowed to one role by ``aws:PrincipalArn``.
 """
 

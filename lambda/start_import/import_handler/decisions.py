@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from import_handler import overlap
 from import_handler.model import (
     RETRYABLE,
     Action,
@@ -68,6 +67,8 @@ def refuse_overlap(
     if props.allow_overlap or not isinstance(action, Start | Retry):
         return action
     exclude = [action.import_id] if isinstance(action, Retry) else []
+    from import_handler import overlap  # only a request about to start an import needs it
+
     found = overlap.overlapping(props.identity, history, exclude)
     return Fail(overlap.reason(found)) if found else action
 

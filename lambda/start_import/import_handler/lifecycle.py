@@ -13,10 +13,11 @@ import logging
 from collections.abc import Mapping
 from dataclasses import replace
 
-# The modules only some requests need (update, preflight, cost_guard, cross_account, explain)
+# The modules only some requests need (update, preflight, cost_guard, cross_account, explain;
+# lookup and starting, for a request about to start an import; waiting, for one that waits)
 # are imported where they are used: every cold start compiles the asset's modules
-# (benchmarks/RESULTS.md, cold start), and a continuation or a Delete needs none of them.
-from import_handler import aws, clock, cloudtrail, lookup, request_time, starting, waiting
+# (benchmarks/RESULTS.md, cold start), and a Delete needs none of them.
+from import_handler import aws, clock, cloudtrail, continuation, request_time
 from import_handler import properties as props_mod
 from import_handler.answer import (
     UNCONFIRMED_START,
@@ -71,7 +72,7 @@ def handle(inv: Invocation) -> Outcome | None:
 
 def _handle(inv: Invocation) -> Outcome | None:
     # Parse.
-    state = waiting.read_state(inv.event)
+    state = continuation.read_state(inv.event)
     if inv.request_type == "Delete" and state is None:
         return _delete(inv)
     try:
@@ -85,6 +86,8 @@ def _handle(inv: Invocation) -> Outcome | None:
             inv.started_import(ImportRecord(state.import_id, "IN_PROGRESS"))
         if state.estimated_gb is not None:
             inv.data[ESTIMATED_GB] = state.estimated_gb
+        from import_handler import waiting
+
         return waiting.wait(inv, props, state)
     # Decide.
     requested = request_time.requested_at(inv.event.get("ResponseURL"), clock.now())
@@ -98,6 +101,8 @@ def _handle(inv: Invocation) -> Outcome | None:
     current: ImportRecord | None = None
     history: list[ImportRecord] = []
     if inv.request_type == "Create":
+        from import_handler import lookup
+
         history = lookup.store_history(inv, props.identity)
         action = decide_create(choose_earlier(lookup.matching(props.identity, history)))
     elif inv.request_type == "Update":
@@ -123,7 +128,7 @@ def _act(
     deadline: float,
     current: ImportRecord | None = None,
 ) -> Outcome | None:
-    from import_handler import cost_guard, cross_account, preflight, update
+    from import_handler import cost_guard, cross_account, preflight, starting, update, waiting
 
     if isinstance(action, Fail):
         raise ImportFailed(action.reason)
@@ -132,13 +137,11 @@ def _act(
         if isinstance(action, Adopt):
             inv.started_import(record)
         if _replaced_running(inv, current, record):
-            from import_handler import update
-
             assert current is not None
             update.stop_replaced_quietly(inv, current.import_id)
         cost_guard.note_kept(inv, props, inv.remaining() - HANDOVER_MARGIN_SECONDS)
         if props.wait_for_completion and record.running:
-            state = waiting.State(record.import_id, deadline, estimated_gb=_estimated(inv))
+            state = continuation.State(record.import_id, deadline, estimated_gb=_estimated(inv))
             return waiting.wait(inv, props, state, record)
         return success(inv, record)
     if not isinstance(action, Start | Retry):
@@ -163,7 +166,7 @@ def _act(
     if action.stop_first:
         update.stop_and_settle(inv, action.stop_first)
     retry_id = action.import_id if isinstance(action, Retry) else None
-    state = waiting.State(None, deadline, 0, retry_id, _estimated(inv))
+    state = continuation.State(None, deadline, 0, retry_id, _estimated(inv))
     started = starting.start(inv, props, retry_id, looked_up=True)
     if isinstance(started, KeepTrying):
         return waiting.wait(inv, props, state, blocker=started.blocker_id)
