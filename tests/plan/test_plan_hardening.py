@@ -11,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
-from cloudtrail_lake_import.plan.import_plan import check_wait_props
+from cloudtrail_lake_import.plan.checks import check_wait_props
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import new_app, only, resources
 from tests.plan.conftest import five_years_two_buckets

@@ -1,44 +1,41 @@
 """The CloudTrailLakeImportPlan construct: many imports into one store, one at a time, on Step
-Functions Standard (executions up to a year), started by a custom resource."""
+Functions Standard (executions up to a year), started by a custom resource.
+
+``__init__`` checks the props, then declares the plan's parts in order, each from the module
+that knows it: the access roles (``access_roles.py``), the state machine's log group, the
+WaitCondition's handle and the finish function (``ending.py``), the state machine
+(``definition.py``), the handler and the custom resource (``handler.py``), the wiring of the
+plan's end (``ending.py``), then the cdk-nag acknowledgments (``nag.py``) and checkov skips.
+The order is part of the template: it decides some logical ids and the order of entries."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
-from pathlib import Path
+from functools import partial
 
-from aws_cdk import (
-    Acknowledgment,
-    ArnFormat,
-    CustomResource,
-    Duration,
-    RemovalPolicy,
-    Stack,
-    Token,
-)
+from aws_cdk import Duration
 from aws_cdk import aws_cloudformation as cfn
 from aws_cdk import aws_cloudtrail as cloudtrail
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 
-from cloudtrail_lake_import import validation
+from cloudtrail_lake_import.plan.access_roles import bucket_key, new_access_roles, pass_role
+from cloudtrail_lake_import.plan.checks import check_settings, checked_store_arn
 from cloudtrail_lake_import.plan.definition import PlanBehaviour, plan_definition
-from cloudtrail_lake_import.plan.handler_asset import plan_handler_code
+from cloudtrail_lake_import.plan.ending import new_finish_function, wait_identity, wire_plan_end
+from cloudtrail_lake_import.plan.handler import new_custom_resource, new_handler
 from cloudtrail_lake_import.plan.hardening import (
-    ASYNC_RETRY_ATTEMPTS,
     DEFAULT_RESERVED_CONCURRENCY,
     allow_logs_to_use,
     new_dead_letter_queue,
     skip_plan_checks_left_to_defaults,
 )
+from cloudtrail_lake_import.plan.nag import acknowledge_justified_findings
+from cloudtrail_lake_import.plan.names import vended_log_group_name
 from cloudtrail_lake_import.plan.segments import (
     ImportSpec,
     PlanSplit,
@@ -46,32 +43,11 @@ from cloudtrail_lake_import.plan.segments import (
     check_no_overlap,
     plan_segments,
 )
-from cloudtrail_lake_import.policy.access_role import CLOUDTRAIL_PRINCIPAL, new_access_role
-from cloudtrail_lake_import.policy.handler_policies import self_invoke_policy
-from cloudtrail_lake_import.policy.nag_acknowledgments import acknowledge, nag_resource_id
 from constructs import Construct
 
-RESOURCE_TYPE = "Custom::CloudTrailLakeImportPlan"
-FINISH_CODE = Path(__file__).with_name("finish.py")
 DEFAULT_POLL_INTERVAL = Duration.minutes(5)
 DEFAULT_BUSY_ACCOUNT_WAIT = Duration.days(3)
 DEFAULT_MAX_RETRIES = 2
-# The handler reads the store's earlier imports (about 1 call a second) and starts or stops
-# an execution: it never waits for an import.
-HANDLER_TIMEOUT = Duration.minutes(4)
-SERVICE_TIMEOUT = Duration.minutes(5)
-# With wait_for_completion the handler polls the execution for up to 15 minutes per invocation,
-# then continues itself; it gives up 58 minutes in, within CloudFormation's hour.
-WAITING_HANDLER_TIMEOUT = Duration.minutes(15)
-WAITING_SERVICE_TIMEOUT = Duration.minutes(60)
-# What the custom resource handler may call on CloudTrail (no resource type: "*" only).
-HANDLER_IMPORT_ACTIONS = ["cloudtrail:ListImports", "cloudtrail:GetImport", "cloudtrail:StopImport"]
-#: CloudFormation's limit for a WaitCondition's Timeout.
-MAX_WAIT_CONDITION_TIMEOUT = Duration.hours(12)
-#: The statuses of an execution that may end without its own "Plan Finished" event; the finish
-#: function reads the error with DescribeExecution (the status change event has none).
-ENDED_WITHOUT_EVENT = ["ABORTED", "TIMED_OUT", "FAILED"]
-VENDED_LOGS_PREFIX = "/aws/vendedlogs/states/"
 
 
 class CloudTrailLakeImportPlan(Construct):
@@ -173,56 +149,58 @@ class CloudTrailLakeImportPlan(Construct):
             skipped, followed or resumed.
         """
         super().__init__(scope, id)
-        if isinstance(event_data_store, str):
-            validation.check_event_data_store_arn(event_data_store)
-            self.event_data_store_arn = event_data_store
-            _check_store_region(Stack.of(self).region, event_data_store)
-        else:
-            self.event_data_store_arn = event_data_store.attr_event_data_store_arn
-        _check_range("max_retries", max_retries, 0, 10)
-        validation.check_reserved_concurrency(
-            reserved_concurrent_executions, wait_for_completion=wait_for_completion
-        )
+        self.event_data_store_arn = checked_store_arn(self, event_data_store)
         poll_interval = poll_interval or DEFAULT_POLL_INTERVAL
         busy_account_wait = busy_account_wait or DEFAULT_BUSY_ACCOUNT_WAIT
-        _check_duration("poll_interval", poll_interval, Duration.seconds(10), Duration.hours(1))
-        _check_duration(
-            "busy_account_wait", busy_account_wait, Duration.minutes(1), Duration.days(30)
-        )
-        if wait_condition_timeout is not None:
-            _check_wait_condition_timeout(wait_condition_timeout)
-        check_wait_props(
-            wait_for_completion=wait_for_completion, wait_condition_timeout=wait_condition_timeout
+        check_settings(
+            max_retries=max_retries,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            wait_for_completion=wait_for_completion,
+            poll_interval=poll_interval,
+            busy_account_wait=busy_account_wait,
+            wait_condition_timeout=wait_condition_timeout,
         )
         self.segments: list[Segment] = plan_segments(list(imports), split_window_by)
-        check_no_overlap(list(imports), self._bucket_key, allow_overlap=allow_overlap)
+        check_no_overlap(list(imports), partial(bucket_key, self), allow_overlap=allow_overlap)
         self.segment_count = len(self.segments)
 
-        self.access_roles = self._new_access_roles()
+        self.access_roles = new_access_roles(self, self.segments, self.event_data_store_arn)
         if log_encryption_key is not None:
             allow_logs_to_use(self, log_encryption_key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=self._vended_log_group_name(),
+            log_group_name=vended_log_group_name(self),
             retention=log_retention,
             encryption_key=log_encryption_key,
         )
-        self._wait_id = (
+        wait_id = (
             None
             if wait_condition_timeout is None
-            else self._wait_identity(
-                wait_condition_timeout, poll_interval, max_retries, retry_token
+            else wait_identity(
+                self,
+                event_data_store_arn=self.event_data_store_arn,
+                segments=self.segments,
+                timeout=wait_condition_timeout,
+                poll_interval=poll_interval,
+                max_retries=max_retries,
+                retry_token=retry_token,
             )
         )
         self.wait_condition_handle = (
             None
-            if self._wait_id is None
-            else cfn.CfnWaitConditionHandle(self, f"WaitConditionHandle{self._wait_id}")
+            if wait_id is None
+            else cfn.CfnWaitConditionHandle(self, f"WaitConditionHandle{wait_id}")
         )
         self.handler_dead_letter_queue = new_dead_letter_queue(self)
-        self.finish_function = self._new_finish_function(
-            notify, log_retention, log_encryption_key, reserved_concurrent_executions
+        self.finish_function = new_finish_function(
+            self,
+            notify=notify,
+            wait_condition_handle=self.wait_condition_handle,
+            dead_letter_queue=self.handler_dead_letter_queue,
+            log_retention=log_retention,
+            log_encryption_key=log_encryption_key,
+            reserved_concurrency=reserved_concurrent_executions,
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -249,9 +227,8 @@ class CloudTrailLakeImportPlan(Construct):
             tracing_enabled=tracing_enabled,
             comment="cdk-cloudtrail-lake-import plan: CloudTrail Lake imports, one at a time",
         )
-        for role in self._distinct_roles():
-            # CloudTrail, and only CloudTrail, may be handed the access roles.
-            self.state_machine.add_to_role_policy(_pass_role(role))
+        for role in self.access_roles.values():
+            self.state_machine.add_to_role_policy(pass_role(role))
         # The next link of the continuation chain: the machine starts itself, in a policy of
         # its own (the default policy cannot name the machine that depends on it).
         self.continuation_policy = iam.Policy(
@@ -269,10 +246,25 @@ class CloudTrailLakeImportPlan(Construct):
         handler_log_group = logs.LogGroup(
             self, "HandlerLogs", retention=log_retention, encryption_key=log_encryption_key
         )
-        self.handler = self._new_handler(
-            handler_log_group, reserved_concurrent_executions, wait_for_completion
+        handler, handler_invokes_itself = new_handler(
+            self,
+            segments=self.segments,
+            state_machine=self.state_machine,
+            log_group=handler_log_group,
+            dead_letter_queue=self.handler_dead_letter_queue,
+            reserved_concurrency=reserved_concurrent_executions,
+            wait_for_completion=wait_for_completion,
         )
-        self.custom_resource = self._new_custom_resource(
+        self.handler = handler
+        self.custom_resource = new_custom_resource(
+            self,
+            segments=self.segments,
+            event_data_store_arn=self.event_data_store_arn,
+            access_roles=self.access_roles,
+            state_machine=self.state_machine,
+            handler=self.handler,
+            handler_invokes_itself=handler_invokes_itself,
+            continuation_policy=self.continuation_policy,
             wait_for_completion=wait_for_completion,
             poll_interval=poll_interval,
             max_retries=max_retries,
@@ -281,8 +273,23 @@ class CloudTrailLakeImportPlan(Construct):
             allow_overlap=allow_overlap,
         )
         self.execution_arn: str = self.custom_resource.get_att_string("ExecutionArn")
-        self.wait_condition = self._wire_plan_end(notify, wait_condition_timeout)
-        self._acknowledge_justified_findings(tracing_enabled)
+        self.wait_condition = wire_plan_end(
+            self,
+            state_machine=self.state_machine,
+            finish_function=self.finish_function,
+            custom_resource=self.custom_resource,
+            notify=notify,
+            wait_condition_handle=self.wait_condition_handle,
+            wait_id=wait_id,
+            wait_condition_timeout=wait_condition_timeout,
+        )
+        acknowledge_justified_findings(
+            self,
+            handler=self.handler,
+            state_machine=self.state_machine,
+            access_roles=self.access_roles,
+            tracing_enabled=tracing_enabled,
+        )
         skip_plan_checks_left_to_defaults(
             functions=[
                 (self.handler, handler_log_group),
@@ -294,475 +301,9 @@ class CloudTrailLakeImportPlan(Construct):
             logs_encrypted=log_encryption_key is not None,
         )
 
-    # ---------------------------------------------------------------- names and identities
-    def _vended_log_group_name(self) -> str:
-        """``/aws/vendedlogs/states/...``: Step Functions' log delivery then needs no entry in
-        the account's 5,120-character CloudWatch Logs resource policy (AWS's advice). Unique per
-        stack and construct path, stable across deploys."""
-        stack = Stack.of(self)
-        digest = hashlib.sha256(self.node.path.encode()).hexdigest()[:12]
-        return f"{VENDED_LOGS_PREFIX}{stack.stack_name}-{digest}"
-
-    def _wait_identity(
-        self,
-        timeout: Duration,
-        poll_interval: Duration,
-        max_retries: int,
-        retry_token: str | None,
-    ) -> str:
-        """A short digest of what the WaitCondition waits for: the plan's segments, settings,
-        retry token and the timeout. CloudFormation cannot update a WaitCondition or its handle,
-        so a changed plan or timeout must get new logical ids (and so a new wait)."""
-        stack = Stack.of(self)
-        segments = [
-            [
-                stack.resolve(s.spec.source_bucket.bucket_name),
-                s.prefix,
-                s.start,
-                s.end,
-            ]
-            for s in self.segments
-        ]
-        identity = [
-            stack.resolve(self.event_data_store_arn),
-            segments,
-            poll_interval.to_seconds(),
-            max_retries,
-            retry_token,
-            timeout.to_seconds(),
-        ]
-        text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:8].upper()
-
-    # ------------------------------------------------------------------------- access roles
-    def _new_access_roles(self) -> dict[str, iam.Role]:
-        """One role per distinct bucket, reading every prefix the plan imports from it."""
-        by_bucket: dict[str, list[Segment]] = {}
-        for segment in self.segments:
-            by_bucket.setdefault(self._bucket_key(segment.spec.source_bucket), []).append(segment)
-        roles: dict[str, iam.Role] = {}
-        for key, segments in by_bucket.items():
-            keys = {s.spec.source_encryption_key for s in segments} - {None}
-            if len(keys) > 1:
-                raise validation.CloudTrailLakeImportPropsError(
-                    "imports from one bucket must name the same source_encryption_key; "
-                    f"bucket {segments[0].spec.source_bucket.bucket_name} has {len(keys)}"
-                )
-            key_arn: kms.IKey | None = next(iter(keys)) if keys else None
-            roles[key] = new_access_role(
-                self,
-                _access_role_id(key),
-                bucket=segments[0].spec.source_bucket,
-                prefixes=sorted({s.prefix for s in segments}),
-                encryption_key=key_arn,
-                event_data_store_arn=self.event_data_store_arn,
-            )
-        return roles
-
-    def _bucket_key(self, bucket: s3.IBucket) -> str:
-        return json.dumps(Stack.of(self).resolve(bucket.bucket_name), sort_keys=True)
-
-    def _distinct_roles(self) -> list[iam.Role]:
-        return list(self.access_roles.values())
-
     def access_role_for(self, bucket: s3.IBucket) -> iam.Role:
         """The role CloudTrail assumes to read ``bucket`` (one of the plan's buckets)."""
-        return self.access_roles[self._bucket_key(bucket)]
-
-    # ------------------------------------------------------------------------------ handler
-    def _new_handler(
-        self,
-        log_group: logs.LogGroup,
-        reserved_concurrency: int | None,
-        wait_for_completion: bool,
-    ) -> lambda_.Function:
-        role = iam.Role(
-            self,
-            "HandlerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Runs the CloudTrail Lake import plan custom resource",
-        )
-        log_group.grant_write(role)
-        role.add_to_policy(iam.PolicyStatement(actions=HANDLER_IMPORT_ACTIONS, resources=["*"]))
-        for statement in self._list_prefix_statements():
-            role.add_to_policy(statement)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["states:StartExecution", "states:ListExecutions"],
-                resources=[self.state_machine.state_machine_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[self._executions_arn()],
-            )
-        )
-        function = lambda_.Function(
-            self,
-            "Handler",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="plan_index.handler",
-            code=plan_handler_code(),
-            role=role,
-            log_group=log_group,
-            memory_size=256,
-            timeout=WAITING_HANDLER_TIMEOUT if wait_for_completion else HANDLER_TIMEOUT,
-            description="CloudTrail Lake import plan custom resource (cdk-cloudtrail-lake-import)",
-            reserved_concurrent_executions=reserved_concurrency,
-            # CloudFormation invokes asynchronously. A request older than the service timeout
-            # has no listener left and must not start an execution late.
-            retry_attempts=ASYNC_RETRY_ATTEMPTS,
-            max_event_age=_service_timeout(wait_for_completion),
-            dead_letter_queue=self.handler_dead_letter_queue,
-        )
-        self._self_invoke_policy: iam.Policy | None = None
-        if wait_for_completion:
-            self._self_invoke_policy = self_invoke_policy(self, role, function)
-        return function
-
-    def _list_prefix_statements(self) -> list[iam.PolicyStatement]:
-        """The preflight lists one key under each prefix (are there files to import yet?)."""
-        by_bucket: dict[str, tuple[s3.IBucket, set[str]]] = {}
-        for segment in self.segments:
-            bucket = segment.spec.source_bucket
-            by_bucket.setdefault(self._bucket_key(bucket), (bucket, set()))[1].add(segment.prefix)
-        return [
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[bucket.bucket_arn],
-                # Only those listings: the s3:prefix condition keeps the handler from others.
-                conditions=None
-                if "" in prefixes
-                else {"StringEquals": {"s3:prefix": sorted(prefixes)}},
-            )
-            for bucket, prefixes in by_bucket.values()
-        ]
-
-    def _executions_arn(self) -> str:
-        stack = Stack.of(self)
-        return stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{self.state_machine.state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-
-    def _new_custom_resource(
-        self,
-        *,
-        wait_for_completion: bool,
-        poll_interval: Duration,
-        max_retries: int,
-        stop_on_delete: bool,
-        retry_token: str | None,
-        allow_overlap: bool,
-    ) -> CustomResource:
-        segments = []
-        for segment in self.segments:
-            bucket = segment.spec.source_bucket
-            request: dict[str, object] = {
-                "Destinations": [self.event_data_store_arn],
-                "ImportSource": {
-                    "S3": {
-                        "S3LocationUri": f"s3://{bucket.bucket_name}/{segment.prefix}",
-                        "S3BucketRegion": bucket.env.region,
-                        "S3BucketAccessRoleArn": self.access_role_for(bucket).role_arn,
-                    }
-                },
-            }
-            if segment.start is not None:
-                request["StartEventTime"] = segment.start
-            if segment.end is not None:
-                request["EndEventTime"] = segment.end
-            segments.append(request)
-        properties: dict[str, object] = {
-            "StateMachineArn": self.state_machine.state_machine_arn,
-            "Segments": segments,
-            "PollIntervalSeconds": str(int(poll_interval.to_seconds())),
-            "MaxRetries": str(max_retries),
-            "StopOnDelete": "true" if stop_on_delete else "false",
-        }
-        if retry_token is not None:
-            properties["RetryToken"] = retry_token
-        if wait_for_completion:
-            properties["WaitForCompletion"] = "true"
-        if allow_overlap:
-            properties["AllowOverlap"] = "true"
-        resource = CustomResource(
-            self,
-            "Resource",
-            service_token=self.handler.function_arn,
-            resource_type=RESOURCE_TYPE,
-            properties=properties,
-            service_timeout=_service_timeout(wait_for_completion),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        if self._self_invoke_policy is not None:
-            resource.node.add_dependency(self._self_invoke_policy)
-        resource.node.add_dependency(self.continuation_policy)
-        # CloudTrail must find the roles' policies in place when the execution starts.
-        for role in self._distinct_roles():
-            resource.node.add_dependency(role.node.find_child("DefaultPolicy"))
-        return resource
-
-    # ------------------------------------- plan end: notifications and the WaitCondition
-    def _new_finish_function(
-        self,
-        notify: sns.ITopic | None,
-        log_retention: logs.RetentionDays,
-        log_encryption_key: kms.IKey | None,
-        reserved_concurrency: int | None,
-    ) -> lambda_.Function:
-        """Signals the WaitCondition, and reports an execution that ended without reaching a
-        final state (ABORTED, TIMED_OUT, States.Runtime). Never in the import loop. Hardened
-        like the handler: its asynchronous calls (from the ExecutionEnded rule) that fail for
-        good land in the plan's dead-letter queue."""
-        log_group = logs.LogGroup(
-            self, "FinishLogs", retention=log_retention, encryption_key=log_encryption_key
-        )
-        role = iam.Role(
-            self,
-            "FinishRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Reports the end of a CloudTrail Lake import plan",
-        )
-        log_group.grant_write(role)
-        events.EventBus.from_event_bus_name(self, "DefaultBus", "default").grant_put_events_to(role)
-        environment = {"PLAN_NAME": self.node.path}
-        if notify is not None:
-            # The end of an execution that no final state reported goes to the topic from here,
-            # with the error and cause that only DescribeExecution has.
-            role.add_to_policy(
-                iam.PolicyStatement(actions=["sns:Publish"], resources=[notify.topic_arn])
-            )
-            if notify.master_key is not None:
-                notify.master_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
-            environment["TOPIC_ARN"] = notify.topic_arn
-        if self.wait_condition_handle is not None:
-            environment["WAIT_CONDITION_HANDLE_URL"] = self.wait_condition_handle.ref
-        return lambda_.Function(
-            self,
-            "Finish",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            architecture=lambda_.Architecture.ARM_64,
-            handler="index.handler",
-            code=lambda_.Code.from_inline(FINISH_CODE.read_text()),
-            role=role,
-            log_group=log_group,
-            memory_size=128,
-            timeout=Duration.seconds(60),
-            environment=environment,
-            reserved_concurrent_executions=reserved_concurrency,
-            dead_letter_queue=self.handler_dead_letter_queue,
-            retry_attempts=ASYNC_RETRY_ATTEMPTS,
-            description="CloudTrail Lake import plan end (cdk-cloudtrail-lake-import)",
-        )
-
-    def _wire_plan_end(
-        self, notify: sns.ITopic | None, wait_condition_timeout: Duration | None
-    ) -> cfn.CfnWaitCondition | None:
-        """The end of every execution is reported, and the WaitCondition (if any) signalled."""
-        if notify is not None and notify.master_key is not None:
-            # Publishing to an SSE-KMS topic needs the key (SnsPublish grants only sns:Publish).
-            notify.master_key.grant(self.state_machine, "kms:GenerateDataKey", "kms:Decrypt")
-        ended = events.Rule(
-            self,
-            "ExecutionEnded",
-            description="the plan's execution ended: the finish function reports it unless "
-            "the execution's own final state did",
-            event_pattern=events.EventPattern(
-                source=["aws.states"],
-                detail_type=["Step Functions Execution Status Change"],
-                # AWS's documented event has no error or cause: the function reads them with
-                # DescribeExecution and skips the machine's own Fail states.
-                detail={
-                    "stateMachineArn": [self.state_machine.state_machine_arn],
-                    "status": ENDED_WITHOUT_EVENT,
-                },
-            ),
-        )
-        # A policy of its own: the function's default policy cannot name the machine, whose
-        # definition names the function.
-        reads_executions = iam.Policy(
-            self,
-            "FinishReadsExecutions",
-            roles=[self.finish_function.role],  # type: ignore[list-item]
-            statements=[
-                iam.PolicyStatement(
-                    actions=["states:DescribeExecution"], resources=[self._executions_arn()]
-                )
-            ],
-        )
-        acknowledge(
-            reads_executions,
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::"
-                f"{nag_resource_id(Stack.of(self).resolve(self._executions_arn()))}]",
-                reason="The finish function reads the error of an ended execution of this "
-                "plan's state machine only; execution names are chosen at deploy time.",
-            ),
-        )
-        ended.node.add_dependency(reads_executions)
-        ended.add_target(targets.LambdaFunction(self.finish_function, retry_attempts=2))
-        if self.wait_condition_handle is None or wait_condition_timeout is None:
-            return None
-        condition = cfn.CfnWaitCondition(
-            self,
-            f"WaitCondition{self._wait_id}",
-            count=1,
-            handle=self.wait_condition_handle.ref,
-            timeout=str(int(wait_condition_timeout.to_seconds())),
-        )
-        condition.node.add_dependency(self.custom_resource)
-        function_versions = f"{self.finish_function.function_arn}:*"
-        acknowledge(
-            self.state_machine.role.node.find_child("DefaultPolicy"),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::"
-                f"{nag_resource_id(Stack.of(self).resolve(function_versions))}]",
-                reason="Step Functions' LambdaInvoke grants the plan's own finish function and "
-                "its versions; the state machine invokes nothing else.",
-            ),
-        )
-        return condition
-
-    # ------------------------------------------------------------------------------ cdk-nag
-    def _acknowledge_justified_findings(self, tracing_enabled: bool) -> None:
-        stack = Stack.of(self)
-        acknowledge(
-            self.handler.role.node.find_child("DefaultPolicy"),  # type: ignore[union-attr]
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="cloudtrail:ListImports, GetImport and StopImport have no resource type "
-                "in the Service Authorization Reference; IAM accepts them only on '*'.",
-            ),
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(self._executions_arn()))}]",
-                reason="Execution names are chosen at deploy time; the statement is scoped to "
-                "executions of this plan's state machine only.",
-            ),
-        )
-        acknowledge(
-            self.state_machine.role.node.find_child("DefaultPolicy"),
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="cloudtrail:StartImport, GetImport and ListImportFailures have no "
-                "resource type (IAM accepts them only on '*'); CloudWatch Logs' log delivery "
-                "actions, which Step Functions logging needs, do not support resource-level "
-                "permissions either.",
-            ),
-        )
-        for role in self._distinct_roles():
-            acknowledge(
-                role,
-                *[
-                    Acknowledgment(
-                        id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(arn))}]",
-                        reason="CloudTrail reads every log file under an imported prefix; "
-                        "s3:GetObject is scoped to the plan's prefixes of this one bucket, as "
-                        "the CloudTrail Lake import documentation prescribes.",
-                    )
-                    for arn in _object_arns(role)
-                ],
-            )
-        if not tracing_enabled:
-            acknowledge(
-                self.state_machine,
-                Acknowledgment(
-                    id="AwsSolutions-SF2",
-                    reason="X-Ray adds nothing to SDK integrations that wait hours between "
-                    "calls; the execution history and the log group record every step. Turn "
-                    "it on with tracing_enabled=True.",
-                ),
-            )
-
-
-def _access_role_id(bucket_key: str) -> str:
-    """A logical id that follows the bucket, not its position: reordering the imports must not
-    swap the roles (a role's ARN is part of every import CloudTrail runs with it)."""
-    return f"AccessRole{hashlib.sha256(bucket_key.encode()).hexdigest()[:8].upper()}"
-
-
-def _object_arns(role: iam.Role) -> list[str]:
-    """The ``s3:GetObject`` resources of an access role (from its policy document)."""
-    policy = role.node.find_child("DefaultPolicy")
-    assert isinstance(policy, iam.Policy)
-    arns: list[str] = []
-    for statement in policy.document.to_json()["Statement"]:
-        if statement.get("Action") == "s3:GetObject":
-            resources = statement["Resource"]
-            arns.extend(resources if isinstance(resources, list) else [resources])
-    return arns
-
-
-def _pass_role(role: iam.IRole) -> iam.PolicyStatement:
-    return iam.PolicyStatement(
-        actions=["iam:PassRole"],
-        resources=[role.role_arn],
-        conditions={"StringEquals": {"iam:PassedToService": CLOUDTRAIL_PRINCIPAL}},
-    )
-
-
-def _service_timeout(wait_for_completion: bool) -> Duration:
-    return WAITING_SERVICE_TIMEOUT if wait_for_completion else SERVICE_TIMEOUT
-
-
-def check_wait_props(*, wait_for_completion: bool, wait_condition_timeout: Duration | None) -> None:
-    """A deploy blocks on the plan one way: the handler's hour, or a WaitCondition."""
-    if wait_for_completion and wait_condition_timeout is not None:
-        raise validation.CloudTrailLakeImportPropsError(
-            "wait_for_completion and wait_condition_timeout exclude each other: "
-            "wait_for_completion waits within CloudFormation's hour for a custom resource, "
-            "wait_condition_timeout up to 12 hours on a WaitCondition; choose one"
-        )
-
-
-def _check_store_region(stack_region: str, store_arn: str) -> None:
-    """Every StartImport goes to the stack's region: a store elsewhere is refused when both
-    regions are known at synth."""
-    if Token.is_unresolved(stack_region) or Token.is_unresolved(store_arn):
-        return
-    store_region = store_arn.split(":")[3]
-    if store_region != stack_region:
-        raise validation.CloudTrailLakeImportPropsError(
-            f"event_data_store must be in the stack's region {stack_region}; "
-            f"{store_arn} is in {store_region}. Deploy the plan in a stack of region "
-            f"{store_region}"
-        )
-
-
-def _check_range(prop: str, value: int, low: int, high: int) -> None:
-    if not low <= value <= high:
-        raise validation.CloudTrailLakeImportPropsError(
-            f"{prop} must be between {low} and {high}; got {value}"
-        )
-
-
-def _check_wait_condition_timeout(value: Duration) -> None:
-    """CloudFormation's Timeout is whole seconds, 1 to 43,200 (12 hours)."""
-    if value.is_unresolved() or value.to_milliseconds() % 1000:
-        raise validation.CloudTrailLakeImportPropsError(
-            "wait_condition_timeout must be a concrete whole number of seconds; "
-            f"got {value.to_human_string()}"
-        )
-    _check_duration(
-        "wait_condition_timeout", value, Duration.seconds(1), MAX_WAIT_CONDITION_TIMEOUT
-    )
-
-
-def _check_duration(prop: str, value: Duration, low: Duration, high: Duration) -> None:
-    if value.is_unresolved():
-        raise validation.CloudTrailLakeImportPropsError(
-            f"{prop} must be a concrete duration (it shapes the state machine at synth time)"
-        )
-    seconds = value.to_seconds()
-    if not low.to_seconds() <= seconds <= high.to_seconds():
-        raise validation.CloudTrailLakeImportPropsError(
-            f"{prop} must be between {low.to_human_string()} and {high.to_human_string()}; "
-            f"got {value.to_human_string()}"
-        )
+        return self.access_roles[bucket_key(self, bucket)]
 
 
 __all__ = ["CloudTrailLakeImportPlan", "ImportSpec", "PlanSplit"]
