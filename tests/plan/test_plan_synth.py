@@ -17,7 +17,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from cloudtrail_lake_import import CloudTrailLakeImportPlan, ImportSpec
-from cloudtrail_lake_import.plan import definition as plan_definition
+from cloudtrail_lake_import.plan import end_states, notifications
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import STORE_ARN, new_app, only, resources
 from tests.construct.test_nag import acknowledgments
@@ -212,7 +212,7 @@ def test_a_failed_segment_stops_the_plan_unless_continue_on_failure() -> None:
     states = inner_states(definition(dict(Template.from_stack(stack).to_json())))
     assert states["StopPlan"] == {
         "Type": "Fail",
-        "Error": plan_definition.SEGMENT_FAILED_ERROR,
+        "Error": end_states.SEGMENT_FAILED_ERROR,
         "CausePath": "States.JsonToString($.Result)",
     }
     _, stack, _ = plan_stack(continue_on_failure=True)
@@ -232,11 +232,11 @@ def test_every_segment_and_the_plan_end_as_events_and_on_the_topic() -> None:
         if s.get("Resource") == "arn:aws:states:::events:putEvents"
     }
     assert events == {
-        "SegmentCompletedEvent": plan_definition.SEGMENT_DETAIL_TYPE,
-        "SegmentFailedEvent": plan_definition.SEGMENT_DETAIL_TYPE,
-        "PlanSucceededEvent": plan_definition.PLAN_DETAIL_TYPE,
-        "PlanFinishedWithFailuresEvent": plan_definition.PLAN_DETAIL_TYPE,
-        "PlanFailedEvent": plan_definition.PLAN_DETAIL_TYPE,
+        "SegmentCompletedEvent": notifications.SEGMENT_DETAIL_TYPE,
+        "SegmentFailedEvent": notifications.SEGMENT_DETAIL_TYPE,
+        "PlanSucceededEvent": notifications.PLAN_DETAIL_TYPE,
+        "PlanFinishedWithFailuresEvent": notifications.PLAN_DETAIL_TYPE,
+        "PlanFailedEvent": notifications.PLAN_DETAIL_TYPE,
     }
     for name in events:
         assert everything[name]["Next"] == name.replace("Event", "Notification")

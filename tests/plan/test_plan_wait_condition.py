@@ -16,11 +16,8 @@ from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
 from cloudtrail_lake_import.plan import finish as plan_finish
-from cloudtrail_lake_import.plan.definition import (
-    PLAN_DETAIL_TYPE,
-    PLAN_STOPPED_ERROR,
-    SEGMENTS_FAILED_ERROR,
-)
+from cloudtrail_lake_import.plan.end_states import PLAN_STOPPED_ERROR, SEGMENTS_FAILED_ERROR
+from cloudtrail_lake_import.plan.notifications import PLAN_DETAIL_TYPE
 from cloudtrail_lake_import.validation import CloudTrailLakeImportPropsError
 from tests.construct.conftest import new_app, only, resources
 from tests.e2e.world import environment
