@@ -40,10 +40,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
-from benchmarks.common import PYTHON, Figure, Section, base_env, log, median, run_process
+from benchmarks.common import (
+    PYTHON,
+    Figure,
+    Section,
+    base_env,
+    log,
+    median,
+    moto_s3_client,
+    run_process,
+)
 
 ACCOUNTS = ("111122223333", "444455556666")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -181,14 +187,7 @@ def archive_objects() -> Iterator[tuple[str, bytes]]:
 
 
 def upload(url: str) -> tuple[int, int]:
-    client = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(max_pool_connections=32, retries={"mode": "standard"}),
-    )
+    client = moto_s3_client(url)
     client.create_bucket(Bucket=BUCKET)
     objects = list(archive_objects())
     with ThreadPoolExecutor(max_workers=32) as pool:
@@ -204,13 +203,7 @@ def upload(url: str) -> tuple[int, int]:
 def upload_inventory(url: str) -> str:
     """An S3 Inventory CSV report of the archive (as S3 writes one: URL-encoded keys, gzip
     CSV files and a manifest.json): its manifest's URI."""
-    client = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-    )
+    client = moto_s3_client(url)
     client.create_bucket(Bucket=INVENTORY_BUCKET)
     rows = [(BUCKET, key, len(body), "STANDARD") for key, body in archive_objects()]
     keys = []

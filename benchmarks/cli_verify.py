@@ -25,10 +25,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import boto3
-from botocore.config import Config
 
 from benchmarks.cli_estimate import _environment, moto_s3
-from benchmarks.common import PYTHON, Figure, Section, log, median, run_process
+from benchmarks.common import PYTHON, Figure, Section, log, median, moto_s3_client, run_process
 
 ACCOUNTS = ("111122223333", "444455556666")
 REGIONS = ("us-east-1", "eu-west-1")
@@ -48,14 +47,7 @@ def upload(url: str) -> dict[str, int]:
     """Both archives, each in its bucket: their log files' records."""
     from tests.lake_emulator.trail_archive import generate_archive
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(max_pool_connections=32, retries={"mode": "standard"}),
-    )
+    client = moto_s3_client(url)
     records = {}
     for name, days in ARCHIVES.items():
         archive = generate_archive(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from rich import box
 from rich.console import Console
@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -41,24 +42,15 @@ def human_bytes(count: int) -> str:
     raise AssertionError("unreachable")
 
 
-class EstimateProgress:
-    """Two bars on stderr: date partitions listed, file sizes read."""
+class TerminalProgress:
+    """Progress bars on stderr, shown only on a terminal and gone once the work ends."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *columns: str | ProgressColumn) -> None:
         self._progress = Progress(
-            TextColumn("{task.description:<24}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[note]}"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
+            *columns, console=console, transient=True, disable=not console.is_terminal
         )
-        self._listing: TaskID | None = None
-        self._sizes: TaskID | None = None
 
-    def __enter__(self) -> EstimateProgress:
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 
@@ -69,6 +61,22 @@ class EstimateProgress:
         tb: TracebackType | None,
     ) -> None:
         self._progress.stop()
+
+
+class EstimateProgress(TerminalProgress):
+    """Two bars: date partitions listed, file sizes read."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(
+            console,
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[note]}"),
+            TimeElapsedColumn(),
+        )
+        self._listing: TaskID | None = None
+        self._sizes: TaskID | None = None
 
     def update(self, counters: archive_walk.Progress) -> None:
         if self._listing is None:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rich import box
@@ -16,7 +15,6 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     MofNCompleteColumn,
-    Progress,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
@@ -26,6 +24,7 @@ from rich.table import Table
 from cloudtrail_lake_import.cli import athena, render
 from cloudtrail_lake_import.cli.archive_counts import Progress as Counters
 from cloudtrail_lake_import.cli.lake_query import PRICE_PER_GB_SCANNED_USD
+from cloudtrail_lake_import.cli.render import TerminalProgress
 from cloudtrail_lake_import.handler_rules import sizing
 
 #: S3 Standard GET price per 1,000 requests (US East, AWS's S3 pricing page, 2023-09-20).
@@ -98,34 +97,20 @@ def estimate_cost(files: list[sizing.LogFile], engine: str = "local") -> Cost:
     return Cost(len(files), compressed, lake)
 
 
-class ReadProgress:
-    """One bar on stderr (files, bytes, events per second), only on a terminal."""
+class ReadProgress(TerminalProgress):
+    """One bar (files, bytes, events per second)."""
 
     def __init__(self, console: Console) -> None:
-        self._progress = Progress(
+        super().__init__(
+            console,
             TextColumn("reading the archive"),
             BarColumn(),
             MofNCompleteColumn(),
             DownloadColumn(),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
-            console=console,
-            transient=True,
-            disable=not console.is_terminal,
         )
         self._task: TaskID | None = None
-
-    def __enter__(self) -> ReadProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._progress.stop()
 
     def update(self, counters: Counters) -> None:
         if self._task is None:

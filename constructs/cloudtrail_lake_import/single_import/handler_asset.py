@@ -25,13 +25,38 @@ _IGNORED = shutil.ignore_patterns(
 
 def handler_source_dir() -> Path:
     """The handler folder: ``lambda/start_import`` in a checkout, shipped inside the wheel."""
-    spec = importlib.util.find_spec(_HANDLER_PACKAGE)
+    return installed_dir(_HANDLER_PACKAGE, "the custom resource handler")
+
+
+def installed_dir(package: str, what: str) -> Path:
+    """The folder of ``package``, a Lambda asset's sources installed with this library."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError(
-            f"the custom resource handler ({_HANDLER_PACKAGE}) is not installed with "
-            "cdk-cloudtrail-lake-import; reinstall the package"
+            f"{what} ({package}) is not installed with cdk-cloudtrail-lake-import; reinstall "
+            "the package"
         )
     return Path(next(iter(spec.submodule_search_locations)))
+
+
+def copy_sources(source: Path, target: Path) -> None:
+    """Copy an asset's source folder, without what differs between machines."""
+    shutil.copytree(source, target, dirs_exist_ok=True, ignore=_IGNORED)
+
+
+def locally_bundled(source: Path, bundler: ILocalBundling) -> lambda_.Code:
+    """Lambda code that ``bundler`` builds from ``source``; local bundling always succeeds, so
+    Docker is never used. The hash is the output's, so whatever the bundler adds counts."""
+    return lambda_.Code.from_asset(
+        str(source),
+        exclude=["__pycache__", "*.pyc"],
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            # Required by the API but never pulled: the local bundler always succeeds.
+            image=DockerImage.from_registry("local-bundling-only"),
+            local=bundler,
+        ),
+    )
 
 
 def _crhelper_files() -> tuple[Path, list[Path]]:
@@ -56,25 +81,15 @@ class _CopyHandlerAndCrhelper:
     # jsii passes the BundlingOptions positionally, its Python typing declares them keywords.
     def try_bundle(self, output_dir: str, *_options: object, **_kw_options: object) -> bool:
         out = Path(output_dir)
-        shutil.copytree(self._handler_dir, out, dirs_exist_ok=True, ignore=_IGNORED)
+        copy_sources(self._handler_dir, out)
         crhelper_dir, notices = _crhelper_files()
-        shutil.copytree(crhelper_dir, out / "crhelper", dirs_exist_ok=True, ignore=_IGNORED)
+        copy_sources(crhelper_dir, out / "crhelper")
         for notice in notices:
             shutil.copyfile(notice, out / "crhelper" / notice.name)
         return True
 
 
 def handler_code() -> lambda_.Code:
-    """Lambda code for the handler; local bundling always succeeds, so Docker is never used."""
+    """Lambda code for the handler (with crhelper: a crhelper upgrade is a new asset too)."""
     handler_dir = handler_source_dir()
-    return lambda_.Code.from_asset(
-        str(handler_dir),
-        exclude=["__pycache__", "*.pyc"],
-        # Hash what ships (handler + crhelper), so a crhelper upgrade is a new asset too.
-        asset_hash_type=AssetHashType.OUTPUT,
-        bundling=BundlingOptions(
-            # Required by the API but never pulled: the local bundler always succeeds.
-            image=DockerImage.from_registry("local-bundling-only"),
-            local=_CopyHandlerAndCrhelper(handler_dir),
-        ),
-    )
+    return locally_bundled(handler_dir, _CopyHandlerAndCrhelper(handler_dir))
