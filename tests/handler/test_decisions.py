@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,6 +26,7 @@ from import_handler.decisions import (
     is_replacement,
     wants_retry,
 )
+from import_handler.frozen import replace
 from import_handler.model import (
     Adopt,
     Done,
@@ -45,7 +45,7 @@ from .helpers import properties as raw_properties
 PROPS = properties.parse(raw_properties())
 WAITING = properties.parse(raw_properties(WaitForCompletion="true"))
 SAME = PROPS.identity
-OTHER = dataclasses.replace(SAME, s3_location_uri=OTHER_URI)
+OTHER = replace(SAME, s3_location_uri=OTHER_URI)
 STATUSES = ["INITIALIZING", "IN_PROGRESS", "COMPLETED", "FAILED", "STOPPED"]
 
 
@@ -154,7 +154,7 @@ def test_update_keeps_a_completed_or_running_import(status: str) -> None:
 
 @pytest.mark.parametrize("status", ["COMPLETED", "FAILED", "STOPPED"])
 def test_update_with_a_new_source_or_window_starts_a_new_import(status: str) -> None:
-    changed = dataclasses.replace(PROPS, identity=OTHER)
+    changed = replace(PROPS, identity=OTHER)
     assert decide_update(changed, True, record(status)) == Start()
 
 
@@ -171,23 +171,23 @@ def test_update_with_a_new_source_or_window_starts_a_new_import(status: str) -> 
 )
 def test_update_compares_every_identity_field_with_the_import(field: str) -> None:
     value: Any = None if field.endswith("_time") else "changed"
-    changed = dataclasses.replace(PROPS, identity=dataclasses.replace(SAME, **{field: value}))
+    changed = replace(PROPS, identity=replace(SAME, **{field: value}))
     assert decide_update(changed, True, record("COMPLETED")) == Start()
 
 
 @pytest.mark.parametrize("status", ["INITIALIZING", "IN_PROGRESS"])
 def test_replacing_a_running_import_stops_it_first_when_stop_on_delete_allows(status: str) -> None:
-    changed = dataclasses.replace(PROPS, identity=OTHER)
+    changed = replace(PROPS, identity=OTHER)
     assert decide_update(changed, True, record(status)) == Start(stop_first=IMPORT_ID)
 
 
 def test_replacing_a_running_import_without_stop_on_delete_waits_for_it_when_waiting() -> None:
-    changed = dataclasses.replace(WAITING, identity=OTHER)
+    changed = replace(WAITING, identity=OTHER)
     assert decide_update(changed, False, record("IN_PROGRESS")) == Start()
 
 
 def test_replacing_a_running_import_without_stop_on_delete_or_waiting_fails_saying_why() -> None:
-    changed = dataclasses.replace(PROPS, identity=OTHER)
+    changed = replace(PROPS, identity=OTHER)
     action = decide_update(changed, False, record("IN_PROGRESS"))
     assert isinstance(action, Fail)
     assert action.reason.startswith("AccountHasOngoingImportException")
@@ -282,7 +282,7 @@ def test_retrying_an_earlier_import_fails_saying_why_without_stop_on_delete_or_w
 
 def test_an_earlier_import_with_another_identity_is_ignored() -> None:
     other = record("COMPLETED", identity=OTHER, import_id=OTHER_IMPORT_ID)
-    changed = dataclasses.replace(PROPS, identity=OTHER)
+    changed = replace(PROPS, identity=OTHER)
     assert decide_update(changed, True, record("COMPLETED"), earlier("STOPPED")) == Start()
     assert decide_update(PROPS, True, current("COMPLETED"), other) == Start()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 
 import pytest
 
 from import_handler import properties
 from import_handler.decisions import refuse_overlap
+from import_handler.frozen import replace
 from import_handler.model import Fail, ImportRecord, Keep, Retry, Start
 from import_handler.overlap import Overlap, overlapping, reason
 
@@ -30,7 +30,7 @@ def held(
     destination: str = SAME.destination,
     import_id: str = IMPORT_ID,
 ) -> ImportRecord:
-    identity = dataclasses.replace(
+    identity = replace(
         SAME,
         s3_location_uri=uri,
         start_event_time=start,
@@ -59,9 +59,9 @@ def test_imports_that_hold_no_window_do_not_count(status: str) -> None:
 
 
 def test_a_completed_import_that_copied_no_file_holds_nothing() -> None:
-    empty = dataclasses.replace(held(), statistics={"FilesCompleted": 0})
+    empty = replace(held(), statistics={"FilesCompleted": 0})
     assert refuse_overlap(PROPS, Start(), [empty]) == Start()
-    some = dataclasses.replace(held(), statistics={"FilesCompleted": 3})
+    some = replace(held(), statistics={"FilesCompleted": 3})
     assert isinstance(refuse_overlap(PROPS, Start(), [some]), Fail)
 
 
@@ -84,7 +84,7 @@ def test_an_open_window_overlaps_every_day_it_reaches() -> None:
     found = overlapping(SAME, [held(start=None, end=None)])
     assert found is not None
     assert found.days == "2023-01-01..2024-01-01 (366 days)"
-    unbounded = dataclasses.replace(SAME, start_event_time=None, end_event_time=None)
+    unbounded = replace(SAME, start_event_time=None, end_event_time=None)
     assert overlapping(unbounded, [held(start=None, end=None)]).days == "every day"  # type: ignore[union-attr]
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from import_handler.frozen import replace
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity, PropertyError
 from plan_handler import plan_decisions, plan_properties
@@ -134,7 +134,7 @@ def test_a_completed_import_that_copied_nothing_does_not_count_as_done() -> None
 
 def test_an_import_of_the_same_source_and_window_matches_whatever_role_it_ran_with() -> None:
     props = plan_properties.parse(raw_plan())
-    replaced_role = dataclasses.replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
+    replaced_role = replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
     earlier = {
         plan_decisions.source_key(replaced_role): [
             ImportRecord("done", "COMPLETED", replaced_role, {"FilesCompleted": 3})
@@ -151,7 +151,7 @@ def test_an_import_that_runs_with_another_role_is_neither_followed_nor_resumed(
     """Its role may be gone (a deploy replaced it): following or resuming it by ImportId would
     fail on every retry; the segment starts anew with its own role."""
     props = plan_properties.parse(raw_plan())
-    replaced_role = dataclasses.replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
+    replaced_role = replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
     earlier = {
         plan_decisions.source_key(replaced_role): [ImportRecord("old", status, replaced_role)]
     }
@@ -163,7 +163,7 @@ def test_an_import_that_runs_with_another_role_is_neither_followed_nor_resumed(
 
 
 def test_a_leaving_segments_import_is_stopped_only_with_its_own_role() -> None:
-    replaced_role = dataclasses.replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
+    replaced_role = replace(identity(2021), s3_bucket_access_role_arn=ROLE + "Old")
     running = [ImportRecord("old-role", "IN_PROGRESS", replaced_role)]
     # the new plan does not follow it (see above): it is stopped with the segment that leaves
     assert (
@@ -255,7 +255,7 @@ def refusal(history: list[ImportRecord], **extra: Any) -> str | None:
 
 def part_of(year: int, status: str = "COMPLETED", **changes: Any) -> ImportRecord:
     """An import of the plan's bucket holding July to September of ``year``."""
-    held = dataclasses.replace(
+    held = replace(
         identity(year),
         start_event_time=datetime(year, 7, 1, tzinfo=UTC),
         end_event_time=datetime(year, 9, 30, tzinfo=UTC),
@@ -308,7 +308,7 @@ def test_the_plan_s_own_neighbours_are_no_overlap_an_identical_import_of_another
     assert plan_decisions.overlap_refusal(props, execution_input, history) is None
     # The same window run with another role, still running, is not the plan's to follow:
     # a new import of that segment would copy what it copies.
-    other_role = dataclasses.replace(first, s3_bucket_access_role_arn=ROLE + "Old")
+    other_role = replace(first, s3_bucket_access_role_arn=ROLE + "Old")
     history = [ImportRecord("other-role", "IN_PROGRESS", other_role)]
     execution_input = plan_decisions.execution_input(props, plan_decisions.by_source(history))
     found = plan_decisions.overlap_refusal(props, execution_input, history)

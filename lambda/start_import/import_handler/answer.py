@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from import_handler import aws, cloudtrail
 from import_handler import properties as props_mod
+from import_handler.frozen import frozen
 from import_handler.invocation import Invocation
 from import_handler.model import ImportFailed, ImportRecord
 from import_handler.properties import ImportIdentity
@@ -41,12 +42,12 @@ UNCONFIRMED_START = "unconfirmed-start-"
 ORPHAN_STOP_RESERVE_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     success: bool
     physical_id: str
     reason: str = ""
-    data: Mapping[str, str] = field(default_factory=dict)
+    data: Mapping[str, str] = MappingProxyType({})
 
 
 def success(

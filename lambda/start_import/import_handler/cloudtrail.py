@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from import_handler import aws
+from import_handler.frozen import frozen
 from import_handler.model import RUNNING, ImportRecord
 from import_handler.properties import ImportIdentity
 
@@ -35,7 +35,7 @@ LIST_IMPORTS_PAGE = 1000
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportFailure:
     location: str
     status: str
@@ -43,7 +43,7 @@ class ImportFailure:
     error_message: str
 
 
-@dataclass(frozen=True)
+@frozen
 class EventDataStore:
     arn: str
     status: str

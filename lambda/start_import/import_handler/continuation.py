@@ -7,15 +7,15 @@ apart from ``waiting``, which only a request that waits needs (cold start).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from import_handler.frozen import frozen
 from import_handler.model import ImportFailed
 
 KEY = "CtLakeImportContinuation"
 
 
-@dataclass(frozen=True)
+@frozen
 class State:
     """What one invocation hands over to the next."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 
+from import_handler.frozen import frozen
 from import_handler.model import (
     RETRYABLE,
     Action,
@@ -236,7 +236,7 @@ class Next(StrEnum):
     GIVE_UP = "give-up"
 
 
-@dataclass(frozen=True)
+@frozen
 class PollDecision:
     next: Next
     sleep_seconds: float = 0.0

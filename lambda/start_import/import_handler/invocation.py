@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from import_handler import aws, logs
@@ -29,19 +28,19 @@ class LambdaContext(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-@dataclass
 class Invocation:
-    event: Mapping[str, Any]
-    context: LambdaContext
-    # The imports this request started or adopted, oldest first (a continuation's own too).
-    started: list[ImportRecord] = field(default_factory=list)
-    clients: aws.Clients = field(default_factory=aws.Clients)
-    # Response Data beyond the import's own (the cost guard's ImportEstimatedGB).
-    data: dict[str, str] = field(default_factory=dict)
-    # The identity of every import read so far (it never changes): the look-up's cache.
-    identities: dict[str, ImportIdentity | None] = field(default_factory=dict)
-    # A new StartImport of this request may have started an import that is not found yet.
-    start_unconfirmed: bool = False
+    def __init__(self, event: Mapping[str, Any], context: LambdaContext) -> None:
+        self.event = event
+        self.context = context
+        # The imports this request started or adopted, oldest first (a continuation's own too).
+        self.started: list[ImportRecord] = []
+        self.clients = aws.Clients()
+        # Response Data beyond the import's own (the cost guard's ImportEstimatedGB).
+        self.data: dict[str, str] = {}
+        # The identity of every import read so far (it never changes): the look-up's cache.
+        self.identities: dict[str, ImportIdentity | None] = {}
+        # A new StartImport of this request may have started an import that is not found yet.
+        self.start_unconfirmed = False
 
     @property
     def request_type(self) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 
 # The modules only some requests need (update, preflight, cost_guard, cross_account, explain;
 # lookup and starting, for a request about to start an import; waiting, for one that waits)
@@ -36,6 +35,7 @@ from import_handler.decisions import (
     is_import_id,
     refuse_overlap,
 )
+from import_handler.frozen import replace
 from import_handler.invocation import Invocation
 from import_handler.model import (
     Action,

@@ -7,22 +7,23 @@ so that the import a request started is never forgotten on the way up (docs/DESI
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from import_handler.frozen import frozen
 from import_handler.properties import ImportIdentity
 
 RUNNING = frozenset({"INITIALIZING", "IN_PROGRESS"})
 RETRYABLE = frozenset({"FAILED", "STOPPED"})
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportRecord:
     """What CloudTrail says about one import (GetImport / StartImport / StopImport)."""
 
     import_id: str
     status: str
     identity: ImportIdentity | None = None
-    statistics: Mapping[str, int] = field(default_factory=dict)
+    statistics: Mapping[str, int] = MappingProxyType({})
 
     @property
     def running(self) -> bool:
@@ -45,14 +46,14 @@ class ImportFailed(Exception):  # noqa: N818 - the request failed; the name the 
 # --- Actions for a request -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@frozen
 class Start:
     """Start a new import; when ``stop_first`` is set, stop that running import first."""
 
     stop_first: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Retry:
     """``StartImport(ImportId=...)``: CloudTrail resumes a FAILED or STOPPED import.
 
@@ -63,7 +64,7 @@ class Retry:
     stop_first: str | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Keep:
     """Keep this import as it is (waiting for it if asked and it runs)."""
 
@@ -77,24 +78,24 @@ class Adopt(Keep):
     """
 
 
-@dataclass(frozen=True)
+@frozen
 class Stop:
     import_id: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Done:
     """Answer SUCCESS without any further call."""
 
     why: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Fail:
     reason: str
 
 
-@dataclass(frozen=True)
+@frozen
 class KeepTrying:
     """The account is busy with another import: try StartImport again at the next poll."""
 

@@ -13,9 +13,9 @@ empty prefix contains every other).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 
+from import_handler.frozen import frozen
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity
 
@@ -23,7 +23,7 @@ from import_handler.properties import ImportIdentity
 HOLDING = frozenset({"COMPLETED", "INITIALIZING", "IN_PROGRESS"})
 
 
-@dataclass(frozen=True)
+@frozen
 class Overlap:
     """``import_id`` already holds (or is bringing) ``first``..``last`` of the new window;
     None for an open end."""

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from import_handler import aws, clock, cloudtrail, cross_account, explain
+from import_handler.frozen import frozen
 from import_handler.invocation import Invocation
 from import_handler.properties import ImportIdentity, SourceOwner
 
@@ -144,7 +144,7 @@ def _management_account(inv: Invocation) -> str | None:
     return str(account) if account else None
 
 
-@dataclass(frozen=True)
+@frozen
 class _Owner:
     """Another account's bucket: its owner, and whether the cost guard reads it too."""
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from .frozen import frozen
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class PropertyError(ValueError):
         self.prop = prop
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportIdentity:
     """What makes an import *this* import: changing any of it means a new import."""
 
@@ -78,7 +79,7 @@ class ImportIdentity:
         return match.group("prefix") if match else ""
 
 
-@dataclass(frozen=True)
+@frozen
 class SourceOwner:
     """The other account that owns the bucket, and the role its bucket policy must let read it."""
 
@@ -86,7 +87,7 @@ class SourceOwner:
     handler_role_arn: str
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportProperties:
     identity: ImportIdentity
     wait_for_completion: bool = False

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 # explain is imported where a failure needs it: most requests never do (cold start).
@@ -27,6 +26,7 @@ from import_handler.decisions import (
     Next,
     decide_poll,
 )
+from import_handler.frozen import replace
 from import_handler.invocation import HANDOVER_RESERVE_SECONDS, Invocation
 from import_handler.model import (
     ImportFailed,

@@ -14,7 +14,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from import_handler import aws, clock, sender
@@ -45,13 +44,13 @@ class Budget:
         return max(remaining - ANSWER_RESERVE_SECONDS, 0.0)
 
 
-@dataclass
 class Outcome:
     """What the request has done so far, as its answer must say whatever happens next."""
 
-    physical_id: str
-    #: The execution this request (or its continuation) sent StartExecution for.
-    started: str | None = None
+    def __init__(self, physical_id: str) -> None:
+        self.physical_id = physical_id
+        #: The execution this request (or its continuation) sent StartExecution for.
+        self.started: str | None = None
 
 
 def handle(event: Mapping[str, Any], context: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,6 +9,7 @@ from typing import Any
 
 from import_handler import overlap
 from import_handler.decisions import choose_earlier
+from import_handler.frozen import replace
 from import_handler.model import ImportRecord
 from import_handler.properties import ImportIdentity
 from plan_handler.plan_properties import PlanProperties
@@ -31,7 +31,7 @@ def source_key(identity: ImportIdentity) -> ImportIdentity:
     be gone, or belong to another stack. The single import's rules (``import_handler``) always
     keep the role.
     """
-    return dataclasses.replace(identity, s3_bucket_access_role_arn="")
+    return replace(identity, s3_bucket_access_role_arn="")
 
 
 def earlier_for(identity: ImportIdentity, records: Sequence[ImportRecord]) -> ImportRecord | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from import_handler import properties
+from import_handler.frozen import frozen
 from import_handler.properties import ImportIdentity, PropertyError
 
 _STATE_MACHINE_ARN = re.compile(
@@ -16,13 +16,13 @@ _STATE_MACHINE_ARN = re.compile(
 _INT = re.compile(r"^\d{1,6}$")
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanSegment:
     identity: ImportIdentity
     request: Mapping[str, Any]  # StartImport's request, as the state machine sends it
 
 
-@dataclass(frozen=True)
+@frozen
 class PlanProperties:
     state_machine_arn: str
     segments: tuple[PlanSegment, ...]

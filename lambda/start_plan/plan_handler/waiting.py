@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from import_handler import aws, clock
 from import_handler.decisions import MAX_WAIT_SECONDS
+from import_handler.frozen import frozen
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class HandOverFailedError(ExecutionFailedError):
     answers again, which CloudFormation ignores; it never starts anything)."""
 
 
-@dataclass(frozen=True)
+@frozen
 class Waiting:
     """What one invocation hands over to the next."""
 
