@@ -1,4 +1,4 @@
-"""The installed wheel placed the ways people place constructs, with cdk-nag on every app.
+"""The installed wheel's constructs placed the ways people place them, cdk-nag on every app.
 
 Cross-stack, cross-region and nested-stack references are rendered as ``Fn::ImportValue``, an
 ``Fn::GetAtt`` of CDK's exports reader or a parameter ``Ref`` only when the app is synthesized,
@@ -19,12 +19,14 @@ import pytest
 from tests.construct.conftest import run_user_app
 
 USER_APP = Path(__file__).parent / "user_apps" / "placements.py"
+CONSTRUCTS = ("import", "plan")
 # Where each placement declares the user's archive bucket: its one expected finding.
 USER_BUCKET = {
     "same-stack": "Audit/TrailArchive/Resource",
     "cross-stack": "Archive/TrailArchive/Resource",
     "cross-region": "Archive/TrailArchive/Resource",
     "nested-stack": "Audit/TrailArchive/Resource",
+    "parameters": "Audit/TrailArchive/Resource",
     "stage": "Prod/Archive/TrailArchive/Resource",
     "pipeline": "Prod/Archive/TrailArchive/Resource",
 }
@@ -51,10 +53,11 @@ def placed(installed_wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 @pytest.mark.parametrize("placement", sorted(USER_BUCKET))
+@pytest.mark.parametrize("construct", CONSTRUCTS)
 def test_the_installed_construct_adds_no_unacknowledged_cdk_nag_finding(
-    placed: dict[str, Any], placement: str
+    placed: dict[str, Any], construct: str, placement: str
 ) -> None:
-    findings = [tuple(f) for f in placed["findings"][placement]]
+    findings = [tuple(f) for f in placed["findings"][f"{construct}/{placement}"]]
     # The user's own finding shows cdk-nag did check this placement's stacks.
     assert ("AwsSolutions-S1", USER_BUCKET[placement]) in findings
     others = [
@@ -66,11 +69,12 @@ def test_the_installed_construct_adds_no_unacknowledged_cdk_nag_finding(
 
 
 @pytest.mark.parametrize("placement", sorted(ACCESS_POLICY))
+@pytest.mark.parametrize("construct", CONSTRUCTS)
 def test_the_object_grant_is_acknowledged_where_the_bucket_is_a_cross_stack_reference(
-    placed: dict[str, Any], placement: str
+    placed: dict[str, Any], construct: str, placement: str
 ) -> None:
     pattern, rendered_as = ACCESS_POLICY[placement]
-    (template_file,) = Path(placed["outdir"], placement).glob(pattern)
+    (template_file,) = Path(placed["outdir"], construct, placement).glob(pattern)
     template = json.loads(template_file.read_text())
     (object_grant,) = [
         statement

@@ -10,8 +10,17 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 
 from cloudtrail_lake_import.plan.names import executions_arn
-from cloudtrail_lake_import.policy.nag_acknowledgments import acknowledge, nag_resource_id
+from cloudtrail_lake_import.policy.nag_acknowledgments import (
+    acknowledge,
+    acknowledge_object_grant,
+    nag_resource_id,
+)
 from constructs import Construct
+
+OBJECT_GRANT_REASON = (
+    "CloudTrail reads every log file under an imported prefix; s3:GetObject is scoped to the "
+    "plan's prefixes of this one bucket, as the CloudTrail Lake import documentation prescribes."
+)
 
 
 def acknowledge_justified_findings(
@@ -48,18 +57,7 @@ def acknowledge_justified_findings(
         ),
     )
     for role in access_roles.values():
-        acknowledge(
-            role,
-            *[
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(arn))}]",
-                    reason="CloudTrail reads every log file under an imported prefix; "
-                    "s3:GetObject is scoped to the plan's prefixes of this one bucket, as "
-                    "the CloudTrail Lake import documentation prescribes.",
-                )
-                for arn in _object_arns(role)
-            ],
-        )
+        acknowledge_object_grant(role, _object_arns(role), OBJECT_GRANT_REASON)
     if not tracing_enabled:
         acknowledge(
             state_machine,

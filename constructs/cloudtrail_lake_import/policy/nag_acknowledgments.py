@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import jsii
@@ -59,24 +60,11 @@ def acknowledge_justified_findings(
             "management-account check). Every other statement is scoped.",
         ),
     )
-    objects_arn = nag_resource_id(
-        Stack.of(access_role).resolve(source_bucket.arn_for_objects(f"{prefix}*"))
-    )
-    acknowledged = {f"AwsSolutions-IAM5[Resource::{objects_arn}]"}
-    acknowledge(
-        access_role, Acknowledgment(id=next(iter(acknowledged)), reason=OBJECT_GRANT_REASON)
-    )
-    access_role.node.add_validation(_AcknowledgeRenderedObjectGrant(access_role, acknowledged))
+    objects_arn = source_bucket.arn_for_objects(f"{prefix}*")
+    acknowledge_object_grant(access_role, [objects_arn], OBJECT_GRANT_REASON)
     if handler_reads_objects:
         assert isinstance(handler_role, iam.Role)
-        handler_findings = set(acknowledged)
-        acknowledge(
-            handler_role,
-            Acknowledgment(id=next(iter(handler_findings)), reason=ESTIMATE_GRANT_REASON),
-        )
-        handler_role.node.add_validation(
-            _AcknowledgeRenderedObjectGrant(handler_role, handler_findings, ESTIMATE_GRANT_REASON)
-        )
+        acknowledge_object_grant(handler_role, [objects_arn], ESTIMATE_GRANT_REASON)
     if created_bucket:
         acknowledge(
             source_bucket,
@@ -89,6 +77,19 @@ def acknowledge_justified_findings(
         )
 
 
+def acknowledge_object_grant(role: iam.Role, object_arns: Iterable[str], reason: str) -> None:
+    """Acknowledge the wildcard of ``role``'s s3:GetObject grant on ``object_arns``: as the
+    references read now, and again as rendered once CDK has resolved cross-stack references."""
+    stack = Stack.of(role)
+    acknowledged = {
+        f"AwsSolutions-IAM5[Resource::{nag_resource_id(stack.resolve(arn))}]" for arn in object_arns
+    }
+    acknowledge(
+        role, *[Acknowledgment(id=finding, reason=reason) for finding in sorted(acknowledged)]
+    )
+    role.node.add_validation(_AcknowledgeRenderedObjectGrant(role, acknowledged, reason))
+
+
 @jsii.implements(IValidation)
 class _AcknowledgeRenderedObjectGrant:
     """Acknowledges the s3:GetObject grant as rendered once references are resolved.
@@ -97,9 +98,7 @@ class _AcknowledgeRenderedObjectGrant:
     validation plugins (cdk-nag) read the acknowledgments. It reports no error of its own.
     """
 
-    def __init__(
-        self, role: iam.Role, acknowledged: set[str], reason: str = OBJECT_GRANT_REASON
-    ) -> None:
+    def __init__(self, role: iam.Role, acknowledged: set[str], reason: str) -> None:
         self._role = role
         self._acknowledged = acknowledged
         self._reason = reason
