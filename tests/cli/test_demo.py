@@ -29,7 +29,12 @@ READY = "# the demo is ready"
 def demo() -> Iterator[list[str]]:
     """The demo's instructions (its stdout up to READY); the demo stopped with Ctrl-C after."""
     process = subprocess.Popen(
-        DEMO, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        DEMO,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
     )
     assert process.stdout is not None
     output: queue.Queue[str] = queue.Queue()
@@ -54,6 +59,12 @@ def demo() -> Iterator[list[str]]:
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=PATIENCE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait(timeout=PATIENCE_SECONDS)
+        reader.join(timeout=PATIENCE_SECONDS)
+        dump = "".join(output.get() for _ in range(output.qsize()))
+        pytest.fail(f"the demo did not stop on Ctrl-C; its threads then:\n{dump}")
     finally:
         process.kill()
         reader.join(timeout=PATIENCE_SECONDS)

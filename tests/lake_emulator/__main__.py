@@ -17,7 +17,6 @@ import logging
 import signal
 import sys
 import tempfile
-import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -115,7 +114,10 @@ def demo(files_per_second: float) -> None:
             print(f"cloudtrail-lake-import status {import_id} --watch --interval 2")
             print(f"cloudtrail-lake-import estimate s3://{BUCKET}/")
             print(READY, "(Ctrl-C here stops it)", flush=True)
-            threading.Event().wait()
+            # A timed wait: were Ctrl-C's signal taken by a server thread, an untimed wait
+            # would never return to run Python's handler; this one does within a second.
+            while True:
+                time.sleep(1.0)
 
 
 def main(argv: list[str] | None = None) -> None:
