@@ -7,6 +7,7 @@ with DescribeExecution; a FAILED execution whose own Fail state reported it is l
 
 import json
 import os
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
@@ -76,6 +77,8 @@ def _signal(status: str, reason: str, unique_id: str, data: str) -> int | None:
     ).encode()
     # The URL is CloudFormation's (the handle's Ref), always https.
     request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+    # A context of its own: urllib's shared one keeps the CAs of its first use (Python 3.13).
+    context = ssl.create_default_context()
+    with urllib.request.urlopen(request, timeout=30, context=context) as response:  # noqa: S310
         status_code: int = response.status
         return status_code
