@@ -4,6 +4,7 @@ prints point the installed command line at them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -25,8 +26,8 @@ PATIENCE_SECONDS = 90.0
 READY = "# the demo is ready"
 
 
-@pytest.fixture(scope="module")
-def demo() -> Iterator[list[str]]:
+@contextlib.contextmanager
+def running_demo(*, parent_ignores_ctrl_c: bool = False) -> Iterator[list[str]]:
     """The demo's instructions (its stdout up to READY); the demo stopped with Ctrl-C after."""
     process = subprocess.Popen(
         DEMO,
@@ -35,6 +36,8 @@ def demo() -> Iterator[list[str]]:
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT dumps every thread's stack
+        # As a job started with `&` from a script inherits it.
+        preexec_fn=_ignore_ctrl_c if parent_ignores_ctrl_c else None,
     )
     assert process.stdout is not None
     output: queue.Queue[str] = queue.Queue()
@@ -68,6 +71,21 @@ def demo() -> Iterator[list[str]]:
     finally:
         process.kill()
         reader.join(timeout=PATIENCE_SECONDS)
+
+
+def _ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[list[str]]:
+    with running_demo() as lines:
+        yield lines
+
+
+def test_ctrl_c_stops_the_demo_even_when_its_parent_ignores_ctrl_c() -> None:
+    with running_demo(parent_ignores_ctrl_c=True) as lines:
+        assert lines[-1].startswith(READY)
 
 
 def shell_environment(lines: list[str]) -> dict[str, str]:

@@ -114,9 +114,7 @@ def demo(files_per_second: float) -> None:
             print(f"cloudtrail-lake-import status {import_id} --watch --interval 2")
             print(f"cloudtrail-lake-import estimate s3://{BUCKET}/")
             print(READY, "(Ctrl-C here stops it)", flush=True)
-            # A timed wait: were Ctrl-C's signal taken by a server thread, an untimed wait
-            # would never return to run Python's handler; this one does within a second.
-            while True:
+            while True:  # until Ctrl-C
                 time.sleep(1.0)
 
 
@@ -131,6 +129,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _stop)
+    # Python leaves Ctrl-C ignored when its parent ignored it (a job started with `&` from a
+    # script, as CI runners may): the demo promises Ctrl-C stops it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         demo(arguments.files_per_second)
     except KeyboardInterrupt:
